@@ -1,0 +1,38 @@
+/*
+ * effect.ts: what a kernel thread yields to its CPU's scheduler.
+ *
+ * A kernel thread is a generator.  A function that may block returns Blocking<T> and is
+ * called with yield*, so "may sleep" shows in every signature as M_WAITOK does in the
+ * kernel; one that never blocks is a plain function.  The value yielded is a small
+ * integer, never an object: whatever the scheduler needs (wait channel, message) was
+ * already written into the thread's descriptor by the function that blocks.
+ */
+
+export const EFF_SWITCH = 0;  // lwkt_switch(): pick the best runnable thread (maybe this one)
+export const EFF_STEP = 1;    // an interrupt window: run pending IPIs and callouts unless in a
+                              // critical section; the deterministic engine may run other CPUs
+export const EFF_SPIN = 2;    // spinning on a lock (deterministic engine): like EFF_STEP, counted
+
+export type Effect = typeof EFF_SWITCH | typeof EFF_STEP | typeof EFF_SPIN;
+export type Blocking<T = void> = Generator<Effect, T, unknown>;
+
+/*
+ * A Blocking<T> that completes without blocking and without a generator frame (which
+ * costs ~40 ns to create here).  Fast paths return one of these; yield* on it costs a
+ * next() call.
+ */
+class Done<T> implements Generator<Effect, T, unknown> {
+  private readonly result: IteratorReturnResult<T>;
+  constructor(value: T) { this.result = { done: true, value }; }
+  next(): IteratorResult<Effect, T> { return this.result; }
+  return(value: T): IteratorResult<Effect, T> { return { done: true, value }; }
+  throw(e: unknown): IteratorResult<Effect, T> { throw e; }
+  [Symbol.iterator](): Generator<Effect, T, unknown> { return this; }
+}
+export const DONE_VOID: Blocking<void> = new Done<void>(undefined);
+const done_int: Blocking<number>[] = [];
+for (let i = 0; i < 128; i++) done_int.push(new Done<number>(i));
+/* A completed Blocking<number> for small non-negative results (errno values). */
+export function done_num(n: number): Blocking<number> {
+  return n >= 0 && n < 128 ? done_int[n] : new Done<number>(n);
+}

@@ -1,0 +1,14 @@
+/*
+ * lwkt-sim: the public API.  Boot a machine, start kernel threads on its CPUs, join them,
+ * read its statistics.  Thread modules import their kernel calls from 'lwkt-sim/kernel'.
+ */
+
+export { boot } from './machine/boot.js';
+export type { Machine, BootOptions, SpawnOptions, MachineStats, CpuStats, EngineName, IpiCarrier,
+  DispatchModel } from './machine/machine.js';
+export { DeterministicMachine } from './machine/deterministic.js';
+export { ParallelMachine } from './machine/parallel.js';
+export { PanicError, format_threads, type ThreadInfo } from './machine/dump.js';
+export type { LockClassStats } from '../shared/lockstat.js';
+export type { ZoneStats } from '../shared/zone.js';
+export { firstDivergence } from './machine/divergence.js';

@@ -1,0 +1,68 @@
+/*
+ * globaldata.ts: the JS half of a CPU (DragonFly's struct globaldata).
+ *
+ * What only this CPU touches stays in ordinary JS objects: the run queues, the
+ * generators that are its threads' kernel stacks, its callout heap and its ends of the
+ * messageport IPI carrier.  What others read (current thread, counters, doorbell) is in
+ * kmem (shared/pcpu.ts).  `mycpu` names the CPU the running code belongs to: a worker
+ * sets it once; the deterministic engine sets it before every step.
+ */
+
+import type { MessagePort } from 'node:worker_threads';
+import { NQS } from '../../shared/param.js';
+import { set_mycpuid, pcpu_of } from '../../shared/cpu.js';
+import type { Ptr } from '../../shared/struct.js';
+
+/* What an engine learns from a CPU. */
+export interface CpuHooks {
+  /* A thread finished: result is its return value, or error what it threw. */
+  thread_exit(id: number, name: string, result: unknown, error: unknown): void;
+}
+
+export type ThreadGen = Generator<number, unknown, unknown>;
+
+export class Globaldata {
+  readonly cpuid: number;
+  readonly pcpu: number;
+  curtd: Ptr = 0;                 // running thread; the idle thread when nothing runs
+  idletd: Ptr = 0;
+  /* Generators by thread slot (td_slot); undefined for threads of other CPUs. */
+  readonly gens: (ThreadGen | undefined)[] = [];
+  /* Run queues: one FIFO per priority, linked through td_rq_next/prev in kmem. */
+  readonly runq_head = new Int32Array(NQS);
+  readonly runq_tail = new Int32Array(NQS);
+  runqmask = 0;
+  need_resched = false;
+  /* Callouts: a binary heap of callout pointers ordered by deadline (ns). */
+  co_ptr = new Int32Array(64);
+  co_time = new Float64Array(64);
+  co_n = 0;
+  co_next_check = 0;              // steps until the parallel engine next reads the clock
+  /* messageport IPI carrier: out[t] posts to CPU t, in[s] receives from CPU s. */
+  ipi_out: (MessagePort | null)[] = [];
+  ipi_in: (MessagePort | null)[] = [];
+  /* Deterministic engine: IPIs that found their ring full, per target, in send order. */
+  ipi_overflow: number[][] = [];
+  hooks: CpuHooks;
+  trace_hash = 0x811c9dc5;        // FNV-1a over (thread, effect) of every resume
+  trace_log: number[] | null = null;
+  halted = false;
+
+  constructor(cpuid: number, hooks: CpuHooks) {
+    this.cpuid = cpuid;
+    this.pcpu = pcpu_of(cpuid);
+    this.hooks = hooks;
+  }
+}
+
+export let mycpu: Globaldata = null as unknown as Globaldata;
+
+export function set_mycpu(gd: Globaldata): void {
+  mycpu = gd;
+  set_mycpuid(gd.cpuid);
+}
+
+/* Every Globaldata of this isolate, by CPU id (one in a worker, all in the deterministic engine). */
+export const cpus_here: (Globaldata | undefined)[] = [];
+
+export function curthread(): Ptr { return mycpu.curtd; }

@@ -1,0 +1,266 @@
+/*
+ * kern_synch.ts: tsleep, wakeup and lwkt_sleep (DragonFly kern/kern_synch.c, 2008).
+ *
+ * It sits in lwkt/ rather than kern/ because LWKT's own spin ports sleep with it and
+ * dependencies point one way (kern -> net -> lwkt -> shared).
+ *
+ * Sleep queues are per CPU: each CPU hashes a wait channel (a kmem address) into one of
+ * SLPQUE_BUCKETS buckets of its own, and a global mask per bucket records which CPUs may
+ * have sleepers there.  wakeup() removes matching sleepers of this CPU at once, then sends
+ * an IPI to every other CPU in the bucket's mask: a remote wake-up happens later, on the
+ * sleeper's CPU.  wakeup_one() stops at the first local sleeper; finding none, it asks
+ * every candidate CPU, so one thread per CPU may wake (DragonFly's behaviour).
+ *
+ * The lost-wakeup race is closed as DragonFly closes it:
+ *
+ *     crit_enter();
+ *     tsleep_interlock(chan);     // sets this CPU's bit in the bucket mask (a full fence)
+ *     if (!condition)             // re-check after the bit is visible
+ *         yield* tsleep(chan, ...);
+ *     crit_exit();
+ *
+ * A waker changes the condition, then wakeup() reads the mask with a read-modify-write
+ * (a full fence): either it sees our bit and its IPI reaches us (deferred by our critical
+ * section until we are on the queue), or we see the new condition and do not sleep.
+ */
+
+import { k32, H_OFF_SLPQ, H_OFF_SLPMASK } from '../../shared/kmem.js';
+import { SLPQUE_BUCKETS } from '../../shared/param.js';
+import { PC } from '../../shared/pcpu.js';
+import { kf64 } from '../../shared/kmem.js';
+import { NULL, type Ptr } from '../../shared/struct.js';
+import { EFF_SWITCH, type Blocking } from '../../shared/effect.js';
+import { EINTR, ERESTART, EWOULDBLOCK } from '../../shared/errno.js';
+import { KASSERT } from '../../shared/panic.js';
+import { kstr_intern } from '../../shared/kstr.js';
+import { spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
+import { TD, TDF_BLOCKED, TDF_SINTR, TDF_TIMEOUT, TDF_TSLEEPQ } from './thread.js';
+import { mycpu } from './globaldata.js';
+import { crit_enter, crit_exit, lwkt_deschedule_self, lwkt_schedule } from './lwkt_thread.js';
+import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';
+import { callout_reset, callout_stop } from './kern_timeout.js';
+import { kfunc_on_attach, kfunc_register } from './kfunc.js';
+
+/* tsleep flags (DragonFly sys/systm.h). */
+export const PCATCH = 0x00000100;     // a signal ends the sleep (EINTR / ERESTART)
+export const PUSRFLAG1 = 0x00000200;
+export const PNORESCHED = 0x00000400;
+export const PWAKEUP_MYCPU = 0x00004000;
+export const PWAKEUP_ONE = 0x00008000;
+
+export function LOOKUP(ident: number): number { return Math.imul(ident, 0x9e3779b1) >>> 22; }
+
+function bucket(cpu: number, b: number): number { return k32[H_OFF_SLPQ] + (cpu * SLPQUE_BUCKETS + b) * 2; }
+function maskword(b: number): number { return k32[H_OFF_SLPMASK] + b; }
+
+/* ---- signals (per thread; the socket layer's processes build on these) ---- */
+
+export function sigbit(sig: number): number { return 1 << (sig - 1); }
+
+/* CURSIG: the lowest pending, unblocked signal, or 0. */
+export function CURSIG(td: Ptr): number {
+  const p = Atomics.load(k32, td + TD.td_sigpend) & ~k32[td + TD.td_sigmask];
+  return p === 0 ? 0 : 32 - Math.clz32(p & -p);
+}
+
+function sig_error(td: Ptr, sig: number): number {
+  return (k32[td + TD.td_sigintr] & sigbit(sig)) !== 0 ? EINTR : ERESTART;
+}
+
+/*
+ * Post a signal to a thread: it is pending until taken; an interruptible sleeper is
+ * woken (by IPI when it belongs to another CPU) and its PCATCH sleep returns EINTR or
+ * ERESTART.
+ */
+export function lwkt_signal(td: Ptr, sig: number): void {
+  KASSERT(sig >= 1 && sig <= 32, `lwkt_signal: bad signal ${sig}`);
+  Atomics.or(k32, td + TD.td_sigpend, sigbit(sig));
+  const cpu = k32[td + TD.td_cpu];
+  if (cpu === mycpu.cpuid) signal_wake(td, k32[td + TD.td_id]);
+  else lwkt_send_ipiq3(cpu, id_signal_wake, td, k32[td + TD.td_id], 0);
+}
+
+function signal_wake(td: Ptr, id: number): void {
+  if (k32[td + TD.td_id] !== id || k32[td + TD.td_cpu] !== mycpu.cpuid) return;
+  if (CURSIG(td) === 0) return;
+  const f = k32[td + TD.td_flags];
+  if ((f & TDF_SINTR) === 0) return;
+  if (f & TDF_TSLEEPQ) unsleep(td);
+  lwkt_schedule(td);
+}
+
+/* Take (clear) a pending signal; returns true if it was pending. */
+export function lwkt_sigtake(td: Ptr, sig: number): boolean {
+  return (Atomics.and(k32, td + TD.td_sigpend, ~sigbit(sig)) & sigbit(sig)) !== 0;
+}
+
+/* Set whether a PCATCH sleep interrupted by sig gives EINTR (no SA_RESTART) or ERESTART. */
+export function lwkt_sigintr(td: Ptr, sig: number, eintr: boolean): void {
+  if (eintr) k32[td + TD.td_sigintr] |= sigbit(sig);
+  else k32[td + TD.td_sigintr] &= ~sigbit(sig);
+}
+
+/* ---- sleep queues (this CPU's only) ---- */
+
+function sleepq_insert(td: Ptr, ident: number): void {
+  const b = LOOKUP(ident);
+  const q = bucket(mycpu.cpuid, b);
+  const tail = k32[q + 1];
+  k32[td + TD.td_slq_next] = NULL;
+  k32[td + TD.td_slq_prev] = tail;
+  if (tail !== NULL) k32[tail + TD.td_slq_next] = td;
+  else k32[q] = td;
+  k32[q + 1] = td;
+}
+
+/* Take td off its sleep queue (it stays descheduled). */
+function unsleep(td: Ptr): void {
+  const b = LOOKUP(k32[td + TD.td_wchan]);
+  const q = bucket(mycpu.cpuid, b);
+  const next = k32[td + TD.td_slq_next];
+  const prev = k32[td + TD.td_slq_prev];
+  if (prev !== NULL) k32[prev + TD.td_slq_next] = next;
+  else k32[q] = next;
+  if (next !== NULL) k32[next + TD.td_slq_prev] = prev;
+  else k32[q + 1] = prev;
+  k32[td + TD.td_flags] &= ~TDF_TSLEEPQ;
+  if (k32[q] === NULL) Atomics.and(k32, maskword(b), ~(1 << mycpu.cpuid));
+}
+
+/* Announce an imminent tsleep on ident.  Call inside a critical section. */
+export function tsleep_interlock(ident: number): void {
+  Atomics.or(k32, maskword(LOOKUP(ident)), 1 << mycpu.cpuid);
+}
+
+/*
+ * tsleep: sleep on ident until wakeup(ident), a timeout of `timo` ticks (0: none), or with
+ * PCATCH a signal.  Returns 0 when woken, EWOULDBLOCK on timeout, EINTR or ERESTART on a
+ * signal (ERESTART when the signal's handler has SA_RESTART).  With PCATCH and a signal
+ * already pending it returns at once without sleeping.  Tokens are released while asleep
+ * and re-taken before it returns.  Blocks.
+ */
+export function* tsleep(ident: number, flags: number, wmesg: string, timo: number): Blocking<number> {
+  const gd = mycpu;
+  const td = gd.curtd;
+  KASSERT(ident !== 0, 'tsleep: no ident');
+  KASSERT(td !== gd.idletd, 'tsleep: called from interrupt context');
+  crit_enter();
+  if (flags & PCATCH) {
+    const sig = CURSIG(td);
+    if (sig !== 0) {
+      crit_exit();
+      return sig_error(td, sig);
+    }
+    k32[td + TD.td_flags] |= TDF_SINTR;
+  }
+  lwkt_deschedule_self(td);
+  k32[td + TD.td_flags] |= TDF_TSLEEPQ;
+  k32[td + TD.td_wchan] = ident;
+  k32[td + TD.td_wmesg] = kstr_intern(wmesg);
+  sleepq_insert(td, ident);
+  tsleep_interlock(ident);
+  if (timo > 0) callout_reset(td + TD.td_callout, timo, id_endtsleep, td, k32[td + TD.td_id]);
+  yield EFF_SWITCH;
+  // Woken: wakeup, endtsleep or a signal took us off the queue.
+  let error = 0;
+  const f = k32[td + TD.td_flags];
+  k32[td + TD.td_flags] = f & ~(TDF_SINTR | TDF_TIMEOUT);
+  k32[td + TD.td_wchan] = 0;
+  k32[td + TD.td_wmesg] = 0;
+  if (f & TDF_TIMEOUT) error = EWOULDBLOCK;
+  else if (timo > 0) callout_stop(td + TD.td_callout);
+  if (error === 0 && (flags & PCATCH)) {
+    const sig = CURSIG(td);
+    if (sig !== 0) error = sig_error(td, sig);
+  }
+  crit_exit();
+  return error;
+}
+
+/* The tsleep timeout (a callout on the sleeper's CPU). */
+function endtsleep(td: Ptr, id: number): void {
+  if (k32[td + TD.td_id] !== id) return;
+  if (k32[td + TD.td_flags] & TDF_TSLEEPQ) {
+    unsleep(td);
+    k32[td + TD.td_flags] |= TDF_TIMEOUT;
+    lwkt_schedule(td);
+  }
+}
+
+/*
+ * msleep: tsleep with a spinlock interlock.  The spinlock is released after this CPU is
+ * on the sleep queue's mask and re-taken before returning.  Blocks.
+ */
+export function* msleep(ident: number, spin: Ptr, flags: number, wmesg: string, timo: number): Blocking<number> {
+  crit_enter();
+  tsleep_interlock(ident);
+  spin_unlock(spin);
+  const error = yield* tsleep(ident, flags, wmesg, timo);
+  if (!spin_trylock(spin)) yield* spin_lock_contested(spin);
+  crit_exit();
+  return error;
+}
+
+export function wakeup(ident: number): void { _wakeup(ident, 0); }
+export function wakeup_one(ident: number): void { _wakeup(ident, PWAKEUP_ONE); }
+export function wakeup_mycpu(ident: number): void { _wakeup(ident, PWAKEUP_MYCPU); }
+
+function _wakeup(ident: number, flags: number): void {
+  const gd = mycpu;
+  const b = LOOKUP(ident);
+  const q = bucket(gd.cpuid, b);
+  let td = k32[q];
+  while (td !== NULL) {
+    const next = k32[td + TD.td_slq_next];
+    if (k32[td + TD.td_wchan] === ident) {
+      unsleep(td);
+      lwkt_schedule(td);
+      kf64[(gd.pcpu + PC.pc_wakeups_f64) >> 1]++;
+      if (flags & PWAKEUP_ONE) return;
+    }
+    td = next;
+  }
+  if (flags & PWAKEUP_MYCPU) return;
+  // A read-modify-write: a full fence after the caller's change to the condition.
+  let mask = Atomics.or(k32, maskword(b), 0) & ~(1 << gd.cpuid);
+  while (mask !== 0) {
+    const cpu = 31 - Math.clz32(mask);
+    mask &= ~(1 << cpu);
+    lwkt_send_ipiq3(cpu, id_wakeup_remote, ident, flags | PWAKEUP_MYCPU, 0);
+  }
+}
+
+function wakeup_remote(ident: number, flags: number): void { _wakeup(ident, flags); }
+
+/*
+ * lwkt_sleep: deschedule and switch until lwkt_schedule() (no sleep queue).  With PCATCH a
+ * pending signal returns EINTR/ERESTART without sleeping, and a signal arriving while
+ * asleep schedules the thread, which returns 0 and finds the signal on its next call.
+ */
+export function* lwkt_sleep(wmesg: string, flags: number): Blocking<number> {
+  const td = mycpu.curtd;
+  if (flags & PCATCH) {
+    const sig = CURSIG(td);
+    if (sig !== 0) return sig_error(td, sig);
+    k32[td + TD.td_flags] |= TDF_SINTR;
+  }
+  k32[td + TD.td_flags] |= TDF_BLOCKED;
+  k32[td + TD.td_wmesg] = kstr_intern(wmesg);
+  lwkt_deschedule_self(td);
+  yield EFF_SWITCH;
+  k32[td + TD.td_flags] &= ~(TDF_BLOCKED | TDF_SINTR);
+  k32[td + TD.td_wmesg] = 0;
+  return 0;
+}
+
+let id_endtsleep = 0;
+let id_wakeup_remote = 0;
+let id_signal_wake = 0;
+kfunc_register('endtsleep', endtsleep as (...a: number[]) => unknown);
+kfunc_register('wakeup_remote', wakeup_remote as (...a: number[]) => unknown);
+kfunc_register('signal_wake', signal_wake as (...a: number[]) => unknown);
+kfunc_on_attach(() => {
+  id_endtsleep = kfunc_register('endtsleep', endtsleep as (...a: number[]) => unknown);
+  id_wakeup_remote = kfunc_register('wakeup_remote', wakeup_remote as (...a: number[]) => unknown);
+  id_signal_wake = kfunc_register('signal_wake', signal_wake as (...a: number[]) => unknown);
+});

@@ -1,0 +1,211 @@
+/*
+ * lwkt_ipiq.ts: inter-processor interrupts (DragonFly kern/lwkt_ipiq.c).
+ *
+ * lwkt_send_ipiq3(cpu, fn, a1, a2, a3) makes fn(a1, a2, a3) run on that CPU.  To the
+ * local CPU it runs at once, inline, as in DragonFly.  Otherwise it goes into the
+ * (source, target) FIFO; order is kept per pair only.  The target runs its IPIs, in
+ * interrupt context (they must not block), when it switches threads, at an interrupt
+ * window of a thread not in a critical section, at crit_exit back to zero, and when idle.
+ *
+ * Each ring has its write index on one cache line (the source's), its read index on
+ * another (the target's) and IPIQ_ENTRY_WORDS-word slots after them.  A sender publishes
+ * an entry with one Atomics.store of the write index, then sets its bit in the target's
+ * pending summary word and rings the target's doorbell only if the target sleeps.
+ * Carriers: `sab` puts the entry in the ring; `messageport` posts it on the pair's
+ * MessageChannel (drained with receiveMessageOnPort) and uses the ring indexes as
+ * counters, so back-pressure and deadlock detection work the same way for both.
+ *
+ * A full ring: the sender runs its own incoming IPIs until the ring has drained (the
+ * target may itself be waiting on a ring full of IPIs for us: dragonfly.md 9.2).  In the
+ * deterministic engine every CPU runs in this one JS thread, so nobody could drain the
+ * ring while the sender waits: the entry goes to an in-order overflow list instead.
+ */
+
+import { receiveMessageOnPort } from 'node:worker_threads';
+import { k32, H_IPIQ_SLOTS, H_OFF_IPIQ, H_PANIC, H_IPI, IPI_CARRIER_MESSAGEPORT } from '../../shared/kmem.js';
+import { IPIQ_ENTRY_WORDS, LINE_WORDS } from '../../shared/param.js';
+import { PC } from '../../shared/pcpu.js';
+import { kf64 } from '../../shared/kmem.js';
+import { det_engine, ncpus, pcpu_of } from '../../shared/cpu.js';
+import { KernelHalt } from '../../shared/panic.js';
+import { mycpu, type Globaldata } from './globaldata.js';
+import { kfunc_get } from './kfunc.js';
+
+export const IPIQ_WI = 0;                  // write index, source's line
+export const IPIQ_RI = LINE_WORDS;         // read index, target's line
+export const IPIQ_SLOTS_OFF = 2 * LINE_WORDS;
+export function ipiq_ring_words(slots: number): number { return IPIQ_SLOTS_OFF + slots * IPIQ_ENTRY_WORDS; }
+
+export const IPIPEND_KICK = 1 << 31;       // not an IPI: "look again" (token freed, host request)
+
+let slots = 64;
+let slot_mask = 63;
+let drain_at = 32;
+let drain_to = 16;
+let ring_words = ipiq_ring_words(64);
+let ipiq_base = 0;
+let use_ports = false;
+/* The deterministic engine's CPUs, for the overflow lists. */
+let det_cpus: Globaldata[] = [];
+
+export function ipiq_attach(cpus_in_isolate: Globaldata[]): void {
+  slots = k32[H_IPIQ_SLOTS];
+  slot_mask = slots - 1;
+  drain_at = slots >> 1;
+  drain_to = slots >> 2;
+  ring_words = ipiq_ring_words(slots);
+  ipiq_base = k32[H_OFF_IPIQ];
+  use_ports = k32[H_IPI] === IPI_CARRIER_MESSAGEPORT;
+  det_cpus = cpus_in_isolate;
+}
+
+export function ipiq_ring(src: number, dst: number): number { return ipiq_base + (src * ncpus + dst) * ring_words; }
+
+/* Entries published but not yet consumed on (src, dst): anyone may ask. */
+export function ipiq_inflight(src: number, dst: number): number {
+  const r = ipiq_ring(src, dst);
+  return (Atomics.load(k32, r + IPIQ_WI) - Atomics.load(k32, r + IPIQ_RI)) | 0;
+}
+
+/* Wake a CPU that may be asleep on its doorbell. */
+export function cpu_doorbell(cpu: number): void {
+  const d = pcpu_of(cpu) + PC.pc_doorbell;
+  if (Atomics.load(k32, d) !== 0 && Atomics.compareExchange(k32, d, 1, 0) === 1) Atomics.notify(k32, d);
+}
+
+/* Ask a CPU to look at its run queues again (a token it waits for was freed). */
+export function cpu_kick(cpu: number): void {
+  Atomics.or(k32, pcpu_of(cpu) + PC.pc_ipipend, IPIPEND_KICK);
+  cpu_doorbell(cpu);
+}
+
+export function lwkt_send_ipiq(cpu: number, fn: number, a1: number): void {
+  lwkt_send_ipiq3(cpu, fn, a1, 0, 0);
+}
+
+export function lwkt_send_ipiq3(cpu: number, fn: number, a1: number, a2: number, a3: number): void {
+  const gd = mycpu;
+  if (cpu === gd.cpuid) {
+    (kfunc_get(fn) as (a: number, b: number, c: number) => void)(a1, a2, a3);
+    return;
+  }
+  const me = gd.cpuid;
+  const ring = ipiq_base + (me * ncpus + cpu) * ring_words;
+  const w = k32[ring + IPIQ_WI];
+  if (((w - Atomics.load(k32, ring + IPIQ_RI)) | 0) >= drain_at || gd.ipi_overflow[cpu]?.length) {
+    if (!ipiq_wait_room(gd, ring, cpu)) {
+      gd.ipi_overflow[cpu].push(fn, a1, a2, a3);
+      ipiq_notify(me, cpu);
+      return;
+    }
+  }
+  if (use_ports) {
+    gd.ipi_out[cpu]!.postMessage([fn, a1, a2, a3]);
+  } else {
+    const e = ring + IPIQ_SLOTS_OFF + (w & slot_mask) * IPIQ_ENTRY_WORDS;
+    k32[e] = fn;
+    k32[e + 1] = a1;
+    k32[e + 2] = a2;
+    k32[e + 3] = a3;
+  }
+  Atomics.store(k32, ring + IPIQ_WI, (w + 1) | 0);
+  ipiq_notify(me, cpu);
+}
+
+function ipiq_notify(me: number, cpu: number): void {
+  kf64[(mycpu.pcpu + PC.pc_ipis_sent_f64) >> 1]++;
+  const tp = pcpu_of(cpu);
+  Atomics.or(k32, tp + PC.pc_ipipend, 1 << me);
+  if (Atomics.load(k32, tp + PC.pc_doorbell) !== 0) cpu_doorbell(cpu);
+}
+
+/*
+ * The ring to cpu is over half full.  Run our own incoming IPIs until it has drained
+ * to a quarter.  Returns false in the deterministic engine, where waiting cannot help.
+ */
+function ipiq_wait_room(gd: Globaldata, ring: number, cpu: number): boolean {
+  if (det_engine) {
+    if (gd.ipi_overflow[cpu] === undefined) gd.ipi_overflow[cpu] = [];
+    return false;
+  }
+  let tries = 0;
+  for (;;) {
+    lwkt_process_ipiq_all(gd);
+    if (((k32[ring + IPIQ_WI] - Atomics.load(k32, ring + IPIQ_RI)) | 0) <= drain_to) return true;
+    if (Atomics.load(k32, H_PANIC) !== 0) throw new KernelHalt('lwkt_send_ipiq: machine panicked while the ring was full');
+    if (++tries > 1000) Atomics.wait(k32, pcpu_of(gd.cpuid) + PC.pc_pad0, 0, 0.05);  // give a host core away
+  }
+}
+
+/* Any IPIs (or a kick) waiting for this CPU?  A plain read: a hint, re-checked by Atomics. */
+export function ipiq_pending_hint(gd: Globaldata): boolean {
+  return k32[gd.pcpu + PC.pc_ipipend] !== 0;
+}
+
+/*
+ * Run every IPI queued for this CPU (lwkt_process_ipiq).  Clear a source's summary bit
+ * before draining its ring, so an entry published after the drain sets it again.
+ * Returns the number of functions run.
+ */
+export function lwkt_process_ipiq_all(gd: Globaldata): number {
+  const pend = gd.pcpu + PC.pc_ipipend;
+  const mask = Atomics.load(k32, pend);
+  if (mask === 0) return 0;
+  Atomics.and(k32, pend, ~mask);
+  let n = 0;
+  let m = mask & ~IPIPEND_KICK;
+  while (m !== 0) {
+    const src = 31 - Math.clz32(m);
+    m &= ~(1 << src);
+    n += ipiq_drain(gd, src);
+  }
+  if (n !== 0) kf64[(gd.pcpu + PC.pc_ipis_recv_f64) >> 1] += n;
+  return n;
+}
+
+function ipiq_drain(gd: Globaldata, src: number): number {
+  const ring = ipiq_base + (src * ncpus + gd.cpuid) * ring_words;
+  let n = 0;
+  const port = use_ports ? gd.ipi_in[src]! : null;
+  for (;;) {
+    const r = k32[ring + IPIQ_RI];
+    if (r === Atomics.load(k32, ring + IPIQ_WI)) break;
+    let fn: number, a1: number, a2: number, a3: number;
+    if (port !== null) {
+      const got = receiveMessageOnPort(port);
+      if (got === undefined) break;   // index published before the post arrived: next time
+      const e = got.message as number[];
+      fn = e[0]; a1 = e[1]; a2 = e[2]; a3 = e[3];
+    } else {
+      const e = ring + IPIQ_SLOTS_OFF + (r & slot_mask) * IPIQ_ENTRY_WORDS;
+      fn = k32[e]; a1 = k32[e + 1]; a2 = k32[e + 2]; a3 = k32[e + 3];
+    }
+    // Consume before running: the function may send IPIs and so re-enter this drain.
+    Atomics.store(k32, ring + IPIQ_RI, (r + 1) | 0);
+    (kfunc_get(fn) as (a: number, b: number, c: number) => void)(a1, a2, a3);
+    n++;
+  }
+  if (det_engine) n += ipiq_drain_overflow(gd, src);
+  return n;
+}
+
+function ipiq_drain_overflow(gd: Globaldata, src: number): number {
+  const q = det_cpus[src]?.ipi_overflow[gd.cpuid];
+  if (q === undefined || q.length === 0) return 0;
+  let n = 0;
+  while (q.length !== 0) {
+    const [fn, a1, a2, a3] = q.splice(0, 4);
+    (kfunc_get(fn) as (a: number, b: number, c: number) => void)(a1, a2, a3);
+    n++;
+  }
+  return n;
+}
+
+/* Does any CPU have IPIs in flight (ring entries or overflow) to cpu?  For deadlock checks. */
+export function ipiq_any_inflight(cpu: number): boolean {
+  for (let s = 0; s < ncpus; s++) {
+    if (s !== cpu && ipiq_inflight(s, cpu) !== 0) return true;
+    if (det_engine && (det_cpus[s]?.ipi_overflow[cpu]?.length ?? 0) !== 0) return true;
+  }
+  return false;
+}

@@ -1,0 +1,570 @@
+/*
+ * lwkt_msgport.ts: LWKT messages and ports (DragonFly kern/lwkt_msgport.c, 2008).
+ *
+ * lwkt_domsg(port, msg) sends synchronously: the reply never queues, it sets MSGF_DONE
+ * and wakes the waiter.  lwkt_sendmsg sends asynchronously: the reply queues on the reply
+ * port with DONE|REPLY|QUEUED for its owner to collect with lwkt_getport, lwkt_waitport
+ * or lwkt_waitmsg.  A put or reply to a thread port owned by a thread on another CPU is
+ * completed on that CPU by an IPI, so MSGF_DONE is only ever set on the owner's CPU and a
+ * message can be seen REPLY-but-not-DONE in between.  Wake-ups are sent only when the
+ * port says its owner waits (MSGPORTF_WAITING), which the owner sets inside the critical
+ * section in which it tests DONE, so none is lost.
+ *
+ * Port kinds (the function vectors of C are the mp_type switch here):
+ *   thread     one owner thread; puts and replies complete on its CPU
+ *   spin       any thread may wait; queue under a spinlock; waiters tsleep
+ *   serialize  like spin, callers hold the port's lwkt_serialize
+ *   putonly    put runs a function in the sender's thread (the netmsg sync port)
+ *   replyonly  reply runs a function (autofree) or only marks DONE (replyonly_null)
+ *   panic      everything panics
+ */
+
+import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
+import { NULL, type Ptr } from '../../shared/struct.js';
+import { PC } from '../../shared/pcpu.js';
+import { DONE_VOID, done_num, type Blocking } from '../../shared/effect.js';
+import { KASSERT, panic } from '../../shared/panic.js';
+import { EINTR, ERESTART } from '../../shared/errno.js';
+import { spin_lock, spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
+import { Z_MSG, zalloc, zfree } from '../../shared/zone.js';
+import {
+  MSG, PORT, EASYNC, MSGF_DONE, MSGF_REPLY, MSGF_QUEUED, MSGF_SYNC, MSGF_DROPABLE, MSGF_ABORTABLE,
+  MSGF_PRIORITY, MSGPORTF_WAITING, MPT_THREAD, MPT_SPIN, MPT_SERIALIZE, MPT_PUTONLY, MPT_REPLYONLY,
+  MPT_REPLYONLY_NULL, MPT_NAMES,
+} from './msg.js';
+import { TD } from './thread.js';
+import { mycpu } from './globaldata.js';
+import { crit_enter, crit_exit, lwkt_schedule } from './lwkt_thread.js';
+import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';
+import { CURSIG, PCATCH, lwkt_sleep, msleep, tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
+import { kfunc_get, kfunc_on_attach, kfunc_register } from './kfunc.js';
+import { lwkt_serialize_enter, lwkt_serialize_exit, lwkt_serialize_held } from './lwkt_serialize.js';
+import {
+  lwkt_initmsg, lwkt_initport_panic, lwkt_initport_replyonly, lwkt_initport_replyonly_null,
+} from './lwkt_msgport_init.js';
+
+export * from './lwkt_msgport_init.js';
+
+function msg_flags(msg: Ptr): number { return Atomics.load(k32, msg + MSG.ms_flags); }
+function msg_set(msg: Ptr, bits: number): void { Atomics.or(k32, msg + MSG.ms_flags, bits); }
+function msg_clr(msg: Ptr, bits: number): void { Atomics.and(k32, msg + MSG.ms_flags, ~bits); }
+
+/* ---- port queues (guarded by whoever owns the port: its CPU, spinlock or serializer) ---- */
+
+function port_enqueue(port: Ptr, msg: Ptr): void {
+  const prio = (k32[msg + MSG.ms_flags] & MSGF_PRIORITY) !== 0;
+  const h = port + (prio ? PORT.mp_prioq_head : PORT.mp_msgq_head);
+  const tail = k32[h + 1];
+  k32[msg + MSG.ms_next] = NULL;
+  k32[msg + MSG.ms_prev] = tail;
+  if (tail !== NULL) k32[tail + MSG.ms_next] = msg;
+  else k32[h] = msg;
+  k32[h + 1] = msg;
+  msg_set(msg, MSGF_QUEUED);
+}
+
+function port_remove(port: Ptr, msg: Ptr): void {
+  const prio = (k32[msg + MSG.ms_flags] & MSGF_PRIORITY) !== 0;
+  const h = port + (prio ? PORT.mp_prioq_head : PORT.mp_msgq_head);
+  const next = k32[msg + MSG.ms_next];
+  const prev = k32[msg + MSG.ms_prev];
+  if (prev !== NULL) k32[prev + MSG.ms_next] = next;
+  else k32[h] = next;
+  if (next !== NULL) k32[next + MSG.ms_prev] = prev;
+  else k32[h + 1] = prev;
+  msg_clr(msg, MSGF_QUEUED);
+}
+
+/* Dequeue the first message, priority queue first; NULL if none. */
+function port_dequeue(port: Ptr): Ptr {
+  let msg = k32[port + PORT.mp_prioq_head];
+  if (msg === NULL) msg = k32[port + PORT.mp_msgq_head];
+  if (msg !== NULL) {
+    port_remove(port, msg);
+    kf64[(mycpu.pcpu + PC.pc_msgs_recv_f64) >> 1]++;
+  }
+  return msg;
+}
+
+function port_lock(port: Ptr): Blocking<void> {
+  const l = port + PORT.mp_spin;
+  if (spin_trylock(l)) return DONE_VOID;
+  return spin_lock_contested(l);
+}
+
+/* ---- put ---- */
+
+/*
+ * The putport backends for every kind but putonly.  Returns EASYNC (queued; the reply
+ * comes later).  Never blocks.
+ */
+function _lwkt_putport(port: Ptr, msg: Ptr): number {
+  KASSERT((msg_flags(msg) & (MSGF_DONE | MSGF_REPLY)) === 0, 'lwkt_putport: message is done or a reply');
+  k32[msg + MSG.ms_target_port] = port;
+  kf64[(mycpu.pcpu + PC.pc_msgs_sent_f64) >> 1]++;
+  switch (k32[port + PORT.mp_type]) {
+    case MPT_THREAD: {
+      const td = k32[port + PORT.mp_td];
+      const cpu = k32[td + TD.td_cpu];
+      if (cpu === mycpu.cpuid) thread_putport_local(port, msg);
+      else lwkt_send_ipiq3(cpu, id_putport_remote, port, msg, 0);
+      return EASYNC;
+    }
+    case MPT_SPIN:
+      // A spin port's queue is guarded by its spinlock; put never waits long.
+      spin_lock_plain(port);
+      port_enqueue(port, msg);
+      port_wake_locked(port);
+      return EASYNC;
+    case MPT_SERIALIZE:
+      KASSERT(lwkt_serialize_held(k32[port + PORT.mp_serialize]), 'lwkt_putport: serializer not held');
+      port_enqueue(port, msg);
+      if (k32[port + PORT.mp_flags] & MSGPORTF_WAITING) {
+        k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+        wakeup(port);
+      }
+      return EASYNC;
+    default:
+      return panic(`lwkt_putport: put to a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
+  }
+}
+
+/* A spin port taken from a plain (non-blocking) context: held only for a few words. */
+function spin_lock_plain(port: Ptr): void { spin_lock(port + PORT.mp_spin); }
+
+function port_wake_locked(port: Ptr): void {
+  if (k32[port + PORT.mp_flags] & MSGPORTF_WAITING) {
+    k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+    spin_unlock(port + PORT.mp_spin);
+    wakeup(port);
+  } else {
+    spin_unlock(port + PORT.mp_spin);
+  }
+}
+
+function thread_putport_local(port: Ptr, msg: Ptr): void {
+  crit_enter();
+  port_enqueue(port, msg);
+  if (k32[port + PORT.mp_flags] & MSGPORTF_WAITING) lwkt_schedule(k32[port + PORT.mp_td]);
+  crit_exit();
+}
+
+/* IPI: complete a put on the owner's CPU, chasing the owner if it has moved. */
+function thread_putport_remote(port: Ptr, msg: Ptr): void {
+  const td = k32[port + PORT.mp_td];
+  const cpu = k32[td + TD.td_cpu];
+  if (cpu !== mycpu.cpuid) {
+    lwkt_send_ipiq3(cpu, id_putport_remote, port, msg, 0);
+    return;
+  }
+  thread_putport_local(port, msg);
+}
+
+/* A putonly port's function: (port, msg) => errno | EASYNC, maybe blocking. */
+function putonly_put(port: Ptr, msg: Ptr): Blocking<number> {
+  KASSERT((msg_flags(msg) & (MSGF_DONE | MSGF_REPLY)) === 0, 'lwkt_putport: message is done or a reply');
+  k32[msg + MSG.ms_target_port] = port;
+  kf64[(mycpu.pcpu + PC.pc_msgs_sent_f64) >> 1]++;
+  const r = (kfunc_get(k32[port + PORT.mp_fn]) as (p: number, m: number) => number | Blocking<number>)(port, msg);
+  return typeof r === 'number' ? done_num(r) : r;
+}
+
+function lwkt_beginmsg(port: Ptr, msg: Ptr): Blocking<number> {
+  if (k32[port + PORT.mp_type] === MPT_PUTONLY) return putonly_put(port, msg);
+  return done_num(_lwkt_putport(port, msg));
+}
+
+/*
+ * lwkt_sendmsg: send asynchronously; the reply arrives on the message's reply port.  The
+ * caller must not touch msg until the reply.  Blocks only for a putonly port whose
+ * function blocks.
+ */
+export function* lwkt_sendmsg(port: Ptr, msg: Ptr): Blocking<void> {
+  const f = msg_flags(msg);
+  KASSERT((f & MSGF_DONE) !== 0, 'lwkt_sendmsg: message still in use');
+  KASSERT((f & MSGF_QUEUED) === 0, 'lwkt_sendmsg: message queued');
+  msg_clr(msg, MSGF_REPLY | MSGF_SYNC | MSGF_DONE);
+  const error = k32[port + PORT.mp_type] === MPT_PUTONLY ? yield* putonly_put(port, msg) : _lwkt_putport(port, msg);
+  if (error !== EASYNC) lwkt_replymsg(msg, error);
+}
+
+/*
+ * lwkt_domsg: send synchronously and wait for the reply; returns its ms_error.  flags may
+ * hold PCATCH: a signal then aborts an ABORTABLE message (the target still replies).
+ * Blocks.
+ */
+export function* lwkt_domsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+  const f = msg_flags(msg);
+  KASSERT((f & MSGF_QUEUED) === 0, 'lwkt_domsg: message queued');
+  KASSERT((f & MSGF_DROPABLE) === 0, 'lwkt_domsg: a dropable message cannot be waited for');
+  Atomics.store(k32, msg + MSG.ms_flags, (f & ~(MSGF_REPLY | MSGF_DONE)) | MSGF_SYNC);
+  let error = k32[port + PORT.mp_type] === MPT_PUTONLY ? yield* putonly_put(port, msg) : _lwkt_putport(port, msg);
+  if (error === EASYNC) {
+    error = yield* lwkt_waitmsg(msg, flags);
+  } else {
+    msg_set(msg, MSGF_DONE | MSGF_REPLY);
+  }
+  return error;
+}
+
+/* lwkt_forwardmsg: pass a message being processed on to another port. */
+export function* lwkt_forwardmsg(port: Ptr, msg: Ptr): Blocking<number> {
+  KASSERT((msg_flags(msg) & (MSGF_QUEUED | MSGF_DONE | MSGF_REPLY)) === 0, 'lwkt_forwardmsg: message not in processing');
+  crit_enter();
+  const error = yield* lwkt_beginmsg(port, msg);
+  if (error !== EASYNC) lwkt_replymsg(msg, error);
+  crit_exit();
+  return error;
+}
+
+/* ---- reply ---- */
+
+/* lwkt_replymsg: store error and return msg to its reply port.  Never blocks. */
+export function lwkt_replymsg(msg: Ptr, error: number): void {
+  k32[msg + MSG.ms_error] = error;
+  const port = k32[msg + MSG.ms_reply_port];
+  KASSERT(port !== NULL, 'lwkt_replymsg: message has no reply port');
+  const f = msg_flags(msg);
+  switch (k32[port + PORT.mp_type]) {
+    case MPT_THREAD: {
+      KASSERT((f & (MSGF_DONE | MSGF_QUEUED)) === 0, `lwkt_replymsg: message already ${f & MSGF_DONE ? 'done' : 'queued'}`);
+      const td = k32[port + PORT.mp_td];
+      if (k32[td + TD.td_cpu] === mycpu.cpuid) {
+        thread_replyport_local(port, msg);
+      } else {
+        msg_set(msg, MSGF_REPLY);   // DONE follows on the owner's CPU
+        lwkt_send_ipiq3(k32[td + TD.td_cpu], id_replyport_remote, port, msg, 0);
+      }
+      return;
+    }
+    case MPT_SPIN:
+      KASSERT((f & (MSGF_DONE | MSGF_QUEUED)) === 0, 'lwkt_replymsg: message already done');
+      spin_lock_plain(port);
+      if (f & MSGF_SYNC) {
+        msg_set(msg, MSGF_DONE | MSGF_REPLY);
+        spin_unlock(port + PORT.mp_spin);
+        wakeup(msg);
+      } else {
+        msg_set(msg, MSGF_REPLY);
+        port_enqueue(port, msg);
+        msg_set(msg, MSGF_DONE);
+        port_wake_locked(port);
+      }
+      return;
+    case MPT_SERIALIZE:
+      KASSERT(lwkt_serialize_held(k32[port + PORT.mp_serialize]), 'lwkt_replymsg: serializer not held');
+      if (f & MSGF_SYNC) {
+        msg_set(msg, MSGF_DONE | MSGF_REPLY);
+        wakeup(msg);
+      } else {
+        msg_set(msg, MSGF_REPLY);
+        port_enqueue(port, msg);
+        msg_set(msg, MSGF_DONE);
+        if (k32[port + PORT.mp_flags] & MSGPORTF_WAITING) {
+          k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+          wakeup(port);
+        }
+      }
+      return;
+    case MPT_REPLYONLY:
+      (kfunc_get(k32[port + PORT.mp_fn]) as (m: number) => void)(msg);
+      return;
+    case MPT_REPLYONLY_NULL:
+      msg_set(msg, MSGF_DONE | MSGF_REPLY);
+      return;
+    default:
+      panic(`lwkt_replymsg: reply to a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
+  }
+}
+
+function thread_replyport_local(port: Ptr, msg: Ptr): void {
+  const f = msg_flags(msg);
+  if (f & MSGF_SYNC) {
+    msg_set(msg, MSGF_DONE | MSGF_REPLY);
+  } else {
+    crit_enter();
+    msg_set(msg, MSGF_REPLY);
+    port_enqueue(port, msg);
+    msg_set(msg, MSGF_DONE);
+    crit_exit();
+  }
+  if (k32[port + PORT.mp_flags] & MSGPORTF_WAITING) lwkt_schedule(k32[port + PORT.mp_td]);
+}
+
+function thread_replyport_remote(port: Ptr, msg: Ptr): void {
+  const td = k32[port + PORT.mp_td];
+  const cpu = k32[td + TD.td_cpu];
+  if (cpu !== mycpu.cpuid) {
+    lwkt_send_ipiq3(cpu, id_replyport_remote, port, msg, 0);
+    return;
+  }
+  thread_replyport_local(port, msg);
+}
+
+/* ---- wait and get ---- */
+
+/*
+ * lwkt_waitmsg: wait until msg is DONE and return its ms_error.  Only the reply port's
+ * owner may wait on a thread port.  With PCATCH, a signal aborts an ABORTABLE message
+ * (lwkt_abortmsg) and the wait goes on, uninterruptibly, for the target's reply.  Blocks.
+ */
+export function* lwkt_waitmsg(msg: Ptr, flags: number): Blocking<number> {
+  KASSERT((msg_flags(msg) & MSGF_DROPABLE) === 0, 'lwkt_waitmsg: a dropable message cannot be waited for');
+  const port = k32[msg + MSG.ms_reply_port];
+  switch (k32[port + PORT.mp_type]) {
+    case MPT_THREAD: return yield* thread_waitmsg(port, msg, flags);
+    case MPT_SPIN: return yield* spin_waitmsg(port, msg, flags);
+    case MPT_SERIALIZE: return yield* serialize_waitmsg(port, msg, flags);
+    default:
+      if ((msg_flags(msg) & MSGF_DONE) === 0) panic(`lwkt_waitmsg: wait on a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
+      return k32[msg + MSG.ms_error];
+  }
+}
+
+function* thread_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+  const td = mycpu.curtd;
+  KASSERT(k32[port + PORT.mp_td] === td, 'lwkt_waitmsg: not the reply port\'s owner');
+  if ((msg_flags(msg) & MSGF_DONE) === 0) {
+    crit_enter();
+    k32[td + TD.td_wmsg] = msg;
+    let sentabort = false;
+    while ((msg_flags(msg) & MSGF_DONE) === 0) {
+      k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
+      if (!sentabort) {
+        if ((yield* lwkt_sleep('waitmsg', flags & PCATCH)) !== 0) {
+          sentabort = true;
+          yield* lwkt_abortmsg(msg);
+        }
+      } else {
+        yield* lwkt_sleep('waitabt', 0);
+      }
+      k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+    }
+    k32[td + TD.td_wmsg] = NULL;
+    crit_exit();
+  }
+  if (msg_flags(msg) & MSGF_QUEUED) {
+    port_remove(port, msg);
+    kf64[(mycpu.pcpu + PC.pc_msgs_recv_f64) >> 1]++;
+  }
+  return k32[msg + MSG.ms_error];
+}
+
+function* spin_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+  const td = mycpu.curtd;
+  yield* port_lock(port);
+  let sentabort = false;
+  k32[td + TD.td_wmsg] = msg;
+  while ((msg_flags(msg) & MSGF_DONE) === 0) {
+    let error: number;
+    if (msg_flags(msg) & MSGF_SYNC) {
+      error = yield* msleep(msg, port + PORT.mp_spin, sentabort ? 0 : flags & PCATCH, 'waitmsg', 0);
+    } else {
+      k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
+      error = yield* msleep(port, port + PORT.mp_spin, sentabort ? 0 : flags & PCATCH, 'waitmsg', 0);
+    }
+    if (error !== 0 && !sentabort) {
+      sentabort = true;
+      spin_unlock(port + PORT.mp_spin);
+      yield* lwkt_abortmsg(msg);
+      yield* port_lock(port);
+    }
+  }
+  k32[td + TD.td_wmsg] = NULL;
+  if (msg_flags(msg) & MSGF_QUEUED) port_remove(port, msg);
+  spin_unlock(port + PORT.mp_spin);
+  return restart_error(msg, sentabort);
+}
+
+function* serialize_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+  const slz = k32[port + PORT.mp_serialize];
+  let sentabort = false;
+  while ((msg_flags(msg) & MSGF_DONE) === 0) {
+    const ident = (msg_flags(msg) & MSGF_SYNC) ? msg : port;
+    if (ident === port) k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
+    const error = yield* serialize_sleep(ident, slz, sentabort ? 0 : flags & PCATCH, 'waitmsg');
+    if (error !== 0 && !sentabort) {
+      sentabort = true;
+      yield* lwkt_abortmsg(msg);
+    }
+  }
+  if (msg_flags(msg) & MSGF_QUEUED) port_remove(port, msg);
+  return restart_error(msg, sentabort);
+}
+
+/* Spin and serializer ports turn the target's EINTR into ERESTART when the signal restarts. */
+function restart_error(msg: Ptr, sentabort: boolean): number {
+  const error = k32[msg + MSG.ms_error];
+  if (sentabort && error === EINTR) {
+    const td = mycpu.curtd;
+    const sig = CURSIG(td);
+    if (sig !== 0 && (k32[td + TD.td_sigintr] & (1 << (sig - 1))) === 0) return ERESTART;
+  }
+  return error;
+}
+
+/* Sleep on ident with the serializer released; re-enter it before returning. */
+function* serialize_sleep(ident: number, slz: Ptr, flags: number, wmesg: string): Blocking<number> {
+  crit_enter();
+  tsleep_interlock(ident);
+  lwkt_serialize_exit(slz);
+  const error = yield* tsleep(ident, flags, wmesg, 0);
+  yield* lwkt_serialize_enter(slz);
+  crit_exit();
+  return error;
+}
+
+/* lwkt_getport: the next message on port, or NULL; never blocks. */
+export function lwkt_getport(port: Ptr): Ptr {
+  switch (k32[port + PORT.mp_type]) {
+    case MPT_THREAD:
+      KASSERT(k32[port + PORT.mp_td] === mycpu.curtd, 'lwkt_getport: not the port\'s owner');
+      return port_dequeue(port);
+    case MPT_SPIN: {
+      spin_lock_plain(port);
+      const msg = port_dequeue(port);
+      spin_unlock(port + PORT.mp_spin);
+      return msg;
+    }
+    case MPT_SERIALIZE:
+      KASSERT(lwkt_serialize_held(k32[port + PORT.mp_serialize]), 'lwkt_getport: serializer not held');
+      return port_dequeue(port);
+    default:
+      return panic(`lwkt_getport: get from a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
+  }
+}
+
+/*
+ * lwkt_waitport: wait for and dequeue the next message.  With PCATCH a signal ends the
+ * wait and NULL is returned.  Blocks.
+ */
+export function* lwkt_waitport(port: Ptr, flags: number): Blocking<Ptr> {
+  switch (k32[port + PORT.mp_type]) {
+    case MPT_THREAD: {
+      const td = mycpu.curtd;
+      KASSERT(k32[port + PORT.mp_td] === td, 'lwkt_waitport: not the port\'s owner');
+      let msg: Ptr;
+      while ((msg = port_dequeue(port)) === NULL) {
+        k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
+        const error = yield* lwkt_sleep('waitport', flags);
+        k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+        if (error !== 0) return NULL;
+      }
+      return msg;
+    }
+    case MPT_SPIN: {
+      yield* port_lock(port);
+      let msg: Ptr;
+      while ((msg = port_dequeue(port)) === NULL) {
+        k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
+        const error = yield* msleep(port, port + PORT.mp_spin, flags, 'waitport', 0);
+        if (error !== 0) {
+          spin_unlock(port + PORT.mp_spin);
+          return NULL;
+        }
+      }
+      spin_unlock(port + PORT.mp_spin);
+      return msg;
+    }
+    case MPT_SERIALIZE: {
+      const slz = k32[port + PORT.mp_serialize];
+      let msg: Ptr;
+      while ((msg = port_dequeue(port)) === NULL) {
+        k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
+        if ((yield* serialize_sleep(port, slz, flags, 'waitport')) !== 0) return NULL;
+      }
+      return msg;
+    }
+    default:
+      return panic(`lwkt_waitport: wait on a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
+  }
+}
+
+export function lwkt_checkmsg(msg: Ptr): boolean { return (msg_flags(msg) & MSGF_DONE) !== 0; }
+
+/* ---- abort and drop ---- */
+
+/*
+ * lwkt_abortmsg: hurry the reply of an ABORTABLE message that is neither DONE nor REPLY
+ * by calling its abort function (which may block).  The target still replies to the
+ * original message.
+ */
+export function* lwkt_abortmsg(msg: Ptr): Blocking<void> {
+  crit_enter();
+  const f = msg_flags(msg);
+  if ((f & MSGF_ABORTABLE) !== 0 && (f & (MSGF_DONE | MSGF_REPLY)) === 0) {
+    const r = (kfunc_get(k32[msg + MSG.ms_abortfn]) as (m: number) => void | Blocking<void>)(msg);
+    if (r !== undefined) yield* r;
+  }
+  crit_exit();
+}
+
+/*
+ * lwkt_dropmsg: take a queued DROPABLE message back off its target port and mark it
+ * DONE.  Only the target port's owner may call it.
+ */
+export function lwkt_dropmsg(msg: Ptr): void {
+  const port = k32[msg + MSG.ms_target_port];
+  const f = msg_flags(msg);
+  KASSERT((f & MSGF_DROPABLE) !== 0, 'lwkt_dropmsg: message not dropable');
+  KASSERT((f & MSGF_QUEUED) !== 0, 'lwkt_dropmsg: message not queued');
+  if (k32[port + PORT.mp_type] === MPT_THREAD) {
+    KASSERT(k32[port + PORT.mp_td] === mycpu.curtd, 'lwkt_dropmsg: not the target port\'s owner');
+    port_remove(port, msg);
+  } else {
+    spin_lock_plain(port);
+    port_remove(port, msg);
+    spin_unlock(port + PORT.mp_spin);
+  }
+  msg_set(msg, MSGF_DONE);
+}
+
+/* ---- message allocation and the standard reply-only ports ---- */
+
+/* A message from the msg zone, initialised for rport; NULL when the zone is empty. */
+export function lwkt_msg_alloc(rport: Ptr, flags: number): Ptr {
+  const msg = zalloc(Z_MSG);
+  if (msg === NULL) return NULL;
+  lwkt_initmsg(msg, rport, flags);
+  k32[msg + MSG.ms_zone] = 1;
+  k32[msg + MSG.ms_owner] = mycpu.curtd;
+  return msg;
+}
+
+export function lwkt_msg_free(msg: Ptr): void {
+  KASSERT(k32[msg + MSG.ms_zone] === 1, 'lwkt_msg_free: message not from the msg zone');
+  KASSERT((msg_flags(msg) & MSGF_QUEUED) === 0, 'lwkt_msg_free: message still queued');
+  zfree(Z_MSG, msg);
+}
+
+/* Reply function of the autofree port: the reply frees the message. */
+function lwkt_autofree_reply(msg: Ptr): void { lwkt_msg_free(msg); }
+
+export const G_AFREE_RPORT = 8;   // in the globals region: replyonly, frees on reply
+export const G_ADONE_RPORT = 24;  // replyonly_null: marks DONE
+export const G_APANIC_RPORT = 40; // panic port
+
+/* The standard ports, made once at boot (netisr_afree_rport & co. in DragonFly). */
+export function lwkt_std_ports_init(): void {
+  const g = k32[H_OFF_GLOBALS];
+  lwkt_initport_replyonly(g + G_AFREE_RPORT, id_autofree);
+  lwkt_initport_replyonly_null(g + G_ADONE_RPORT);
+  lwkt_initport_panic(g + G_APANIC_RPORT);
+}
+export function lwkt_afree_rport(): Ptr { return k32[H_OFF_GLOBALS] + G_AFREE_RPORT; }
+export function lwkt_adone_rport(): Ptr { return k32[H_OFF_GLOBALS] + G_ADONE_RPORT; }
+export function lwkt_apanic_rport(): Ptr { return k32[H_OFF_GLOBALS] + G_APANIC_RPORT; }
+
+/* The thread port of a thread. */
+export function lwkt_thread_port(td: Ptr): Ptr { return td + TD.td_msgport; }
+
+let id_putport_remote = 0;
+let id_replyport_remote = 0;
+let id_autofree = 0;
+function register_all(): void {
+  id_putport_remote = kfunc_register('lwkt_thread_putport_remote', thread_putport_remote as (...a: number[]) => unknown);
+  id_replyport_remote = kfunc_register('lwkt_thread_replyport_remote', thread_replyport_remote as (...a: number[]) => unknown);
+  id_autofree = kfunc_register('lwkt_autofree_reply', lwkt_autofree_reply as (...a: number[]) => unknown);
+}
+register_all();
+kfunc_on_attach(register_all);

@@ -1,0 +1,175 @@
+/*
+ * lwkt_token.ts: LWKT tokens and the big global lock (DragonFly kern/lwkt_token.c, 2008).
+ *
+ * A token is owned by a thread, not a CPU, and only while that thread runs: lwkt_switch
+ * releases every token of the outgoing thread and the scheduler re-takes them all before
+ * the thread resumes, skipping it while any is held elsewhere.  So tokens taken in any
+ * order never deadlock, and code after anything that blocks must re-check what the token
+ * protects (lwkt_token_is_stale tells whether another thread held it meanwhile).
+ * A token is recursive: each lwkt_gettoken adds a reference to the thread's list.
+ *
+ *   struct lwkt_token { t_owner: thread | 0; t_lastowner; t_class; t_waitmask }
+ *
+ * A contended lwkt_gettoken yields (DragonFly: lwkt_yield) with the reference linked;
+ * the CPU that could not take it sets its bit in t_waitmask, and the releasing thread
+ * kicks those CPUs so that an idle one looks again instead of sleeping on.
+ *
+ * The BGL (get_mplock/rel_mplock) is one global token, as DragonFly's MP lock behaved.
+ */
+
+import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
+import { layout, NULL, type Ptr } from '../../shared/struct.js';
+import { TD_MAXTOKENS } from '../../shared/param.js';
+import { lockstat_on } from '../../shared/cpu.js';
+import { DONE_VOID, EFF_SWITCH, type Blocking } from '../../shared/effect.js';
+import { lockclass_register, ls_slot, ls_sample, ls_hold, ls_wait, LS_ACQ } from '../../shared/lockstat.js';
+import { nanotime } from '../../shared/clock.js';
+import { KASSERT, panic } from '../../shared/panic.js';
+import { TD } from './thread.js';
+import { mycpu } from './globaldata.js';
+import { cpu_kick } from './lwkt_ipiq.js';
+
+export const TOK = layout('lwkt_token', {
+  t_owner: 1,      // thread holding it, or 0
+  t_lastowner: 1,  // last thread to release it (lwkt_token_is_stale)
+  t_class: 1,      // lock class for statistics
+  t_waitmask: 1,   // CPUs with a thread waiting for it
+});
+
+/* Kernel-wide words in the globals region. */
+export const G_BGL = 0;          // the big global lock: a token
+export const GLOBALS_WORDS = 64;
+
+export function lwkt_token_init(tok: Ptr, classname: string): void {
+  k32[tok + TOK.t_owner] = 0;
+  k32[tok + TOK.t_lastowner] = 0;
+  k32[tok + TOK.t_class] = lockclass_register(classname);
+  k32[tok + TOK.t_waitmask] = 0;
+}
+
+/* Hold-time samples in progress, by token. */
+const hold_t0 = new Map<number, number>();
+
+function tok_take(tok: Ptr, td: Ptr): boolean {
+  const o = k32[tok];
+  if (o === td) return true;
+  return o === 0 && Atomics.compareExchange(k32, tok, 0, td) === 0;
+}
+
+function tok_release(tok: Ptr, td: Ptr): void {
+  k32[tok + TOK.t_lastowner] = td;
+  Atomics.store(k32, tok + TOK.t_owner, 0);
+  if (Atomics.load(k32, tok + TOK.t_waitmask) !== 0) {
+    let m = Atomics.exchange(k32, tok + TOK.t_waitmask, 0);
+    while (m !== 0) {
+      const cpu = 31 - Math.clz32(m);
+      m &= ~(1 << cpu);
+      cpu_kick(cpu);
+    }
+  }
+}
+
+function tok_link(td: Ptr, tok: Ptr): void {
+  const n = k32[td + TD.td_ntoks];
+  if (n >= TD_MAXTOKENS) panic(`lwkt_gettoken: thread holds ${TD_MAXTOKENS} token references`);
+  k32[td + TD.td_toks + n] = tok;
+  k32[td + TD.td_ntoks] = n + 1;
+}
+
+/* Acquire tok for the current thread; blocks (yields) while another thread holds it. */
+export function lwkt_gettoken(tok: Ptr): Blocking<void> {
+  const td = mycpu.curtd;
+  tok_link(td, tok);
+  if (lockstat_on) tok_count(tok, td);
+  if (tok_take(tok, td)) return DONE_VOID;
+  return lwkt_gettoken_wait(tok, td);
+}
+
+function tok_count(tok: Ptr, td: Ptr): void {
+  const slot = ls_slot(k32[tok + TOK.t_class]);
+  kf64[slot + LS_ACQ]++;
+  if (k32[tok] !== td && ls_sample()) hold_t0.set(tok, nanotime());
+}
+
+function* lwkt_gettoken_wait(tok: Ptr, td: Ptr): Blocking<void> {
+  const t0 = lockstat_on ? nanotime() : 0;
+  // Linked already: the scheduler will not resume us until it holds every linked token.
+  yield EFF_SWITCH;
+  KASSERT(k32[tok] === td, 'lwkt_gettoken: resumed without the token');
+  if (lockstat_on) ls_wait(ls_slot(k32[tok + TOK.t_class]), nanotime() - t0, 1);
+}
+
+/* Acquire tok without blocking; false (and nothing linked) when another thread holds it. */
+export function lwkt_trytoken(tok: Ptr): boolean {
+  const td = mycpu.curtd;
+  if (!tok_take(tok, td)) return false;
+  tok_link(td, tok);
+  if (lockstat_on) tok_count(tok, td);
+  return true;
+}
+
+/* Drop one reference to tok; the token is released with its last reference. */
+export function lwkt_reltoken(tok: Ptr): void {
+  const td = mycpu.curtd;
+  const n = k32[td + TD.td_ntoks];
+  let i = n - 1;
+  while (i >= 0 && k32[td + TD.td_toks + i] !== tok) i--;
+  if (i < 0) panic(`lwkt_reltoken: token ${tok} not held by this thread`);
+  for (let j = i; j < n - 1; j++) k32[td + TD.td_toks + j] = k32[td + TD.td_toks + j + 1];
+  k32[td + TD.td_ntoks] = n - 1;
+  for (let j = 0; j < n - 1; j++) if (k32[td + TD.td_toks + j] === tok) return;  // still referenced
+  KASSERT(k32[tok] === td, 'lwkt_reltoken: token owned by another thread');
+  if (hold_t0.size !== 0) tok_hold_end(tok);
+  tok_release(tok, td);
+}
+
+function tok_hold_end(tok: Ptr): void {
+  const t0 = hold_t0.get(tok);
+  if (t0 === undefined) return;
+  hold_t0.delete(tok);
+  ls_hold(ls_slot(k32[tok + TOK.t_class]), nanotime() - t0);
+}
+
+/* lwkt_switch: release every token of the outgoing thread (references stay linked). */
+export function lwkt_relalltokens(td: Ptr): void {
+  const n = k32[td + TD.td_ntoks];
+  for (let i = 0; i < n; i++) {
+    const tok = k32[td + TD.td_toks + i];
+    if (k32[tok] === td) tok_release(tok, td);
+  }
+}
+
+/*
+ * Before td resumes: take every linked token, or none.  On failure the CPU is put in the
+ * waitmask of the token it could not get, so its release kicks this CPU.
+ */
+export function lwkt_getalltokens(td: Ptr): boolean {
+  const n = k32[td + TD.td_ntoks];
+  const mybit = 1 << mycpu.cpuid;
+  for (let i = 0; i < n; i++) {
+    const tok = k32[td + TD.td_toks + i];
+    if (tok_take(tok, td)) continue;
+    Atomics.or(k32, tok + TOK.t_waitmask, mybit);
+    if (tok_take(tok, td)) continue;   // released between the first try and the mask
+    for (let j = 0; j < i; j++) {
+      const t = k32[td + TD.td_toks + j];
+      if (k32[t] === td) tok_release(t, td);
+    }
+    return false;
+  }
+  return true;
+}
+
+/* True if another thread held tok since the current thread last released it. */
+export function lwkt_token_is_stale(tok: Ptr): boolean {
+  const last = k32[tok + TOK.t_lastowner];
+  return last !== NULL && last !== mycpu.curtd;
+}
+
+export function lwkt_token_owner(tok: Ptr): Ptr { return Atomics.load(k32, tok); }
+
+/* ---- the big global lock ---- */
+
+export function bgl_token(): Ptr { return k32[H_OFF_GLOBALS] + G_BGL; }
+export function get_mplock(): Blocking<void> { return lwkt_gettoken(k32[H_OFF_GLOBALS] + G_BGL); }
+export function rel_mplock(): void { lwkt_reltoken(k32[H_OFF_GLOBALS] + G_BGL); }

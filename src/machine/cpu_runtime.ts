@@ -1,0 +1,52 @@
+/*
+ * cpu_runtime.ts: what both engines do for one CPU: bring it up, start threads on it,
+ * and record a panic in the kmem header so that every CPU and the host see it.
+ */
+
+import { k32, ku8, H_PANIC, H_PANIC_LEN, H_PANIC_TD, H_PANICMSG, kmem_putstr } from '../../shared/kmem.js';
+import { PANICMSG_BYTES } from '../../shared/param.js';
+import { NULL, type Ptr } from '../../shared/struct.js';
+import { Globaldata, set_mycpu, type CpuHooks } from '../lwkt/globaldata.js';
+import { lwkt_create, lwkt_init_idle } from '../lwkt/lwkt_thread.js';
+import { TDPRI_KERN_DAEMON, TDPRI_MAX, TD } from '../lwkt/thread.js';
+import { is_generator, thread_fn } from './modules.js';
+
+export function cpu_bringup(cpuid: number, hooks: CpuHooks): Globaldata {
+  const gd = new Globaldata(cpuid, hooks);
+  set_mycpu(gd);
+  lwkt_init_idle(gd);
+  return gd;
+}
+
+export interface SpawnRequest {
+  module: string;
+  export?: string;
+  args?: unknown[];
+  name?: string;
+  priority?: number;
+}
+
+/* Load the thread's module (async), then create the thread on gd. */
+export async function spawn_prepare(req: SpawnRequest): Promise<(...a: unknown[]) => Generator<number, unknown, unknown>> {
+  if (typeof req.module !== 'string' || req.module === '') throw new TypeError('spawn: module must be a module URL or path');
+  const pri = req.priority ?? TDPRI_KERN_DAEMON;
+  if (!Number.isInteger(pri) || pri < 1 || pri > TDPRI_MAX) throw new RangeError(`spawn: priority must be 1..${TDPRI_MAX}`);
+  return thread_fn(req.module, req.export ?? 'default');
+}
+
+export function spawn_create(gd: Globaldata, req: SpawnRequest, fn: (...a: unknown[]) => unknown): number {
+  set_mycpu(gd);
+  const gen = fn(...(req.args ?? []));
+  if (!is_generator(gen)) throw new TypeError(`spawn: '${req.export ?? 'default'}' of ${req.module} is not a generator function`);
+  const td = lwkt_create(gd, req.name ?? req.export ?? 'thread', req.priority ?? TDPRI_KERN_DAEMON, gen);
+  if (td === NULL) throw new RangeError('spawn: thread zone exhausted (boot with more maxThreads)');
+  return k32[td + TD.td_id];
+}
+
+/* Record err as the machine's panic unless another CPU got there first.  Returns true if first. */
+export function panic_record_here(cpu: number, td: Ptr, message: string): boolean {
+  if (Atomics.compareExchange(k32, H_PANIC, 0, cpu + 1) !== 0) return false;
+  k32[H_PANIC_TD] = td;
+  k32[H_PANIC_LEN] = kmem_putstr(ku8, H_PANICMSG * 4, PANICMSG_BYTES, message);
+  return true;
+}

@@ -1,0 +1,192 @@
+/*
+ * deterministic.ts: the deterministic engine.  Every CPU runs in the host thread; a
+ * seeded PRNG picks which CPU with work steps next (one resume of one thread); time is a
+ * virtual clock that advances DET_STEP_NS a step and jumps to the next callout when every
+ * CPU is idle.  The same seed gives the same run, event for event: traceHash() hashes
+ * every (CPU, thread, effect) and the PRNG's picks, and with traceLog the events
+ * themselves are kept so two runs can be compared (firstDivergence).
+ *
+ * The machine runs only while the host waits on it (join, run, shutdown): spawns made
+ * between waits take effect at a well-defined point, which keeps runs reproducible.
+ * It runs in slices and yields to the host's event loop between them, so a test's
+ * timeout can still fire; a thread that never yields is the one thing it cannot stop.
+ */
+
+import { k32, H_LIVE, H_HALT, H_SEED } from '../../shared/kmem.js';
+import { DET_STEP_NS } from '../../shared/param.js';
+import { set_mycpuid } from '../../shared/cpu.js';
+import { clock_set_virtual } from '../../shared/clock.js';
+import { set_mycpu, type Globaldata } from '../lwkt/globaldata.js';
+import { cpu_step, cpu_has_work, STEP_RAN } from '../lwkt/lwkt_thread.js';
+import { callout_next_deadline } from '../lwkt/kern_timeout.js';
+import { ipiq_any_inflight } from '../lwkt/lwkt_ipiq.js';
+import { machine_attach } from './attach.js';
+import { cpu_bringup, panic_record_here, spawn_create, spawn_prepare } from './cpu_runtime.js';
+import { module_load } from './modules.js';
+import { DetRng } from './det_rng.js';
+import { MachineBase, type SpawnOptions } from './machine.js';
+
+const SLICE_STEPS = 50_000;
+const LIVELOCK_STEPS = 5_000_000;   // steps in a row in which no CPU could run a thread
+
+export class DeterministicMachine extends MachineBase {
+  readonly engine = 'deterministic' as const;
+  private readonly gds: Globaldata[] = [];
+  private readonly rng: DetRng;
+  private now_ns = 0;
+  private steps = 0;
+  private idle_streak = 0;
+  private pick_hash = 0x811c9dc5;
+  private readonly cand: number[] = [];
+  private readonly log: number[] | null;
+  private readonly step_limit: number;
+  private stepping = -1;
+
+  constructor(kmem: SharedArrayBuffer, traceLog: boolean, stepLimit: number) {
+    super(kmem);
+    this.rng = new DetRng(k32[H_SEED] >>> 0);
+    this.log = traceLog ? [] : null;
+    this.step_limit = stepLimit;
+    this.attach();
+    for (let c = 0; c < this.ncpus; c++) {
+      const gd = cpu_bringup(c, {
+        thread_exit: (id, _name, result, error) => this.thread_exited(id, result, error === undefined ? undefined : String(error)),
+      });
+      gd.trace_log = this.log;
+      this.gds.push(gd);
+    }
+    set_mycpuid(-1);
+  }
+
+  static async boot(kmem: SharedArrayBuffer, modules: string[], traceLog: boolean, stepLimit: number): Promise<DeterministicMachine> {
+    for (const m of modules) await module_load(m);
+    return new DeterministicMachine(kmem, traceLog, stepLimit);
+  }
+
+  private attach(): void { machine_attach(this.kmem, this.gds, this.now_ns); }
+  protected attach_host(): void { this.attach(); }
+
+  protected uptimeNs(): number { return this.now_ns; }
+
+  async spawn(opts: SpawnOptions): Promise<number> {
+    const cpu = this.check_spawn(opts);
+    const fn = await spawn_prepare(opts);
+    this.attach();
+    const id = spawn_create(this.gds[cpu], opts, fn);
+    set_mycpuid(-1);
+    return id;
+  }
+
+  async join(id: number): Promise<unknown> {
+    const p = this.join_wait(id);
+    await this.run_until(() => this.exited.has(id));
+    return p;
+  }
+
+  /* Run until no thread is left (or the machine fails). */
+  async run(): Promise<void> {
+    await this.run_until(() => Atomics.load(this.i32, H_LIVE) === 0);
+    if (this.failure !== null) throw this.failure;
+  }
+
+  traceHash(): string {
+    let h = this.pick_hash;
+    for (const gd of this.gds) h = Math.imul(h ^ gd.trace_hash, 0x01000193);
+    return (h >>> 0).toString(16).padStart(8, '0') + ':' + this.steps.toString(16);
+  }
+
+  /* The recorded events (cpu, thread id, effect) when booted with traceLog. */
+  traceEvents(): number[] { return this.log ?? []; }
+
+  get virtualTimeNs(): number { return this.now_ns; }
+  get stepCount(): number { return this.steps; }
+
+  private async run_until(done: () => boolean): Promise<void> {
+    while (!done() && this.failure === null && !this.down) {
+      this.attach();
+      try {
+        this.run_slice(done);
+      } catch (e) {
+        this.crashed(e);
+      } finally {
+        set_mycpuid(-1);
+      }
+      if (!done()) await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  private run_slice(done: () => boolean): void {
+    for (let i = 0; i < SLICE_STEPS; i++) {
+      if (done()) return;
+      if (!this.step()) return;
+    }
+  }
+
+  /* One step of one CPU.  Returns false when the machine stopped (deadlock, panic, nothing left). */
+  private step(): boolean {
+    const gds = this.gds;
+    const cand = this.cand;
+    cand.length = 0;
+    for (let c = 0; c < gds.length; c++) {
+      const gd = gds[c];
+      if (cpu_has_work(gd) || (gd.co_n !== 0 && gd.co_time[0] <= this.now_ns)) cand.push(c);
+    }
+    if (cand.length === 0) return this.advance_idle();
+    const cpu = cand.length === 1 ? cand[0] : cand[this.rng.below(cand.length)];
+    this.pick_hash = Math.imul(this.pick_hash ^ cpu, 0x01000193);
+    this.now_ns += DET_STEP_NS;
+    clock_set_virtual(this.now_ns);
+    this.steps++;
+    if (this.step_limit > 0 && this.steps > this.step_limit) {
+      this.fail_here(cpu, `step limit of ${this.step_limit} reached`, 'panic');
+      return false;
+    }
+    const gd = gds[cpu];
+    this.stepping = cpu;
+    set_mycpu(gd);
+    if (cpu_step(gd) === STEP_RAN) this.idle_streak = 0;
+    else if (++this.idle_streak > LIVELOCK_STEPS) {
+      this.fail_here(cpu, `livelock: ${LIVELOCK_STEPS} steps in a row in which no thread could run`, 'deadlock');
+      return false;
+    }
+    return true;
+  }
+
+  /* Every CPU idle: jump to the next callout, or report a deadlock if threads remain. */
+  private advance_idle(): boolean {
+    let next = Infinity;
+    for (const gd of this.gds) next = Math.min(next, callout_next_deadline(gd));
+    if (next !== Infinity) {
+      this.now_ns = Math.max(this.now_ns + DET_STEP_NS, next);
+      clock_set_virtual(this.now_ns);
+      return true;
+    }
+    let inflight = false;
+    for (let c = 0; c < this.ncpus; c++) if (ipiq_any_inflight(c)) inflight = true;
+    if (inflight) return true;   // cpu_has_work will see it
+    if (Atomics.load(k32, H_LIVE) === 0) return false;
+    this.fail_here(-1, 'every thread is asleep, no timer is armed and no IPI is in flight', 'deadlock');
+    return false;
+  }
+
+  private fail_here(cpu: number, message: string, kind: 'panic' | 'deadlock'): void {
+    panic_record_here(cpu < 0 ? 0 : cpu, 0, message);
+    this.fail(this.panic_error(kind, message, cpu));
+  }
+
+  private crashed(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const cpu = Math.max(this.stepping, 0);
+    const gd = this.gds[cpu];
+    panic_record_here(cpu, gd.curtd === gd.idletd ? 0 : gd.curtd, err.message);
+    this.fail(this.panic_error('panic', err.message, cpu, err.stack));
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.down) {
+      this.down = true;
+      Atomics.store(this.i32, H_HALT, 1);
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+}

@@ -1,0 +1,192 @@
+/*
+ * machine.ts: the host's view of a booted machine, common to both engines: joins,
+ * statistics read straight out of kmem, panic state.
+ */
+
+import { kmem_views, H_NCPUS, H_OFF_LOCKCLASS, H_OFF_LOCKSTAT, H_OFF_PCPU, H_LIVE } from '../../shared/kmem.js';
+import { PC, PCPU_WORDS, CPUSTATE_NAMES } from '../../shared/pcpu.js';
+import { lockstat_read, type LockClassStats } from '../../shared/lockstat.js';
+import { zone_stats, type ZoneStats } from '../../shared/zone.js';
+import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_KMALLOC256 } from '../../shared/zone.js';
+import { set_mycpuid } from '../../shared/cpu.js';
+import { thread_dump, cpu_dump, panic_record, PanicError, type ThreadInfo } from './dump.js';
+
+export type EngineName = 'parallel' | 'deterministic';
+export type IpiCarrier = 'sab' | 'messageport';
+export type DispatchModel = 'bgl' | 'netisr' | 'mpsafe';
+
+export interface BootOptions {
+  cpus?: number;                  // simulated CPUs (default: one per host core)
+  engine?: EngineName;            // default 'parallel'
+  seed?: number;                  // deterministic engine: the run's seed (default 1)
+  ipi?: IpiCarrier;               // default 'sab'
+  memory?: number;                // kmem bytes (default 64 MiB)
+  lockstat?: boolean;             // lock statistics (default true)
+  ipiqSlots?: number;             // entries per IPI ring, a power of two (default 64)
+  maxThreads?: number;            // thread descriptors (default 1024)
+  modules?: string[];             // modules every CPU loads at boot (their kfuncs are then known)
+  dispatch?: DispatchModel;       // socket dispatch model (default 'bgl')
+  traceLog?: boolean;             // deterministic engine: keep every event for divergence checks
+  stepLimit?: number;             // deterministic engine: panic after this many steps (default none)
+}
+
+export interface SpawnOptions {
+  cpu?: number;                   // default 0
+  module: string;                 // module URL (import.meta.url-relative href) or absolute path
+  export?: string;                // exported generator function (default 'default')
+  args?: unknown[];               // its arguments (structured-cloneable for the parallel engine)
+  name?: string;
+  priority?: number;              // TDPRI_* (default TDPRI_KERN_DAEMON, 12)
+}
+
+export interface CpuStats {
+  cpu: number;
+  state: string;
+  threads: number;
+  switches: number;
+  steps: number;
+  ipisSent: number;
+  ipisReceived: number;
+  msgsSent: number;
+  msgsReceived: number;
+  wakeups: number;
+  callouts: number;
+  idleNs: number;
+}
+
+export interface MachineStats {
+  engine: EngineName;
+  uptimeNs: number;
+  liveThreads: number;
+  cpus: CpuStats[];
+  locks: LockClassStats[];
+  zones: ZoneStats[];
+}
+
+export interface Machine {
+  readonly engine: EngineName;
+  readonly ncpus: number;
+  readonly kmem: SharedArrayBuffer;
+  spawn(opts: SpawnOptions): Promise<number>;
+  join(id: number): Promise<unknown>;
+  stats(): MachineStats;
+  threads(): ThreadInfo[];
+  traceHash(): string;
+  shutdown(): Promise<void>;
+}
+
+type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+export abstract class MachineBase implements Machine {
+  abstract readonly engine: EngineName;
+  readonly ncpus: number;
+  readonly kmem: SharedArrayBuffer;
+  protected readonly i32: Int32Array;
+  protected readonly exited = new Map<number, { result?: unknown; error?: string }>();
+  protected readonly waiters = new Map<number, Waiter[]>();
+  protected failure: PanicError | null = null;
+  protected down = false;
+
+  constructor(kmem: SharedArrayBuffer) {
+    this.kmem = kmem;
+    this.i32 = new Int32Array(kmem);
+    this.ncpus = this.i32[H_NCPUS];
+  }
+
+  abstract spawn(opts: SpawnOptions): Promise<number>;
+  abstract join(id: number): Promise<unknown>;
+  abstract traceHash(): string;
+  abstract shutdown(): Promise<void>;
+  protected abstract uptimeNs(): number;
+
+  protected check_spawn(opts: SpawnOptions): number {
+    if (this.down) throw new Error('spawn: machine is shut down');
+    if (this.failure !== null) throw this.failure;
+    const cpu = opts.cpu ?? 0;
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.ncpus) throw new RangeError(`spawn: cpu must be 0..${this.ncpus - 1}`);
+    return cpu;
+  }
+
+  /* A thread ended: settle its joiners. */
+  protected thread_exited(id: number, result: unknown, error: string | undefined): void {
+    this.exited.set(id, { result, error });
+    const ws = this.waiters.get(id);
+    if (ws === undefined) return;
+    this.waiters.delete(id);
+    for (const w of ws) {
+      if (error !== undefined) w.reject(new Error(error));
+      else w.resolve(result);
+    }
+  }
+
+  /* Settle a join at once if the thread has ended, else queue it. */
+  protected join_wait(id: number): Promise<unknown> {
+    const done = this.exited.get(id);
+    if (done !== undefined) return done.error !== undefined ? Promise.reject(new Error(done.error)) : Promise.resolve(done.result);
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const ws = this.waiters.get(id) ?? [];
+      ws.push({ resolve, reject });
+      this.waiters.set(id, ws);
+    });
+  }
+
+  /* The machine failed: every pending join rejects with the same PanicError. */
+  protected fail(err: PanicError): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    for (const ws of this.waiters.values()) for (const w of ws) w.reject(err);
+    this.waiters.clear();
+  }
+
+  protected panic_error(kind: 'panic' | 'deadlock' | 'worker', fallback: string, cpu: number, stack?: string): PanicError {
+    const rec = panic_record(this.kmem);
+    return new PanicError(kind, rec?.message ?? fallback, rec?.cpu ?? cpu, rec?.thread ?? 0,
+      thread_dump(this.kmem), cpu_dump(this.kmem), stack);
+  }
+
+  /* The failure, if any (a PanicError), so callers can inspect it without a join. */
+  get panicked(): PanicError | null { return this.failure; }
+
+  threads(): ThreadInfo[] { return thread_dump(this.kmem); }
+
+  /*
+   * Allocate `words` zeroed words of kmem for threads to share (counters, lock words,
+   * rendezvous); returns its kmem pointer, or 0 when that size class is exhausted.
+   */
+  kmalloc(words: number): number {
+    if (!Number.isInteger(words) || words < 1 || words > 256) throw new RangeError('kmalloc: 1..256 words');
+    this.attach_host();
+    try {
+      return zalloc(words <= 16 ? Z_KMALLOC16 : words <= 64 ? Z_KMALLOC64 : Z_KMALLOC256);
+    } finally {
+      set_mycpuid(-1);
+    }
+  }
+
+  /* Attach this isolate's kernel globals to this machine, as the host (cpu -1). */
+  protected abstract attach_host(): void;
+
+  stats(): MachineStats {
+    const { i32, u8, f64 } = kmem_views(this.kmem);
+    const cpus: CpuStats[] = [];
+    for (let c = 0; c < this.ncpus; c++) {
+      const p = i32[H_OFF_PCPU] + c * PCPU_WORDS;
+      const d = (off: number): number => f64[(p + off) >> 1];
+      cpus.push({
+        cpu: c, state: CPUSTATE_NAMES[i32[p + PC.pc_state]] ?? '?', threads: i32[p + PC.pc_nthreads],
+        switches: d(PC.pc_switches_f64), steps: d(PC.pc_steps_f64), ipisSent: d(PC.pc_ipis_sent_f64),
+        ipisReceived: d(PC.pc_ipis_recv_f64), msgsSent: d(PC.pc_msgs_sent_f64), msgsReceived: d(PC.pc_msgs_recv_f64),
+        wakeups: d(PC.pc_wakeups_f64), callouts: d(PC.pc_callouts_f64), idleNs: d(PC.pc_idle_ns_f64),
+      });
+    }
+    return {
+      engine: this.engine,
+      uptimeNs: this.uptimeNs(),
+      liveThreads: Atomics.load(i32, H_LIVE),
+      cpus,
+      locks: lockstat_read(i32, u8, f64, this.ncpus, i32[H_OFF_LOCKCLASS], i32[H_OFF_LOCKSTAT]),
+      zones: zone_stats(i32, u8, f64),
+    };
+  }
+}

@@ -1,0 +1,245 @@
+/*
+ * parallel.ts: the parallel engine.  One worker_threads Worker per CPU, real
+ * parallelism, real Atomics contention.  The host owns the workers directly: a CPU is a
+ * long-lived loop, not a task, and piscina cannot pin work to a worker.  comlink carries
+ * control calls (spawn, load); thread exits and panics come back on an events port.
+ * Nothing on a hot path crosses either.
+ *
+ * A watchdog checks every WATCHDOG_MS for a deadlock (every CPU idle across two checks,
+ * no callout armed, no IPI in flight, threads still alive) and reports it as a panic.
+ * A worker that dies is reported, never waited for.
+ */
+
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { H_HALT, H_LIVE, H_OFF_PCPU, H_PANIC, H_PANIC_LEN, H_PANICMSG, kmem_putstr } from '../../shared/kmem.js';
+import { PC, PCPU_WORDS, CPUSTATE_IDLE, CPUSTATE_RUN } from '../../shared/pcpu.js';
+import { PANICMSG_BYTES } from '../../shared/param.js';
+import { IPIPEND_KICK, IPIQ_RI, IPIQ_WI, ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
+import { H_OFF_IPIQ, H_IPIQ_SLOTS } from '../../shared/kmem.js';
+import { MachineBase, type SpawnOptions } from './machine.js';
+import { module_url } from './modules.js';
+import { machine_attach } from './attach.js';
+import type { CpuApi, CpuEvent, CpuWorkerData } from './cpu_worker.js';
+import { clock_now_abs_ms } from '../../shared/clock.js';
+
+const WATCHDOG_MS = 50;
+const HALT_GRACE_MS = 100;     // a CPU that has not stopped by then is terminated
+const READY_TIMEOUT_MS = 30_000;
+
+function worker_entry(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../workers/cpu-tsx.mjs', here) : new URL('../../workers/cpu.js', here);
+}
+
+export class ParallelMachine extends MachineBase {
+  readonly engine = 'parallel' as const;
+  private readonly workers: Worker[] = [];
+  private readonly apis: Comlink.Remote<CpuApi>[] = [];
+  private readonly events: MessagePort[] = [];
+  private readonly halted = new Set<number>();
+  private readonly gone = new Set<number>();
+  private readonly boot_ms = clock_now_abs_ms();
+  private watchdog: NodeJS.Timeout | null = null;
+  private idle_epochs: number[] | null = null;
+  private halt_waiters: (() => void)[] = [];
+
+  private constructor(kmem: SharedArrayBuffer) { super(kmem); }
+
+  static async boot(kmem: SharedArrayBuffer, carrier: 'sab' | 'messageport', modules: string[]): Promise<ParallelMachine> {
+    const m = new ParallelMachine(kmem);
+    await m.start(carrier, modules.map(module_url));
+    return m;
+  }
+
+  private async start(carrier: 'sab' | 'messageport', modules: string[]): Promise<void> {
+    const n = this.ncpus;
+    const out: (MessagePort | null)[][] = [];
+    const inp: (MessagePort | null)[][] = [];
+    for (let c = 0; c < n; c++) { out.push(new Array(n).fill(null)); inp.push(new Array(n).fill(null)); }
+    if (carrier === 'messageport') {
+      for (let s = 0; s < n; s++) for (let d = 0; d < n; d++) {
+        if (s === d) continue;
+        const ch = new MessageChannel();
+        out[s][d] = ch.port1;
+        inp[d][s] = ch.port2;
+      }
+    }
+    const ready: Promise<void>[] = [];
+    for (let c = 0; c < n; c++) {
+      const ev = new MessageChannel();
+      const data: CpuWorkerData = { sab: this.kmem, cpu: c, ipiOut: out[c], ipiIn: inp[c], events: ev.port2, modules };
+      const transfer = [ev.port2, ...out[c].filter((p): p is MessagePort => p !== null),
+        ...inp[c].filter((p): p is MessagePort => p !== null)];
+      const w = new Worker(worker_entry(), { workerData: data, transferList: transfer, name: `cpu${c}` });
+      this.workers.push(w);
+      this.events.push(ev.port1);
+      this.apis.push(Comlink.wrap<CpuApi>(nodeEndpoint(w)));
+      ready.push(new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`boot: cpu${c} did not come up in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+        ev.port1.on('message', (e: CpuEvent) => {
+          if (e.type === 'ready') { clearTimeout(t); resolve(); }
+          this.on_event(c, e);
+        });
+        w.on('error', (err) => { clearTimeout(t); reject(err); this.worker_died(c, err.message); });
+        w.on('exit', (code) => {
+          this.gone.add(c);
+          if (!this.down && !this.halted.has(c)) this.worker_died(c, `exited with code ${code}`);
+          this.wake_halt_waiters();
+        });
+      }));
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await this.teardown();
+      throw e;
+    }
+    this.watchdog = setInterval(() => this.check_deadlock(), WATCHDOG_MS);
+    this.watchdog.unref();
+  }
+
+  protected attach_host(): void { machine_attach(this.kmem, [], -1); }
+
+  /* Workers not yet exited (0 after shutdown). */
+  aliveWorkers(): number { return this.ncpus - this.gone.size; }
+
+  protected uptimeNs(): number { return (clock_now_abs_ms() - this.boot_ms) * 1e6; }
+
+  private on_event(cpu: number, e: CpuEvent): void {
+    switch (e.type) {
+      case 'exit':
+        this.thread_exited(e.id, e.result, e.error);
+        break;
+      case 'panic':
+        this.fail(this.panic_error('panic', e.message, e.cpu, e.stack));
+        this.kick_all();
+        setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
+        break;
+      case 'halted':
+        this.halted.add(cpu);
+        this.wake_halt_waiters();
+        break;
+      case 'ready':
+        break;
+    }
+  }
+
+  private worker_died(cpu: number, why: string): void {
+    if (this.failure !== null || this.down) return;
+    this.record_host_panic(`cpu${cpu}: worker died: ${why}`, cpu);
+    this.fail(this.panic_error('worker', `cpu${cpu}: worker died: ${why}`, cpu));
+    this.kick_all();
+    setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
+  }
+
+  private record_host_panic(message: string, cpu: number): boolean {
+    if (Atomics.compareExchange(this.i32, H_PANIC, 0, cpu + 1) !== 0) return false;
+    this.i32[H_PANIC_LEN] = kmem_putstr(new Uint8Array(this.kmem), H_PANICMSG * 4, PANICMSG_BYTES, message);
+    return true;
+  }
+
+  private pcpu(c: number): number { return this.i32[H_OFF_PCPU] + c * PCPU_WORDS; }
+
+  private kick(c: number): void {
+    const p = this.pcpu(c);
+    Atomics.or(this.i32, p + PC.pc_ipipend, IPIPEND_KICK);
+    if (Atomics.compareExchange(this.i32, p + PC.pc_doorbell, 1, 0) === 1) Atomics.notify(this.i32, p + PC.pc_doorbell);
+  }
+
+  private kick_all(): void { for (let c = 0; c < this.ncpus; c++) this.kick(c); }
+
+  /* A control request is coming: make the CPU visit its event loop promptly. */
+  private control(c: number): void {
+    Atomics.store(this.i32, this.pcpu(c) + PC.pc_ctlpend, 1);
+    this.kick(c);
+  }
+
+  async spawn(opts: SpawnOptions): Promise<number> {
+    const cpu = this.check_spawn(opts);
+    this.control(cpu);
+    return this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) });
+  }
+
+  /* Load a module on every CPU (so the kfuncs it registers are known everywhere). */
+  async load(module: string): Promise<void> {
+    await Promise.all(this.apis.map((api, c) => { this.control(c); return api.load(module_url(module)); }));
+  }
+
+  join(id: number): Promise<unknown> { return this.join_wait(id); }
+
+  traceHash(): string { throw new Error('traceHash: only the deterministic engine replays runs'); }
+
+  private inflight(): boolean {
+    const n = this.ncpus;
+    const slots = this.i32[H_IPIQ_SLOTS];
+    const base = this.i32[H_OFF_IPIQ];
+    for (let s = 0; s < n; s++) for (let d = 0; d < n; d++) {
+      const r = base + (s * n + d) * ipiq_ring_words(slots);
+      if (Atomics.load(this.i32, r + IPIQ_WI) !== Atomics.load(this.i32, r + IPIQ_RI)) return true;
+    }
+    return false;
+  }
+
+  private check_deadlock(): void {
+    if (this.failure !== null || this.down) return;
+    const live = Atomics.load(this.i32, H_LIVE);
+    let quiet = live > 0 && !this.inflight();
+    const epochs: number[] = [];
+    for (let c = 0; quiet && c < this.ncpus; c++) {
+      const p = this.pcpu(c);
+      const st = Atomics.load(this.i32, p + PC.pc_state);
+      if (st === CPUSTATE_RUN || st !== CPUSTATE_IDLE || Atomics.load(this.i32, p + PC.pc_ncallouts) !== 0 ||
+          (Atomics.load(this.i32, p + PC.pc_ipipend) & ~IPIPEND_KICK) !== 0) quiet = false;
+      epochs.push(Atomics.load(this.i32, p + PC.pc_epoch));
+    }
+    if (!quiet) { this.idle_epochs = null; return; }
+    const prev = this.idle_epochs;
+    this.idle_epochs = epochs;
+    if (prev === null || prev.some((e, i) => e !== epochs[i])) return;
+    const msg = `every thread is asleep (${live} alive), no timer is armed and no IPI is in flight`;
+    this.record_host_panic(msg, 0);
+    this.fail(this.panic_error('deadlock', msg, -1));
+    this.kick_all();
+    setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
+  }
+
+  private wake_halt_waiters(): void {
+    const ws = this.halt_waiters;
+    this.halt_waiters = [];
+    for (const w of ws) w();
+  }
+
+  private all_stopped(): boolean {
+    for (let c = 0; c < this.ncpus; c++) if (!this.halted.has(c) && !this.gone.has(c)) return false;
+    return true;
+  }
+
+  /* CPUs that did not stop in time (a thread that never yields) are terminated. */
+  private force_halt(): void {
+    for (let c = 0; c < this.ncpus; c++) if (!this.halted.has(c) && !this.gone.has(c)) void this.workers[c].terminate();
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
+    for (const api of this.apis) api[Comlink.releaseProxy]();
+    for (const p of this.events) p.close();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.down) {
+      this.down = true;
+      Atomics.store(this.i32, H_HALT, 1);
+      this.kick_all();
+      const t0 = Date.now();
+      while (!this.all_stopped() && Date.now() - t0 < HALT_GRACE_MS * 5) {
+        await new Promise<void>((r) => { this.halt_waiters.push(r); setTimeout(r, 20).unref(); });
+      }
+      await this.teardown();
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+}
