@@ -12,3 +12,4 @@ export { PanicError, format_threads, type ThreadInfo } from './machine/dump.js';
 export type { LockClassStats } from '../shared/lockstat.js';
 export type { ZoneStats } from '../shared/zone.js';
 export { firstDivergence } from './machine/divergence.js';
+export { LWKT_WORKLOADS } from './workloads/lwkt.js';
