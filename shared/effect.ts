@@ -36,3 +36,23 @@ for (let i = 0; i < 128; i++) done_int.push(new Done<number>(i));
 export function done_num(n: number): Blocking<number> {
   return n >= 0 && n < 128 ? done_int[n] : new Done<number>(n);
 }
+
+/*
+ * The scheduler resumes every thread with next(RESUMED).  That lets a yield-once iterator
+ * be a shared constant with no state: yield* calls its next() first with undefined (yield
+ * the effect), and again with RESUMED when the thread is resumed (done).  lwkt_yield and
+ * lwkt_step use these, saving the ~40 ns generator frame of the obvious version.
+ */
+export const RESUMED = 0x7e5;
+
+class YieldOnce implements Generator<Effect, void, unknown> {
+  private readonly yielded: IteratorYieldResult<Effect>;
+  private static readonly finished: IteratorReturnResult<void> = { done: true, value: undefined };
+  constructor(effect: Effect) { this.yielded = { done: false, value: effect }; }
+  next(v?: unknown): IteratorResult<Effect, void> { return v === RESUMED ? YieldOnce.finished : this.yielded; }
+  return(): IteratorResult<Effect, void> { return YieldOnce.finished; }
+  throw(e: unknown): IteratorResult<Effect, void> { throw e; }
+  [Symbol.iterator](): Generator<Effect, void, unknown> { return this; }
+}
+export const SWITCH_ONCE: Blocking<void> = new YieldOnce(EFF_SWITCH);
+export const STEP_ONCE: Blocking<void> = new YieldOnce(EFF_STEP);

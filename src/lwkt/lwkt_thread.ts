@@ -23,7 +23,7 @@ import { det_engine } from '../../shared/cpu.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { Z_THREAD, zalloc, zfree, zone_desc, ZD } from '../../shared/zone.js';
 import { kmem_putstr, kmem_getstr } from '../../shared/kmem.js';
-import { EFF_SWITCH, EFF_STEP, type Blocking } from '../../shared/effect.js';
+import { EFF_SWITCH, EFF_STEP, RESUMED, STEP_ONCE, SWITCH_ONCE, type Blocking } from '../../shared/effect.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { TD_COMM_BYTES } from '../../shared/param.js';
 import { EOPNOTSUPP, EINVAL } from '../../shared/errno.js';
@@ -116,19 +116,13 @@ export function lwkt_deschedule(td: Ptr): void {
 }
 
 /* lwkt_switch: give the CPU to the best runnable thread, which may be this one. */
-export function* lwkt_switch(): Blocking<void> {
-  yield EFF_SWITCH;
-}
+export function lwkt_switch(): Blocking<void> { return SWITCH_ONCE; }
 
 /* lwkt_yield: let threads of equal priority run first. */
-export function* lwkt_yield(): Blocking<void> {
-  yield EFF_SWITCH;
-}
+export function lwkt_yield(): Blocking<void> { return SWITCH_ONCE; }
 
 /* An interrupt window: IPIs and callouts may run here unless in a critical section. */
-export function* lwkt_step(): Blocking<void> {
-  yield EFF_STEP;
-}
+export function lwkt_step(): Blocking<void> { return STEP_ONCE; }
 
 /* ---- critical sections: a per-thread count, not a lock ---- */
 
@@ -341,7 +335,7 @@ function cpu_resume(gd: Globaldata, td: Ptr): void {
   k32[gd.pcpu + PC.pc_epoch]++;
   let r: IteratorResult<number, unknown>;
   try {
-    r = gen.next();
+    r = gen.next(RESUMED);
   } catch (e) {
     if (e instanceof Error && (e.name === 'KernelPanic' || e.name === 'KernelHalt')) throw e;
     // A kernel thread that throws panics the machine.

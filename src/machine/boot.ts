@@ -44,5 +44,5 @@ export async function boot(opts: BootOptions = {}): Promise<Machine & { load?: (
   });
   const modules = opts.modules ?? [];
   if (engine === 'parallel') return ParallelMachine.boot(kmem, ipi, modules);
-  return DeterministicMachine.boot(kmem, modules, opts.traceLog ?? false, opts.stepLimit ?? 0);
+  return DeterministicMachine.boot(kmem, modules, opts.traceLog ?? false, opts.stepLimit ?? 0, ipi === 'messageport');
 }

@@ -24,6 +24,7 @@ import { machine_attach } from './attach.js';
 import { cpu_bringup, panic_record_here, spawn_create, spawn_prepare } from './cpu_runtime.js';
 import { module_load } from './modules.js';
 import { DetRng } from './det_rng.js';
+import { MessageChannel } from 'node:worker_threads';
 import { MachineBase, type SpawnOptions } from './machine.js';
 
 const SLICE_STEPS = 50_000;
@@ -41,8 +42,9 @@ export class DeterministicMachine extends MachineBase {
   private readonly log: number[] | null;
   private readonly step_limit: number;
   private stepping = -1;
+  private readonly channels: MessageChannel[] = [];
 
-  constructor(kmem: SharedArrayBuffer, traceLog: boolean, stepLimit: number) {
+  constructor(kmem: SharedArrayBuffer, traceLog: boolean, stepLimit: number, ports: boolean) {
     super(kmem);
     this.rng = new DetRng(k32[H_SEED] >>> 0);
     this.log = traceLog ? [] : null;
@@ -55,12 +57,23 @@ export class DeterministicMachine extends MachineBase {
       gd.trace_log = this.log;
       this.gds.push(gd);
     }
+    if (ports) {
+      // The messageport carrier, all in this thread: receiveMessageOnPort still drains it.
+      for (const s of this.gds) for (const d of this.gds) {
+        if (s === d) continue;
+        const ch = new MessageChannel();
+        s.ipi_out[d.cpuid] = ch.port1;
+        d.ipi_in[s.cpuid] = ch.port2;
+        this.channels.push(ch);
+      }
+    }
     set_mycpuid(-1);
   }
 
-  static async boot(kmem: SharedArrayBuffer, modules: string[], traceLog: boolean, stepLimit: number): Promise<DeterministicMachine> {
+  static async boot(kmem: SharedArrayBuffer, modules: string[], traceLog: boolean, stepLimit: number,
+      ports: boolean): Promise<DeterministicMachine> {
     for (const m of modules) await module_load(m);
-    return new DeterministicMachine(kmem, traceLog, stepLimit);
+    return new DeterministicMachine(kmem, traceLog, stepLimit, ports);
   }
 
   private attach(): void { machine_attach(this.kmem, this.gds, this.now_ns); }
@@ -78,9 +91,8 @@ export class DeterministicMachine extends MachineBase {
   }
 
   async join(id: number): Promise<unknown> {
-    const p = this.join_wait(id);
     await this.run_until(() => this.exited.has(id));
-    return p;
+    return this.join_wait(id);
   }
 
   /* Run until no thread is left (or the machine fails). */
@@ -186,6 +198,7 @@ export class DeterministicMachine extends MachineBase {
     if (!this.down) {
       this.down = true;
       Atomics.store(this.i32, H_HALT, 1);
+      for (const ch of this.channels) { ch.port1.close(); ch.port2.close(); }
     }
     if (this.failure !== null) throw this.failure;
   }

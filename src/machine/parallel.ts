@@ -44,6 +44,7 @@ export class ParallelMachine extends MachineBase {
   private watchdog: NodeJS.Timeout | null = null;
   private idle_epochs: number[] | null = null;
   private halt_waiters: (() => void)[] = [];
+  private spawning = 0;
 
   private constructor(kmem: SharedArrayBuffer) { super(kmem); }
 
@@ -159,7 +160,13 @@ export class ParallelMachine extends MachineBase {
   async spawn(opts: SpawnOptions): Promise<number> {
     const cpu = this.check_spawn(opts);
     this.control(cpu);
-    return this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) });
+    this.spawning++;
+    try {
+      return await this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) });
+    } finally {
+      this.spawning--;
+      this.idle_epochs = null;
+    }
   }
 
   /* Load a module on every CPU (so the kfuncs it registers are known everywhere). */
@@ -182,8 +189,16 @@ export class ParallelMachine extends MachineBase {
     return false;
   }
 
+  /*
+   * A deadlock is a join that can never complete: checked only while the host waits on
+   * one and no spawn is under way (until then an idle machine is just waiting for input,
+   * as the deterministic engine, which runs only inside join, sees it too).
+   */
   private check_deadlock(): void {
-    if (this.failure !== null || this.down) return;
+    if (this.failure !== null || this.down || this.waiters.size === 0 || this.spawning !== 0) {
+      this.idle_epochs = null;
+      return;
+    }
     const live = Atomics.load(this.i32, H_LIVE);
     let quiet = live > 0 && !this.inflight();
     const epochs: number[] = [];

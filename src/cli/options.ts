@@ -1,0 +1,73 @@
+/*
+ * options.ts: the boot options every machine-booting subcommand shares (--cpus, --engine,
+ * --ipi, --seed), their parsers, and booting with them.  A value that does not parse is
+ * rejected by commander (InvalidArgumentError); a value boot() finds out of range
+ * (RangeError) is reported the same way.  Both exit with status 2.
+ */
+
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { boot } from '../machine/boot.js';
+import type { BootOptions, EngineName, IpiCarrier, Machine } from '../machine/machine.js';
+import { NCPU_MAX } from '../../shared/param.js';
+
+export const USAGE_EXIT = 2;
+
+/* The parsed values of the shared options, as commander hands them to an action. */
+export interface BootFlags {
+  cpus?: number;
+  engine: EngineName;
+  ipi: IpiCarrier;
+  seed?: number;
+}
+
+export function parseInteger(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\s*[+-]?\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} must be an integer.`);
+    return n;
+  };
+}
+
+/* The seed is a 32-bit word in kmem: reject what would silently wrap. */
+export function parseSeed(value: string): number {
+  const n = parseInteger('seed')(value);
+  if (n < 0 || n > 0xffffffff) throw new InvalidArgumentError('seed must be an integer 0..4294967295.');
+  return n;
+}
+
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('seconds must be a number > 0.');
+  return n;
+}
+
+export function addBootOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--cpus <n>', `simulated CPUs, 1..${NCPU_MAX} (default: one per host core)`)
+      .argParser(parseInteger('cpus')))
+    .addOption(new Option('--engine <name>', 'parallel: a worker thread per CPU; deterministic: seeded, virtual time')
+      .choices(['parallel', 'deterministic']).default('parallel'))
+    .addOption(new Option('--ipi <carrier>', 'how IPIs travel between CPUs (parallel engine)')
+      .choices(['sab', 'messageport']).default('sab'))
+    .addOption(new Option('--seed <n>', "the deterministic engine's seed (default: 1)").argParser(parseSeed));
+}
+
+/* Host cores, but no more CPUs than a machine can have. */
+export function defaultCpus(): number {
+  return Math.min(availableParallelism(), NCPU_MAX);
+}
+
+export function bootOptions(flags: BootFlags): BootOptions {
+  return { cpus: flags.cpus ?? defaultCpus(), engine: flags.engine, ipi: flags.ipi, seed: flags.seed };
+}
+
+/* boot(), with an out-of-range option reported as a usage error of `cmd`. */
+export async function bootMachine(cmd: Command, opts: BootOptions): Promise<Machine> {
+  try {
+    return await boot(opts);
+  } catch (e) {
+    if (e instanceof RangeError) cmd.error(`error: ${e.message}`, { exitCode: USAGE_EXIT, code: 'lwkt-sim.invalidOption' });
+    throw e;
+  }
+}

@@ -1,0 +1,50 @@
+/*
+ * Test helpers: boot machines that are always shut down (even when a test times out),
+ * and the module URLs of the test threads.
+ */
+import { afterEach } from 'vitest';
+import { boot, type BootOptions, type Machine, type SpawnOptions } from '../src/index.js';
+
+export const PROGS = new URL('./progs/lwkt_tests.ts', import.meta.url).href;
+export const ENGINES = ['parallel', 'deterministic'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+const live = new Set<Machine>();
+
+afterEach(async () => {
+  for (const m of live) {
+    live.delete(m);
+    await m.shutdown().catch(() => undefined);
+  }
+});
+
+export type TestMachine = Machine & { kmalloc(words: number): number; i32: Int32Array };
+
+export async function machine(opts: BootOptions): Promise<TestMachine> {
+  const m = (await boot({ memory: 32 << 20, ...opts })) as unknown as TestMachine;
+  live.add(m);
+  Object.defineProperty(m, 'i32', { value: new Int32Array(m.kmem) });
+  return m;
+}
+
+/* Shut down, expecting success (a panic fails the test with its report). */
+export async function down(m: Machine): Promise<void> {
+  live.delete(m);
+  await m.shutdown();
+}
+
+/* Forget a machine that already failed (its shutdown rejects with the PanicError). */
+export async function downFailed(m: Machine): Promise<unknown> {
+  live.delete(m);
+  return m.shutdown().then(() => null, (e: unknown) => e);
+}
+
+export function spawner(m: Machine): (cpu: number, name: string, ...args: unknown[]) => Promise<number> {
+  return (cpu, name, ...args) => m.spawn({ cpu, module: PROGS, export: name, args, name } as SpawnOptions);
+}
+
+export function zoneUsed(m: Machine, name: string): number {
+  const z = m.stats().zones.find((x) => x.name === name);
+  if (z === undefined) throw new Error(`no zone ${name}`);
+  return z.used;
+}
