@@ -7,7 +7,7 @@
 
 import type { Machine, MachineStats } from '../machine/machine.js';
 import { DeterministicMachine } from '../machine/deterministic.js';
-import { joinDemo, spawnDemo, TOKEN_CLASS, type DemoResults } from './demo_workload.js';
+import { joinDemo, setupDemo, spawnDemo, TOKEN_CLASS, type DemoResults } from './demo_workload.js';
 import { startProgress } from './progress.js';
 import { cpuTable, lockTable, zoneTable } from './stats_tables.js';
 import { fmtCount, fmtNs, fmtRate } from './format.js';
@@ -46,16 +46,18 @@ async function demo(m: Machine, cfg: DemoConfig, io: DemoIO): Promise<number> {
   const say = (s = ''): void => { io.out.write(`${s}\n`); };
   const virtual = m.engine === 'deterministic';
   const ns = Math.round(cfg.seconds * 1e9);
-  const pairsDesc = m.ncpus === 1 ? '1 same-CPU pair' : `${m.ncpus * (m.ncpus - 1) / 2} CPU pairs`;
+  const npairs = m.ncpus * (m.ncpus - 1) / 2;
+  const pairsDesc = m.ncpus === 1 ? '1 same-CPU pair' : npairs === 1 ? '1 CPU pair' : `${npairs} CPU pairs`;
   say(`lwkt-sim demo: ${m.ncpus} CPU${m.ncpus === 1 ? '' : 's'}, ${m.engine} engine` +
     `${virtual ? '' : `, ${cfg.ipi} IPIs`}, ${cfg.seconds} ${virtual ? 'virtual ' : ''}second${cfg.seconds === 1 ? '' : 's'}`);
   say(`  message ping-pong on ${pairsDesc}; '${TOKEN_CLASS}' counter on every CPU (token dropped across a block every ${BLOCK_EVERY})`);
 
+  const setup = await setupDemo(m);
   const now = machineClock(m);
   const wall0 = performance.now();
   const before = m.stats();
   const t0 = now();
-  const threads = await spawnDemo(m, ns, BLOCK_EVERY);
+  const threads = await spawnDemo(m, setup, ns, BLOCK_EVERY);
   const peak = m.stats().cpus.map((c) => c.threads);
   const sample = (): void => { m.stats().cpus.forEach((c, i) => { peak[i] = Math.max(peak[i], c.threads); }); };
   const progress = startProgress({ stream: io.err, label: virtual ? 'demo (virtual time)' : 'demo', totalNs: ns,

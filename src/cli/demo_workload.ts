@@ -14,6 +14,9 @@ import { DEMO_THREADS } from './demo_threads.js';
 
 export const TOKEN_CLASS = 'demo_token';
 
+/* Modules the demo's threads come from: boot with them, so no spawn waits for an import. */
+export const DEMO_MODULES = [LWKT_WORKLOADS, DEMO_THREADS];
+
 export interface PairResult { client: number; server: number; rounds: number; ns: number; wrong: number }
 export interface CounterResult { cpu: number; increments: number; ns: number; rounds: number }
 
@@ -49,14 +52,22 @@ function kmalloc(m: Machine, words: number): number {
   return p;
 }
 
-/* Set up the token (the thread that does it is run to completion), then spawn the demo's threads. */
-export async function spawnDemo(m: Machine, ns: number, blockEvery: number): Promise<DemoThreads> {
+export interface DemoSetup { tok: number; counter: number; rdvs: number[] }
+
+/* Allocate the shared words and initialise the token (its thread is run to completion). */
+export async function setupDemo(m: Machine): Promise<DemoSetup> {
   const tok = kmalloc(m, 4);
   const counter = kmalloc(m, 1);
+  const rdvs = demoPairs(m.ncpus).map(() => kmalloc(m, 1));
   await m.join(await m.spawn({ module: LWKT_WORKLOADS, export: 'token_init', args: [tok, TOKEN_CLASS], name: 'token_init' }));
+  return { tok, counter, rdvs };
+}
+
+/* Spawn the demo's threads, all to run for ns nanoseconds. */
+export async function spawnDemo(m: Machine, { tok, counter, rdvs }: DemoSetup, ns: number, blockEvery: number): Promise<DemoThreads> {
   const pairs: DemoThreads['pairs'] = [];
-  for (const [client, server] of demoPairs(m.ncpus)) {
-    const rdv = kmalloc(m, 1);
+  for (const [i, [client, server]] of demoPairs(m.ncpus).entries()) {
+    const rdv = rdvs[i];
     const serverId = await m.spawn({ cpu: server, module: LWKT_WORKLOADS, export: 'pingpong_server', args: [rdv, 1],
       name: `pp_srv${client}.${server}` });
     const clientId = await m.spawn({ cpu: client, module: LWKT_WORKLOADS, export: 'pingpong_client', args: [rdv, 0, ns],

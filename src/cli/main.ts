@@ -6,7 +6,7 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { addBootOptions, bootMachine, bootOptions, parseSeconds, USAGE_EXIT, type BootFlags } from './options.js';
-import { demoMaxThreads } from './demo_workload.js';
+import { DEMO_MODULES, demoMaxThreads } from './demo_workload.js';
 import { runDemo } from './demo.js';
 import { packageVersion } from './version.js';
 
@@ -22,7 +22,7 @@ function program(): Command {
       .argParser(parseSeconds).default(3)))
     .action(async (flags: BootFlags & { seconds: number }, cmd: Command) => {
       const opts = bootOptions(flags);
-      const m = await bootMachine(cmd, { ...opts, maxThreads: demoMaxThreads(opts.cpus ?? 1) });
+      const m = await bootMachine(cmd, { ...opts, maxThreads: demoMaxThreads(opts.cpus ?? 1), modules: DEMO_MODULES });
       process.exitCode = await runDemo(m, { seconds: flags.seconds, ipi: flags.ipi },
         { out: process.stdout, err: process.stderr });
     });
@@ -30,7 +30,17 @@ function program(): Command {
   return prog;
 }
 
+/* A reader that goes away (`| head`) is not an error: stop writing, finish the run. */
+function quietEpipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') return;
+    process.stderr.write(`lwkt-sim: stdout: ${e.message}\n`);
+    process.exitCode = 1;
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
+  quietEpipe();
   try {
     await program().parseAsync(argv);
   } catch (e) {

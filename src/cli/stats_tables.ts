@@ -14,7 +14,10 @@ export interface CpuTableOptions {
   idleTracked: boolean;       // false: the engine keeps no idle time (deterministic)
 }
 
-/* Per-CPU rates between two snapshots; elapsed is after.uptimeNs - before.uptimeNs. */
+/*
+ * Per-CPU rates between two snapshots; elapsed is after.uptimeNs - before.uptimeNs.
+ * Messages sent are puts to ports (replies are not puts); received, taken off a port.
+ */
 export function cpuTable(before: MachineStats, after: MachineStats, o: CpuTableOptions): string {
   const secs = (after.uptimeNs - before.uptimeNs) / 1e9;
   const rows = after.cpus.map((c, i) => {
@@ -22,10 +25,11 @@ export function cpuTable(before: MachineStats, after: MachineStats, o: CpuTableO
     const rate = (x: number, y: number): string => fmtRate((x - y) / secs);
     const idle = o.idleTracked ? fmtPct((c.idleNs - b.idleNs) / (secs * 1e9)) : '-';
     return [String(c.cpu), String(o.peakThreads?.[i] ?? c.threads), rate(c.switches, b.switches),
-      rate(c.ipisSent, b.ipisSent), rate(c.ipisReceived, b.ipisReceived), rate(c.msgsSent, b.msgsSent), idle];
+      rate(c.ipisSent, b.ipisSent), rate(c.ipisReceived, b.ipisReceived), rate(c.msgsSent, b.msgsSent),
+      rate(c.msgsReceived, b.msgsReceived), idle];
   });
   return formatTable([{ header: 'cpu' }, { header: 'threads' }, { header: 'switches/s' }, { header: 'IPIs sent/s' },
-    { header: 'IPIs recv/s' }, { header: 'msgs/s' }, { header: 'idle' }], rows);
+    { header: 'IPIs recv/s' }, { header: 'msgs sent/s' }, { header: 'msgs recv/s' }, { header: 'idle' }], rows);
 }
 
 /* Lock classes with any acquisitions, busiest first.  Hold times are over the sampled acquisitions. */

@@ -40,14 +40,14 @@ function publish(w: number, v: number): void {
 export function* order_server(rdv: number, clients: number): Blocking<number[]> {
   const port = lwkt_thread_port(curthread());
   publish(rdv, port);
-  const next = new Array<number>(clients).fill(0);
+  const next: number[] = [];   // next expected seq, by client id
   let served = 0, bad = 0, stopped = 0;
   while (stopped < clients) {
     const msg = yield* lwkt_waitport(port, 0);
     const c = k32[msg + MSG.ms_arg], seq = k32[msg + MSG.ms_arg + 1];
     if (seq < 0) stopped++;
     else {
-      if (seq !== next[c]) bad++;
+      if (seq !== (next[c] ?? 0)) bad++;
       next[c] = seq + 1;
       served++;
     }
@@ -486,7 +486,9 @@ export function* callouts(c1: number, c2: number, w: number): Blocking<number[]>
 
 /* ---- failures ---- */
 
-export function* thrower(msg: string): Blocking<number> {
+/* Throw, after the word at `after` is set (0: at once). */
+export function* thrower(msg: string, after: number): Blocking<number> {
+  if (after !== 0) yield* await_word(after);
   yield* lwkt_yield();
   throw new Error(msg);
 }
@@ -497,8 +499,14 @@ export function* kassert_fails(): Blocking<number> {
   return 0;
 }
 
-export function* sleep_forever(chan: number): Blocking<number> {
-  return yield* tsleep(chan, 0, 'forever', 0);
+/* Sleep with nobody to wake us; set the word at `flag` (if any) once on the queue. */
+export function* sleep_forever(chan: number, flag: number): Blocking<number> {
+  crit_enter();
+  tsleep_interlock(chan);
+  if (flag) publish(flag, 1);
+  const e = yield* tsleep(chan, 0, 'forever', 0);
+  crit_exit();
+  return e;
 }
 
 export function* spin_forever(): Blocking<number> {

@@ -1,0 +1,176 @@
+/*
+ * The machine: zones, determinism, panic and deadlock reports, shutdown, bad input,
+ * migration.
+ */
+import { describe, it, expect } from 'vitest';
+import { boot, PanicError, DeterministicMachine, ParallelMachine, firstDivergence } from '../src/index.js';
+import { EOPNOTSUPP } from '../src/kernel.js';
+import { ENGINES, PROGS, machine, down, downFailed, spawner, zoneUsed } from './helpers.js';
+
+describe.each(ENGINES)('machine (%s engine)', (engine) => {
+  it('an exhausted zone returns NULL, counts the failure, and recovers', async () => {
+    const m = await machine({ cpus: 1, engine });
+    const before = m.stats().zones.find((z) => z.name === 'kmalloc256')!;
+    const [n, nullAgain, ok] = (await m.join(await spawner(m)(0, 'zone_exhaust'))) as number[];
+    expect(n).toBe(before.free);
+    expect(nullAgain).toBe(1);
+    expect(ok).toBe(1);
+    const after = m.stats().zones.find((z) => z.name === 'kmalloc256')!;
+    expect(after.failures).toBe(before.failures + 2);
+    expect(after.used).toBe(before.used);
+    expect(after.hiwat).toBe(after.limit);
+    await down(m);
+  });
+
+  it('a thread that throws panics the machine with a report of every thread', async () => {
+    const m = await machine({ cpus: 2, engine });
+    const spawn = spawner(m);
+    const flag = m.kmalloc(1);
+    const sleeper = await spawn(0, 'sleep_forever', m.kmalloc(1), flag);
+    const t = await spawn(1, 'thrower', 'boom in thread', flag);
+    const err = (await m.join(t).then(() => null, (e: unknown) => e)) as PanicError;
+    expect(err).toBeInstanceOf(PanicError);
+    expect(err.kind).toBe('panic');
+    expect(err.panicMessage).toContain('boom in thread');
+    expect(err.cpu).toBe(1);
+    expect(err.threadName).toBe('thrower');
+    const s = err.threads.find((x) => x.id === sleeper)!;
+    expect(s.state).toBe('sleep');
+    expect(s.wmesg).toBe('forever');
+    expect(err.message).toContain('WMESG');
+    await expect(m.join(sleeper)).rejects.toBe(err);
+    expect(await downFailed(m)).toBe(err);
+  });
+
+  it('a failed KASSERT panics with its message', async () => {
+    const m = await machine({ cpus: 1, engine });
+    const err = (await m.join(await spawner(m)(0, 'kassert_fails')).then(() => null, (e: unknown) => e)) as PanicError;
+    expect(err.kind).toBe('panic');
+    expect(err.panicMessage).toContain('kassert_fails: arithmetic is broken');
+    await downFailed(m);
+  });
+
+  it('every thread asleep with no timer and no IPI is reported as a deadlock', async () => {
+    const m = await machine({ cpus: 2, engine });
+    const spawn = spawner(m);
+    const a = await spawn(0, 'sleep_forever', m.kmalloc(1), 0);
+    await spawn(1, 'sleep_forever', m.kmalloc(1), 0);
+    const err = (await m.join(a).then(() => null, (e: unknown) => e)) as PanicError;
+    expect(err).toBeInstanceOf(PanicError);
+    expect(err.kind).toBe('deadlock');
+    expect(err.threads.filter((t) => t.wmesg === 'forever')).toHaveLength(2);
+    await downFailed(m);
+  });
+
+  it('spawn rejects bad requests with clear errors and the machine carries on', async () => {
+    const m = await machine({ cpus: 2, engine });
+    await expect(m.spawn({ cpu: 5, module: PROGS, export: 'hello' })).rejects.toThrow(/cpu must be 0\.\.1/);
+    await expect(m.spawn({ cpu: 0, module: PROGS, export: 'no_such_export' })).rejects.toThrow(/no function export/);
+    await expect(m.spawn({ cpu: 0, module: PROGS, export: 'zone_exhaust', priority: 99 })).rejects.toThrow(/priority/);
+    const t = await m.spawn({ cpu: 1, module: PROGS, export: 'timeout_sleeper', args: [m.kmalloc(1), 1] });
+    expect(((await m.join(t)) as number[])[0]).toBeGreaterThan(0);
+    await down(m);
+  });
+
+  it('lwkt_setcpu_self moves a thread only in the deterministic engine', async () => {
+    const m = await machine({ cpus: 3, engine });
+    const r = (await m.join(await spawner(m)(0, 'migrate_to', 2))) as number[];
+    if (engine === 'deterministic') expect(r).toEqual([0, 0, 2, 2]);
+    else expect(r).toEqual([0, EOPNOTSUPP, 0, 0]);
+    await down(m);
+  });
+});
+
+describe('parallel engine specifics', () => {
+  it('shutdown leaves no worker, also after a panic', async () => {
+    const m = (await machine({ cpus: 3, engine: 'parallel' })) as unknown as ParallelMachine;
+    expect(m.aliveWorkers()).toBe(3);
+    await down(m);
+    expect(m.aliveWorkers()).toBe(0);
+    const p = (await machine({ cpus: 2, engine: 'parallel' })) as unknown as ParallelMachine;
+    const spin = await p.spawn({ cpu: 0, module: PROGS, export: 'spin_forever' });
+    const t = await p.spawn({ cpu: 1, module: PROGS, export: 'thrower', args: ['stop everything', 0] });
+    await expect(p.join(t)).rejects.toBeInstanceOf(PanicError);
+    await expect(p.join(spin)).rejects.toBeInstanceOf(PanicError);
+    expect(await downFailed(p)).toBeInstanceOf(PanicError);
+    expect(p.aliveWorkers()).toBe(0);
+  });
+
+  it('stats report per-CPU figures and the lock table', async () => {
+    const m = await machine({ cpus: 2, engine: 'parallel' });
+    const spawn = spawner(m);
+    const rdv = m.kmalloc(1);
+    const s = await spawn(1, 'order_server', rdv, 1);
+    await m.join(await spawn(0, 'order_client', rdv, 0, 100, 0));
+    await m.join(s);
+    const st = m.stats();
+    expect(st.engine).toBe('parallel');
+    expect(st.cpus).toHaveLength(2);
+    expect(st.cpus[0].msgsSent).toBeGreaterThanOrEqual(101);
+    expect(st.cpus[1].msgsReceived).toBeGreaterThanOrEqual(101);
+    expect(st.locks.map((l) => l.name)).toContain('bgl');
+    expect(zoneUsed(m, 'thread')).toBe(2);   // the idle threads
+    await down(m);
+  });
+});
+
+describe('deterministic engine specifics', () => {
+  async function run(seed: number): Promise<{ hash: string; events: number[]; results: unknown[] }> {
+    const m = (await machine({ cpus: 3, engine: 'deterministic', seed, traceLog: true })) as unknown as DeterministicMachine & { kmalloc(n: number): number };
+    const spawn = spawner(m);
+    const rdv = m.kmalloc(1), lock = m.kmalloc(2), counter = m.kmalloc(1), gen = m.kmalloc(1), chan = m.kmalloc(1);
+    await m.join(await spawn(0, 'spin_setup', lock));
+    const ids = [
+      await spawn(0, 'order_server', rdv, 2),
+      await spawn(1, 'order_client', rdv, 0, 50, 4),
+      await spawn(2, 'order_client', rdv, 1, 50, 0),
+      await spawn(1, 'spin_counter_window', lock, counter, 200),
+      await spawn(2, 'spin_counter_window', lock, counter, 200),
+      await spawn(0, 'storm_sleeper', gen, chan, 40),
+      await spawn(2, 'storm_waker', gen, chan, 40, 0),
+    ];
+    const results: unknown[] = [];
+    for (const id of ids) results.push(await m.join(id));
+    const out = { hash: m.traceHash(), events: m.traceEvents().slice(), results };
+    await down(m);
+    return out;
+  }
+
+  it('the same seed gives the same run, event for event; another seed another run', async () => {
+    const a = await run(1234);
+    const b = await run(1234);
+    const c = await run(4321);
+    expect(b.hash).toBe(a.hash);
+    expect(firstDivergence(a.events, b.events)).toBeNull();
+    expect(b.results).toEqual(a.results);
+    expect(c.hash).not.toBe(a.hash);
+    expect(firstDivergence(a.events, c.events)).not.toBeNull();
+    expect(c.results.slice(1, 5)).toEqual(a.results.slice(1, 5));   // same outcomes, other interleaving
+  });
+
+  it('virtual time jumps to the next timer when every CPU is idle', async () => {
+    const m = (await machine({ cpus: 2, engine: 'deterministic' })) as unknown as DeterministicMachine & { kmalloc(n: number): number };
+    const [, ns] = (await m.join(await spawner(m)(1, 'timeout_sleeper', m.kmalloc(1), 50))) as number[];
+    expect(ns).toBeGreaterThanOrEqual(500_000_000);
+    expect(m.stepCount).toBeLessThan(100);   // no stepping through half a second of idleness
+    await down(m);
+  });
+});
+
+describe('boot validation', () => {
+  it.each([
+    [{ cpus: 0 }, /cpus/],
+    [{ cpus: 33 }, /cpus/],
+    [{ cpus: 1.5 }, /cpus/],
+    [{ engine: 'quantum' as never }, /engine/],
+    [{ ipi: 'pigeon' as never }, /ipi/],
+    [{ memory: 1024 }, /memory/],
+    [{ ipiqSlots: 12 }, /ipiqSlots/],
+    [{ seed: 0.5 }, /seed/],
+    [{ dispatch: 'smp' as never }, /dispatch/],
+  ])('rejects %o', async (opts, re) => {
+    await expect(boot({ engine: 'deterministic', ...opts })).rejects.toThrow(re);
+  });
+});
+
+void ENGINES;
