@@ -12,7 +12,7 @@ import {
   lwkt_reltoken, lwkt_token_init, lwkt_token_is_stale, lwkt_signal, lwkt_sigintr, lwkt_sigtake,
   lwkt_send_ipiq3, kfunc_register, kfunc_id, zalloc, zfree, Z_KMALLOC256, lwkt_setcpu_self, KASSERT,
   callout_init, callout_reset, callout_stop, nanotime, spin_init, spin_trylock, spin_lock_contested,
-  spin_unlock, sleeplock_lock, sleeplock_unlock, TD, type Blocking,
+  spin_unlock, sleeplock_lock, sleeplock_unlock, TD, lwkt_schedule, lwkt_sleep, lwkt_forwardmsg, type Blocking,
 } from '../../src/kernel.js';
 import { sleeplock_try } from '../../src/lwkt/lwkt_serialize.js';
 
@@ -522,3 +522,69 @@ export function* migrate_to(cpu: number): Blocking<number[]> {
 }
 
 export { EINTR, ERESTART, EWOULDBLOCK, EOPNOTSUPP };
+
+/* ---- scheduling ---- */
+
+/*
+ * Append `tag` to the log (w[0] = length, entries after it) `n` times, yielding between.
+ * With `gate` set, first wait (yielding) until the gate word is non-zero.
+ */
+export function* log_yield(log: number, tag: number, n: number): Blocking<number> {
+  for (let i = 0; i < n; i++) {
+    const len = k32[log];
+    k32[log + 1 + len] = tag;
+    k32[log] = len + 1;
+    yield* lwkt_yield();
+  }
+  return n;
+}
+
+/*
+ * In a critical section, make an interrupt-priority thread runnable on this CPU and pass
+ * interrupt windows: it must not run until crit_exit and the next window.
+ * Returns [log length inside crit, log length after].
+ */
+export function* preempt_victim(log: number, w: number): Blocking<number[]> {
+  const hi = yield* await_word(w);
+  crit_enter();
+  lwkt_schedule(hi);
+  for (let i = 0; i < 10; i++) yield* lwkt_step();
+  const inside = k32[log];
+  crit_exit();
+  yield* lwkt_step();
+  const after = k32[log];
+  return [inside, after];
+}
+
+/* An interrupt-priority thread: wait to be scheduled, then log once. */
+export function* preempt_intr(log: number, w: number): Blocking<number> {
+  publish(w, curthread());
+  yield* lwkt_sleep('intrwait', 0);
+  k32[log]++;
+  return 1;
+}
+
+/* Forward `count` messages to the port published at fwd, whose server replies to the senders. */
+export function* forwarder(rdv: number, fwd: number, count: number): Blocking<number> {
+  const port = lwkt_thread_port(curthread());
+  publish(rdv, port);
+  const target = yield* await_word(fwd);
+  let queued = 0;
+  for (let i = 0; i < count; i++) {
+    const msg = yield* lwkt_waitport(port, 0);
+    if ((yield* lwkt_forwardmsg(target, msg)) === 99) queued++;   // EASYNC
+  }
+  return queued;
+}
+
+/* IPI to our own CPU runs inline, before lwkt_send_ipiq returns. */
+export function* ipi_self(w: number): Blocking<number> {
+  lwkt_send_ipiq3(mycpuid, kfunc_id('test_ipi_mark'), w, 0, 0);
+  return k32[w];
+}
+
+/* Kill this CPU's worker (parallel engine only): the machine must report it. */
+export function* exit_worker(): Blocking<number> {
+  yield* lwkt_yield();
+  process.exit(7);
+}
