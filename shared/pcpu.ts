@@ -34,8 +34,10 @@ export const PC = layout('pcpu', {
   pc_wakeups_f64: 2,    // threads made runnable by wakeup()
   pc_callouts_f64: 2,   // callouts fired
   pc_pad3: 30,
+  // Lines 6-9: the run queues (gd_tdrunq), a TAILQ head per priority; this CPU only.
+  pc_runq: 64,
 });
-export const PCPU_WORDS = 96;
+export const PCPU_WORDS = 160;
 if (PC.SIZE > PCPU_WORDS) throw new Error('pcpu: layout overflows PCPU_WORDS');
 
 export const CPUSTATE_BOOT = 0;

@@ -9,7 +9,6 @@
  */
 
 import type { MessagePort } from 'node:worker_threads';
-import { NQS } from '../../shared/param.js';
 import { set_mycpuid, pcpu_of } from '../../shared/cpu.js';
 import type { Ptr } from '../../shared/struct.js';
 
@@ -28,9 +27,7 @@ export class Globaldata {
   idletd: Ptr = 0;
   /* Generators by thread slot (td_slot); undefined for threads of other CPUs. */
   readonly gens: (ThreadGen | undefined)[] = [];
-  /* Run queues: one FIFO per priority, linked through td_rq_next/prev in kmem. */
-  readonly runq_head = new Int32Array(NQS);
-  readonly runq_tail = new Int32Array(NQS);
+  /* Mask of non-empty run queues (gd_runqmask); the queues are in kmem (pc_runq). */
   runqmask = 0;
   need_resched = false;
   /* Callouts: a binary heap of callout pointers ordered by deadline (ns). */

@@ -29,6 +29,7 @@ import { SLPQUE_BUCKETS } from '../../shared/param.js';
 import { PC } from '../../shared/pcpu.js';
 import { kf64 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
+import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { EFF_SWITCH, type Blocking } from '../../shared/effect.js';
 import { EINTR, ERESTART, EWOULDBLOCK } from '../../shared/errno.js';
 import { KASSERT } from '../../shared/panic.js';
@@ -103,26 +104,14 @@ export function lwkt_sigintr(td: Ptr, sig: number, eintr: boolean): void {
 /* ---- sleep queues (this CPU's only) ---- */
 
 function sleepq_insert(td: Ptr, ident: number): void {
-  const b = LOOKUP(ident);
-  const q = bucket(mycpu.cpuid, b);
-  const tail = k32[q + 1];
-  k32[td + TD.td_slq_next] = NULL;
-  k32[td + TD.td_slq_prev] = tail;
-  if (tail !== NULL) k32[tail + TD.td_slq_next] = td;
-  else k32[q] = td;
-  k32[q + 1] = td;
+  TAILQ_INSERT_TAIL(bucket(mycpu.cpuid, LOOKUP(ident)), td, TD.td_slq_next);
 }
 
 /* Take td off its sleep queue (it stays descheduled). */
 function unsleep(td: Ptr): void {
   const b = LOOKUP(k32[td + TD.td_wchan]);
   const q = bucket(mycpu.cpuid, b);
-  const next = k32[td + TD.td_slq_next];
-  const prev = k32[td + TD.td_slq_prev];
-  if (prev !== NULL) k32[prev + TD.td_slq_next] = next;
-  else k32[q] = next;
-  if (next !== NULL) k32[next + TD.td_slq_prev] = prev;
-  else k32[q + 1] = prev;
+  TAILQ_REMOVE(q, td, TD.td_slq_next);
   k32[td + TD.td_flags] &= ~TDF_TSLEEPQ;
   if (k32[q] === NULL) Atomics.and(k32, maskword(b), ~(1 << mycpu.cpuid));
 }

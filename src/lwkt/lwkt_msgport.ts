@@ -21,18 +21,19 @@
 
 import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
+import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { PC } from '../../shared/pcpu.js';
 import { DONE_VOID, done_num, type Blocking } from '../../shared/effect.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { EINTR, ERESTART } from '../../shared/errno.js';
 import { spin_lock, spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
-import { Z_MSG, zalloc, zfree } from '../../shared/zone.js';
+import { Z_MSG, ZFREE_MAGIC, zalloc, zfree } from '../../shared/zone.js';
 import {
   MSG, PORT, EASYNC, MSGF_DONE, MSGF_REPLY, MSGF_QUEUED, MSGF_SYNC, MSGF_DROPABLE, MSGF_ABORTABLE,
   MSGF_PRIORITY, MSGPORTF_WAITING, MPT_THREAD, MPT_SPIN, MPT_SERIALIZE, MPT_PUTONLY, MPT_REPLYONLY,
   MPT_REPLYONLY_NULL, MPT_NAMES,
 } from './msg.js';
-import { TD } from './thread.js';
+import { TD, TDF_EXITED } from './thread.js';
 import { mycpu } from './globaldata.js';
 import { crit_enter, crit_exit, lwkt_schedule } from './lwkt_thread.js';
 import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';
@@ -53,25 +54,13 @@ function msg_clr(msg: Ptr, bits: number): void { Atomics.and(k32, msg + MSG.ms_f
 
 function port_enqueue(port: Ptr, msg: Ptr): void {
   const prio = (k32[msg + MSG.ms_flags] & MSGF_PRIORITY) !== 0;
-  const h = port + (prio ? PORT.mp_prioq_head : PORT.mp_msgq_head);
-  const tail = k32[h + 1];
-  k32[msg + MSG.ms_next] = NULL;
-  k32[msg + MSG.ms_prev] = tail;
-  if (tail !== NULL) k32[tail + MSG.ms_next] = msg;
-  else k32[h] = msg;
-  k32[h + 1] = msg;
+  TAILQ_INSERT_TAIL(port + (prio ? PORT.mp_prioq_head : PORT.mp_msgq_head), msg, MSG.ms_next);
   msg_set(msg, MSGF_QUEUED);
 }
 
 function port_remove(port: Ptr, msg: Ptr): void {
   const prio = (k32[msg + MSG.ms_flags] & MSGF_PRIORITY) !== 0;
-  const h = port + (prio ? PORT.mp_prioq_head : PORT.mp_msgq_head);
-  const next = k32[msg + MSG.ms_next];
-  const prev = k32[msg + MSG.ms_prev];
-  if (prev !== NULL) k32[prev + MSG.ms_next] = next;
-  else k32[h] = next;
-  if (next !== NULL) k32[next + MSG.ms_prev] = prev;
-  else k32[h + 1] = prev;
+  TAILQ_REMOVE(port + (prio ? PORT.mp_prioq_head : PORT.mp_msgq_head), msg, MSG.ms_next);
   msg_clr(msg, MSGF_QUEUED);
 }
 
@@ -143,6 +132,10 @@ function port_wake_locked(port: Ptr): void {
 }
 
 function thread_putport_local(port: Ptr, msg: Ptr): void {
+  const td = k32[port + PORT.mp_td];
+  if (k32[td + 1] === ZFREE_MAGIC || (k32[td + TD.td_flags] & TDF_EXITED) !== 0) {
+    panic(`lwkt_putport: message ${msg} sent to the port of a thread that has exited`);
+  }
   crit_enter();
   port_enqueue(port, msg);
   if (k32[port + PORT.mp_flags] & MSGPORTF_WAITING) lwkt_schedule(k32[port + PORT.mp_td]);

@@ -21,6 +21,7 @@ import { k32, kf64, H_NEXT_TID, H_LIVE, ku8 } from '../../shared/kmem.js';
 import { PC, CPUSTATE_RUN, CPUSTATE_IDLE } from '../../shared/pcpu.js';
 import { det_engine } from '../../shared/cpu.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
+import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { Z_THREAD, zalloc, zfree, zone_desc, ZD } from '../../shared/zone.js';
 import { kmem_putstr, kmem_getstr } from '../../shared/kmem.js';
 import { EFF_SWITCH, EFF_STEP, RESUMED, STEP_ONCE, SWITCH_ONCE, type Blocking } from '../../shared/effect.js';
@@ -38,29 +39,23 @@ import { lwkt_send_ipiq3, lwkt_process_ipiq_all, ipiq_pending_hint } from './lwk
 import { lwkt_getalltokens, lwkt_relalltokens } from './lwkt_token.js';
 import { callout_run_due } from './kern_timeout.js';
 import { lwkt_initport_thread } from './lwkt_msgport_init.js';
+import { PORT } from './msg.js';
 
-/* ---- run queues (owner CPU only) ---- */
+/* ---- run queues (owner CPU only): a TAILQ per priority in the CPU's pcpu words ---- */
+
+function runq_head(gd: Globaldata, pri: number): Ptr { return gd.pcpu + PC.pc_runq + pri * 2; }
 
 function runq_insert_tail(gd: Globaldata, td: Ptr): void {
   const pri = k32[td + TD.td_pri];
-  const tail = gd.runq_tail[pri];
-  k32[td + TD.td_rq_next] = NULL;
-  k32[td + TD.td_rq_prev] = tail;
-  if (tail !== NULL) k32[tail + TD.td_rq_next] = td;
-  else gd.runq_head[pri] = td;
-  gd.runq_tail[pri] = td;
+  TAILQ_INSERT_TAIL(runq_head(gd, pri), td, TD.td_rq_next);
   gd.runqmask |= 1 << pri;
 }
 
 function runq_remove(gd: Globaldata, td: Ptr): void {
   const pri = k32[td + TD.td_pri];
-  const next = k32[td + TD.td_rq_next];
-  const prev = k32[td + TD.td_rq_prev];
-  if (prev !== NULL) k32[prev + TD.td_rq_next] = next;
-  else gd.runq_head[pri] = next;
-  if (next !== NULL) k32[next + TD.td_rq_prev] = prev;
-  else gd.runq_tail[pri] = prev;
-  if (gd.runq_head[pri] === NULL) gd.runqmask &= ~(1 << pri);
+  const h = runq_head(gd, pri);
+  TAILQ_REMOVE(h, td, TD.td_rq_next);
+  if (k32[h] === NULL) gd.runqmask &= ~(1 << pri);
 }
 
 /* ---- scheduling ---- */
@@ -200,6 +195,10 @@ function lwkt_exit(gd: Globaldata, td: Ptr, result: unknown, error: unknown): vo
   const f = k32[td + TD.td_flags];
   if (f & TDF_RUNQ) runq_remove(gd, td);
   KASSERT((f & TDF_TSLEEPQ) === 0, 'lwkt_exit: thread still on a sleep queue');
+  const port = td + TD.td_msgport;
+  if (k32[port + PORT.mp_msgq_head] !== NULL || k32[port + PORT.mp_prioq_head] !== NULL) {
+    panic(`lwkt_exit: thread '${td_name(td)}' exits with messages queued on its port`);
+  }
   k32[td + TD.td_flags] = TDF_EXITED;
   const id = k32[td + TD.td_id];
   const name = td_name(td);
@@ -262,12 +261,13 @@ function lwkt_pick(gd: Globaldata): Ptr {
   while (mask !== 0) {
     const pri = 31 - Math.clz32(mask);
     mask &= ~(1 << pri);
-    for (let td = gd.runq_head[pri]; td !== NULL; td = k32[td + TD.td_rq_next]) {
+    const h = runq_head(gd, pri);
+    for (let td = k32[h]; td !== NULL; td = k32[td + TD.td_rq_next]) {
       if (k32[td + TD.td_ntoks] !== 0 && !lwkt_getalltokens(td)) {
         k32[td + TD.td_flags] |= TDF_TOKWAIT;
         continue;
       }
-      if (gd.runq_tail[pri] !== td) {
+      if (k32[h + 1] !== td) {
         runq_remove(gd, td);
         runq_insert_tail(gd, td);
       }
