@@ -72,6 +72,15 @@ describe.each(ENGINES)('machine (%s engine)', (engine) => {
     await down(m);
   });
 
+  it('join of a thread never spawned rejects; shutdown settles pending joins', async () => {
+    const m = await machine({ cpus: 1, engine });
+    await expect(m.join(12345)).rejects.toThrow(/no thread 12345/);
+    const t = await spawner(m)(0, 'timeout_sleeper', m.kmalloc(1), 100_000);   // armed: no deadlock
+    const pending = engine === 'parallel' ? m.join(t).then(() => 'resolved', (e: Error) => e.message) : null;
+    await down(m);
+    if (pending !== null) expect(await pending).toMatch(/shut down/);
+  });
+
   it('lwkt_setcpu_self moves a thread only in the deterministic engine', async () => {
     const m = await machine({ cpus: 3, engine });
     const r = (await m.join(await spawner(m)(0, 'migrate_to', 2))) as number[];

@@ -87,11 +87,12 @@ export class DeterministicMachine extends MachineBase {
     this.attach();
     const id = spawn_create(this.gds[cpu], opts, fn);
     set_mycpuid(-1);
+    this.spawned.add(id);
     return id;
   }
 
   async join(id: number): Promise<unknown> {
-    await this.run_until(() => this.exited.has(id));
+    if (this.spawned.has(id)) await this.run_until(() => this.exited.has(id));
     return this.join_wait(id);
   }
 
@@ -116,22 +117,26 @@ export class DeterministicMachine extends MachineBase {
   private async run_until(done: () => boolean): Promise<void> {
     while (!done() && this.failure === null && !this.down) {
       this.attach();
+      let stalled = false;
       try {
-        this.run_slice(done);
+        stalled = this.run_slice(done);
       } catch (e) {
         this.crashed(e);
       } finally {
         set_mycpuid(-1);
       }
+      if (stalled) return;   // nothing left to run
       if (!done()) await new Promise<void>((r) => setImmediate(r));
     }
   }
 
-  private run_slice(done: () => boolean): void {
+  /* Returns true when the machine has nothing left to run. */
+  private run_slice(done: () => boolean): boolean {
     for (let i = 0; i < SLICE_STEPS; i++) {
-      if (done()) return;
-      if (!this.step()) return;
+      if (done()) return false;
+      if (!this.step()) return true;
     }
+    return false;
   }
 
   /* One step of one CPU.  Returns false when the machine stopped (deadlock, panic, nothing left). */
@@ -199,6 +204,7 @@ export class DeterministicMachine extends MachineBase {
       this.down = true;
       Atomics.store(this.i32, H_HALT, 1);
       for (const ch of this.channels) { ch.port1.close(); ch.port2.close(); }
+      this.abandon_waiters();
     }
     if (this.failure !== null) throw this.failure;
   }

@@ -84,6 +84,7 @@ export abstract class MachineBase implements Machine {
   protected readonly i32: Int32Array;
   protected readonly exited = new Map<number, { result?: unknown; error?: string }>();
   protected readonly waiters = new Map<number, Waiter[]>();
+  protected readonly spawned = new Set<number>();
   protected failure: PanicError | null = null;
   protected down = false;
 
@@ -121,6 +122,7 @@ export abstract class MachineBase implements Machine {
 
   /* Settle a join at once if the thread has ended, else queue it. */
   protected join_wait(id: number): Promise<unknown> {
+    if (!this.spawned.has(id)) return Promise.reject(new RangeError(`join: no thread ${id} was spawned on this machine`));
     const done = this.exited.get(id);
     if (done !== undefined) return done.error !== undefined ? Promise.reject(new Error(done.error)) : Promise.resolve(done.result);
     if (this.failure !== null) return Promise.reject(this.failure);
@@ -129,6 +131,12 @@ export abstract class MachineBase implements Machine {
       ws.push({ resolve, reject });
       this.waiters.set(id, ws);
     });
+  }
+
+  /* Shutdown with joins pending: they can never complete. */
+  protected abandon_waiters(): void {
+    for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new Error(`join: machine shut down before thread ${id} ended`));
+    this.waiters.clear();
   }
 
   /* The machine failed: every pending join rejects with the same PanicError. */

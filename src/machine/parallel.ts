@@ -162,7 +162,9 @@ export class ParallelMachine extends MachineBase {
     this.control(cpu);
     this.spawning++;
     try {
-      return await this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) });
+      const id = await this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) });
+      this.spawned.add(id);
+      return id;
     } finally {
       this.spawning--;
       this.idle_epochs = null;
@@ -254,6 +256,7 @@ export class ParallelMachine extends MachineBase {
         await new Promise<void>((r) => { this.halt_waiters.push(r); setTimeout(r, 20).unref(); });
       }
       await this.teardown();
+      this.abandon_waiters();
     }
     if (this.failure !== null) throw this.failure;
   }
