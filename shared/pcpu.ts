@@ -11,7 +11,8 @@ export const PC = layout('pcpu', {
   // Line 0: written by other CPUs and the host (Atomics only).
   pc_ipipend: 1,        // bit s set: CPU s has published IPIs for this CPU
   pc_ctlpend: 1,        // host has posted a control request: visit the event loop
-  pc_pad0: 14,
+  pc_kick: 1,           // "look again": a token this CPU waits for was freed, or the host calls
+  pc_pad0: 13,
   // Line 1: the doorbell.  1 while this CPU sleeps in Atomics.wait on it.
   pc_doorbell: 1,
   pc_pad1: 15,

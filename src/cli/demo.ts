@@ -7,6 +7,7 @@
 
 import type { Machine, MachineStats } from '../machine/machine.js';
 import { DeterministicMachine } from '../machine/deterministic.js';
+import { PanicError, cpu_dump, format_threads } from '../machine/dump.js';
 import { joinDemo, setupDemo, spawnDemo, TOKEN_CLASS, type DemoResults } from './demo_workload.js';
 import { startProgress } from './progress.js';
 import { cpuTable, lockTable, zoneTable } from './stats_tables.js';
@@ -59,12 +60,17 @@ async function demo(m: Machine, cfg: DemoConfig, io: DemoIO): Promise<number> {
   const t0 = now();
   const threads = await spawnDemo(m, setup, ns, BLOCK_EVERY);
   const peak = m.stats().cpus.map((c) => c.threads);
-  const sample = (): void => { m.stats().cpus.forEach((c, i) => { peak[i] = Math.max(peak[i], c.threads); }); };
+  const sample = (): void => {
+    m.stats().cpus.forEach((c, i) => { peak[i] = Math.max(peak[i], c.threads); });
+  };
   const progress = startProgress({ stream: io.err, label: virtual ? 'demo (virtual time)' : 'demo', totalNs: ns,
     now: () => now() - t0, onTick: sample });
   let res: DemoResults;
   try {
     res = await joinDemo(m, threads);
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof PanicError)) e.message += `\n${cpu_dump(m.kmem)}\n${format_threads(m.threads())}`;
+    throw e;
   } finally {
     progress.stop();
   }
@@ -97,8 +103,8 @@ function report(say: (s?: string) => void, res: DemoResults, before: MachineStat
     (res.pairs.length > 1 ? ` (pair rates ${fmtRate(Math.min(...rates))}..${fmtRate(Math.max(...rates))}/s)` : ''));
   say(`token      ${fmtCount(increments)} increments, ${fmtRate(increments / secs)}/s`);
   say();
-  say(`per CPU (rates ${per}; threads: the most seen at once${virtual ? '; the deterministic engine keeps no idle time' : ''})`);
-  say(cpuTable(before, after, { peakThreads: peak, idleTracked: !virtual }));
+  say(`per CPU (rates ${per}; threads: the most seen at once)`);
+  say(cpuTable(before, after, { peakThreads: peak }));
   say();
   say('lock classes (hold times over the sampled acquisitions)');
   say(lockTable(after.locks));

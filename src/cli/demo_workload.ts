@@ -7,7 +7,6 @@
  */
 
 import type { Machine } from '../machine/machine.js';
-import { MachineBase } from '../machine/machine.js';
 import { DeterministicMachine } from '../machine/deterministic.js';
 import { LWKT_WORKLOADS } from '../workloads/lwkt.js';
 import { DEMO_THREADS } from './demo_threads.js';
@@ -46,7 +45,6 @@ export function demoMaxThreads(ncpus: number): number {
 }
 
 function kmalloc(m: Machine, words: number): number {
-  if (!(m instanceof MachineBase)) throw new TypeError('demo: the machine cannot kmalloc');
   const p = m.kmalloc(words);
   if (p === 0) throw new Error(`demo: kmalloc(${words}) failed: kmem zone exhausted`);
   return p;

@@ -17,7 +17,8 @@ export function fmtRate(perSecond: number): string {
 
 export function fmtPct(fraction: number): string {
   if (!Number.isFinite(fraction)) return '-';
-  return `${(fraction * 100).toFixed(1)}%`;
+  const pct = fraction * 100;
+  return `${pct !== 0 && Math.abs(pct) < 1 ? pct.toFixed(2) : pct.toFixed(1)}%`;   // a few in thousands still shows
 }
 
 /* A duration given in nanoseconds, in the largest unit that keeps it >= 1. */

@@ -17,9 +17,9 @@ function program(): Command {
     .exitOverride();
 
   addBootOptions(prog.command('demo')
-    .description('run message ping-pong on every CPU pair and a contended token counter on every CPU, then report')
+    .description('run message ping-pong on every CPU pair and a contended token counter on every CPU, then report'))
     .addOption(new Option('--seconds <s>', 'how long to run (virtual seconds in the deterministic engine)')
-      .argParser(parseSeconds).default(3)))
+      .argParser(parseSeconds).default(3))
     .action(async (flags: BootFlags & { seconds: number }, cmd: Command) => {
       const opts = bootOptions(flags);
       const m = await bootMachine(cmd, { ...opts, maxThreads: demoMaxThreads(opts.cpus ?? 1), modules: DEMO_MODULES });

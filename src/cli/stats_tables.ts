@@ -11,7 +11,6 @@ import { fmtCount, fmtNs, fmtPct, fmtRate } from './format.js';
 
 export interface CpuTableOptions {
   peakThreads?: number[];     // threads per CPU at the busiest sample (default: the last snapshot)
-  idleTracked: boolean;       // false: the engine keeps no idle time (deterministic)
 }
 
 /*
@@ -23,7 +22,7 @@ export function cpuTable(before: MachineStats, after: MachineStats, o: CpuTableO
   const rows = after.cpus.map((c, i) => {
     const b = before.cpus[i];
     const rate = (x: number, y: number): string => fmtRate((x - y) / secs);
-    const idle = o.idleTracked ? fmtPct((c.idleNs - b.idleNs) / (secs * 1e9)) : '-';
+    const idle = fmtPct((c.idleNs - b.idleNs) / (secs * 1e9));
     return [String(c.cpu), String(o.peakThreads?.[i] ?? c.threads), rate(c.switches, b.switches),
       rate(c.ipisSent, b.ipisSent), rate(c.ipisReceived, b.ipisReceived), rate(c.msgsSent, b.msgsSent),
       rate(c.msgsReceived, b.msgsReceived), idle];

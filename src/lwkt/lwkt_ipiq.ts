@@ -36,7 +36,6 @@ export const IPIQ_RI = LINE_WORDS;         // read index, target's line
 export const IPIQ_SLOTS_OFF = 2 * LINE_WORDS;
 export function ipiq_ring_words(slots: number): number { return IPIQ_SLOTS_OFF + slots * IPIQ_ENTRY_WORDS; }
 
-export const IPIPEND_KICK = 1 << 31;       // not an IPI: "look again" (token freed, host request)
 
 let slots = 64;
 let slot_mask = 63;
@@ -75,7 +74,7 @@ export function cpu_doorbell(cpu: number): void {
 
 /* Ask a CPU to look at its run queues again (a token it waits for was freed). */
 export function cpu_kick(cpu: number): void {
-  Atomics.or(k32, pcpu_of(cpu) + PC.pc_ipipend, IPIPEND_KICK);
+  Atomics.store(k32, pcpu_of(cpu) + PC.pc_kick, 1);
   cpu_doorbell(cpu);
 }
 
@@ -153,7 +152,7 @@ export function lwkt_process_ipiq_all(gd: Globaldata): number {
   if (mask === 0) return 0;
   Atomics.and(k32, pend, ~mask);
   let n = 0;
-  let m = mask & ~IPIPEND_KICK;
+  let m = mask;
   while (m !== 0) {
     const src = 31 - Math.clz32(m);
     m &= ~(1 << src);
@@ -192,13 +191,11 @@ function ipiq_drain(gd: Globaldata, src: number): number {
 function ipiq_drain_overflow(gd: Globaldata, src: number): number {
   const q = det_cpus[src]?.ipi_overflow[gd.cpuid];
   if (q === undefined || q.length === 0) return 0;
-  let n = 0;
-  while (q.length !== 0) {
-    const [fn, a1, a2, a3] = q.splice(0, 4);
-    (kfunc_get(fn) as (a: number, b: number, c: number) => void)(a1, a2, a3);
-    n++;
-  }
-  return n;
+  // Entries run in order; one sent while we drain is appended and runs in this loop too.
+  let i = 0;
+  for (; i < q.length; i += 4) (kfunc_get(q[i]) as (a: number, b: number, c: number) => void)(q[i + 1], q[i + 2], q[i + 3]);
+  q.length = 0;
+  return i >> 2;
 }
 
 /* Does any CPU have IPIs in flight (ring entries or overflow) to cpu?  For deadlock checks. */

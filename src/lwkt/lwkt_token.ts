@@ -22,10 +22,11 @@ import { layout, NULL, type Ptr } from '../../shared/struct.js';
 import { TD_MAXTOKENS } from '../../shared/param.js';
 import { lockstat_on } from '../../shared/cpu.js';
 import { DONE_VOID, EFF_SWITCH, type Blocking } from '../../shared/effect.js';
-import { lockclass_register, ls_slot, ls_sample, ls_hold, ls_wait, LS_ACQ } from '../../shared/lockstat.js';
+import { lockclass_register, ls_slot, ls_sample, ls_hold, LS_ACQ, LS_CONTENDED, LS_SPINS, LS_WAIT_MAX,
+  LS_WAIT_TOTAL } from '../../shared/lockstat.js';
 import { nanotime } from '../../shared/clock.js';
 import { KASSERT, panic } from '../../shared/panic.js';
-import { TD } from './thread.js';
+import { TD, TDF_TOKWAIT } from './thread.js';
 import { mycpu } from './globaldata.js';
 import { cpu_kick } from './lwkt_ipiq.js';
 
@@ -92,11 +93,10 @@ function tok_count(tok: Ptr, td: Ptr): void {
 }
 
 function* lwkt_gettoken_wait(tok: Ptr, td: Ptr): Blocking<void> {
-  const t0 = lockstat_on ? nanotime() : 0;
-  // Linked already: the scheduler will not resume us until it holds every linked token.
+  // Linked already: the scheduler will not resume us until it holds every linked token,
+  // and counts the contention (lwkt_getalltokens) while it cannot.
   yield EFF_SWITCH;
   KASSERT(k32[tok] === td, 'lwkt_gettoken: resumed without the token');
-  if (lockstat_on) ls_wait(ls_slot(k32[tok + TOK.t_class]), nanotime() - t0, 1);
 }
 
 /* Acquire tok without blocking; false (and nothing linked) when another thread holds it. */
@@ -155,9 +155,34 @@ export function lwkt_getalltokens(td: Ptr): boolean {
       const t = k32[td + TD.td_toks + j];
       if (k32[t] === td) tok_release(t, td);
     }
+    if (lockstat_on) tok_resume_blocked(td, tok);
     return false;
   }
+  if (lockstat_on && (k32[td + TD.td_flags] & TDF_TOKWAIT) !== 0) tok_resume_waited(td);
   return true;
+}
+
+/*
+ * Lock statistics for a thread that could not resume because a token it holds a
+ * reference to was held elsewhere (after a block, or a contended lwkt_gettoken): the
+ * first refusal counts as a contention, each refusal as a spin, and the time until it
+ * could resume as wait time.  The scheduler sets TDF_TOKWAIT on a refused thread.
+ */
+function tok_resume_blocked(td: Ptr, tok: Ptr): void {
+  const slot = ls_slot(k32[tok + TOK.t_class]);
+  kf64[slot + LS_SPINS]++;
+  if ((k32[td + TD.td_flags] & TDF_TOKWAIT) === 0) {
+    kf64[slot + LS_CONTENDED]++;
+    kf64[(td + TD.td_tokwait_f64) >> 1] = nanotime();
+    k32[td + TD.td_tokwait_cls] = k32[tok + TOK.t_class];
+  }
+}
+
+function tok_resume_waited(td: Ptr): void {
+  const ns = nanotime() - kf64[(td + TD.td_tokwait_f64) >> 1];
+  const slot = ls_slot(k32[td + TD.td_tokwait_cls]);
+  kf64[slot + LS_WAIT_TOTAL] += ns;
+  if (ns > kf64[slot + LS_WAIT_MAX]) kf64[slot + LS_WAIT_MAX] = ns;
 }
 
 /* True if another thread held tok since the current thread last released it. */

@@ -35,6 +35,8 @@ export const TD = layout('thread', {
   td_sigmask: 1,       // blocked signals
   td_sigintr: 1,       // signals whose handler lacks SA_RESTART: PCATCH sleeps give EINTR, else ERESTART
   td_exitcode: 1,      // 0 normal, 1 threw
+  td_tokwait_cls: 1,   // lock class of the token that refused its resume (lock statistics)
+  td_tokwait_f64: 2,   // when that refusal started (ns)
   // The thread's own message port (lwkt_initport_thread).
   td_msgport: PORT.SIZE,
 });

@@ -17,10 +17,10 @@ export const DISPATCH_BGL = 0;
 export const DISPATCH_NETISR = 1;
 export const DISPATCH_MPSAFE = 2;
 
-export async function boot(opts: BootOptions = {}): Promise<Machine & { load?: (m: string) => Promise<void> }> {
+export async function boot(opts: BootOptions = {}): Promise<Machine> {
   const engine = opts.engine ?? 'parallel';
   if (engine !== 'parallel' && engine !== 'deterministic') throw new RangeError(`boot: engine must be 'parallel' or 'deterministic'`);
-  const cpus = opts.cpus ?? availableParallelism();
+  const cpus = opts.cpus ?? Math.min(availableParallelism(), NCPU_MAX);
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > NCPU_MAX) throw new RangeError(`boot: cpus must be an integer 1..${NCPU_MAX}`);
   const ipi = opts.ipi ?? 'sab';
   if (ipi !== 'sab' && ipi !== 'messageport') throw new RangeError(`boot: ipi must be 'sab' or 'messageport'`);

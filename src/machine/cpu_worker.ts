@@ -66,10 +66,18 @@ export async function cpu_worker_main(): Promise<void> {
 
   const api: CpuApi = {
     async spawn(req) {
-      const fn = await spawn_prepare(req);
-      return spawn_create(gd, req, fn);
+      control_calls++;
+      try {
+        const fn = await spawn_prepare(req);
+        return spawn_create(gd, req, fn);
+      } finally {
+        control_calls--;
+      }
     },
-    async load(module) { await module_load(module); },
+    async load(module) {
+      control_calls++;
+      try { await module_load(module); } finally { control_calls--; }
+    },
     ping() { return wd.cpu; },
   };
   Comlink.expose(api, nodeEndpoint(parentPort));
@@ -83,6 +91,12 @@ export async function cpu_worker_main(): Promise<void> {
   };
   setImmediate(loop);
 }
+
+/*
+ * Control calls in progress.  A module import takes several event-loop turns (file
+ * reads); while one is under way the idle CPU does not sleep, so each turn comes at once.
+ */
+let control_calls = 0;
 
 /* Run for up to SLICE_MS.  Returns false when the CPU must stop (halt or panic). */
 function cpu_slice(gd: Globaldata, post: (e: CpuEvent) => void): boolean {
@@ -117,9 +131,12 @@ function cpu_slice(gd: Globaldata, post: (e: CpuEvent) => void): boolean {
  */
 function cpu_idle(gd: Globaldata): boolean {
   const pend = gd.pcpu + PC.pc_ipipend;
+  const kick = gd.pcpu + PC.pc_kick;
   const t0 = performance.now();
+  if (control_calls !== 0) return false;
+  Atomics.store(k32, kick, 0);
   for (let i = 0; i < IDLE_POLLS; i++) {
-    if (Atomics.load(k32, pend) !== 0) {
+    if (Atomics.load(k32, pend) !== 0 || Atomics.load(k32, kick) !== 0) {
       kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += (performance.now() - t0) * 1e6;
       return true;
     }
@@ -130,7 +147,8 @@ function cpu_idle(gd: Globaldata): boolean {
   if (next !== Infinity) ms = Math.min(ms, Math.max(0, (next - nanotime()) / 1e6));
   const door = gd.pcpu + PC.pc_doorbell;
   Atomics.store(k32, door, 1);
-  if (ms > 0 && Atomics.load(k32, pend) === 0 && Atomics.load(k32, gd.pcpu + PC.pc_ctlpend) === 0 &&
+  if (ms > 0 && Atomics.load(k32, pend) === 0 && Atomics.load(k32, kick) === 0 &&
+      Atomics.load(k32, gd.pcpu + PC.pc_ctlpend) === 0 &&
       Atomics.load(k32, H_PANIC) === 0 && Atomics.load(k32, H_HALT) === 0) {
     Atomics.wait(k32, door, 1, ms);
   }
@@ -138,5 +156,5 @@ function cpu_idle(gd: Globaldata): boolean {
   cpu_idle_work(gd);
   kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += (performance.now() - t0) * 1e6;
   if (Atomics.load(k32, gd.pcpu + PC.pc_ctlpend) !== 0) return false;
-  return gd.runqmask !== 0 || Atomics.load(k32, pend) !== 0;
+  return gd.runqmask !== 0 || Atomics.load(k32, pend) !== 0 || Atomics.load(k32, kick) !== 0;
 }

@@ -12,7 +12,8 @@
  * timeout can still fire; a thread that never yields is the one thing it cannot stop.
  */
 
-import { k32, H_LIVE, H_HALT, H_SEED } from '../../shared/kmem.js';
+import { k32, kf64, H_LIVE, H_HALT, H_SEED } from '../../shared/kmem.js';
+import { PC } from '../../shared/pcpu.js';
 import { DET_STEP_NS } from '../../shared/param.js';
 import { set_mycpuid } from '../../shared/cpu.js';
 import { clock_set_virtual } from '../../shared/clock.js';
@@ -147,6 +148,7 @@ export class DeterministicMachine extends MachineBase {
     for (let c = 0; c < gds.length; c++) {
       const gd = gds[c];
       if (cpu_has_work(gd) || (gd.co_n !== 0 && gd.co_time[0] <= this.now_ns)) cand.push(c);
+      else kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += DET_STEP_NS;   // idle through this step
     }
     if (cand.length === 0) return this.advance_idle();
     const cpu = cand.length === 1 ? cand[0] : cand[this.rng.below(cand.length)];
@@ -174,13 +176,20 @@ export class DeterministicMachine extends MachineBase {
     let next = Infinity;
     for (const gd of this.gds) next = Math.min(next, callout_next_deadline(gd));
     if (next !== Infinity) {
-      this.now_ns = Math.max(this.now_ns + DET_STEP_NS, next);
+      const to = Math.max(this.now_ns + DET_STEP_NS, next);
+      for (const gd of this.gds) kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += to - this.now_ns;
+      this.now_ns = to;
       clock_set_virtual(this.now_ns);
       return true;
     }
-    let inflight = false;
-    for (let c = 0; c < this.ncpus; c++) if (ipiq_any_inflight(c)) inflight = true;
-    if (inflight) return true;   // cpu_has_work will see it
+    for (let c = 0; c < this.ncpus; c++) {
+      // A published IPI always has its source's bit set in the target's summary word,
+      // which makes the target a candidate: one in flight here was lost.
+      if (ipiq_any_inflight(c)) {
+        this.fail_here(c, `cpu${c} has IPIs in flight that its summary word does not show`, 'panic');
+        return false;
+      }
+    }
     if (Atomics.load(k32, H_LIVE) === 0) return false;
     this.fail_here(-1, 'every thread is asleep, no timer is armed and no IPI is in flight', 'deadlock');
     return false;

@@ -69,6 +69,7 @@ export interface Machine {
   readonly kmem: SharedArrayBuffer;
   spawn(opts: SpawnOptions): Promise<number>;
   join(id: number): Promise<unknown>;
+  kmalloc(words: number): number;
   stats(): MachineStats;
   threads(): ThreadInfo[];
   traceHash(): string;

@@ -16,7 +16,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { H_HALT, H_LIVE, H_OFF_PCPU, H_PANIC, H_PANIC_LEN, H_PANICMSG, kmem_putstr } from '../../shared/kmem.js';
 import { PC, PCPU_WORDS, CPUSTATE_IDLE, CPUSTATE_RUN } from '../../shared/pcpu.js';
 import { PANICMSG_BYTES } from '../../shared/param.js';
-import { IPIPEND_KICK, IPIQ_RI, IPIQ_WI, ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
+import { IPIQ_RI, IPIQ_WI, ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
 import { H_OFF_IPIQ, H_IPIQ_SLOTS } from '../../shared/kmem.js';
 import { MachineBase, type SpawnOptions } from './machine.js';
 import { module_url } from './modules.js';
@@ -145,7 +145,7 @@ export class ParallelMachine extends MachineBase {
 
   private kick(c: number): void {
     const p = this.pcpu(c);
-    Atomics.or(this.i32, p + PC.pc_ipipend, IPIPEND_KICK);
+    Atomics.store(this.i32, p + PC.pc_kick, 1);
     if (Atomics.compareExchange(this.i32, p + PC.pc_doorbell, 1, 0) === 1) Atomics.notify(this.i32, p + PC.pc_doorbell);
   }
 
@@ -208,7 +208,7 @@ export class ParallelMachine extends MachineBase {
       const p = this.pcpu(c);
       const st = Atomics.load(this.i32, p + PC.pc_state);
       if (st === CPUSTATE_RUN || st !== CPUSTATE_IDLE || Atomics.load(this.i32, p + PC.pc_ncallouts) !== 0 ||
-          (Atomics.load(this.i32, p + PC.pc_ipipend) & ~IPIPEND_KICK) !== 0) quiet = false;
+          Atomics.load(this.i32, p + PC.pc_ipipend) !== 0) quiet = false;
       epochs.push(Atomics.load(this.i32, p + PC.pc_epoch));
     }
     if (!quiet) { this.idle_epochs = null; return; }
