@@ -51,3 +51,18 @@ describe.each(ENGINES)('IPIs (%s engine)', (engine) => {
     await down(m);
   });
 });
+
+describe('the largest machine', () => {
+  it('32 CPUs: IPIs from and to the last CPU arrive (deterministic engine)', async () => {
+    const m = await machine({ cpus: 32, engine: 'deterministic', seed: 31 });
+    const spawn = spawner(m);
+    for (const [a, b] of [[31, 0], [0, 31], [31, 30]]) {
+      const rdv = m.kmalloc(1);
+      const s = await spawn(b, 'order_server', rdv, 1);
+      const c = await spawn(a, 'order_client', rdv, 0, 50, 0);
+      expect(await m.join(c)).toBe(50);
+      expect(await m.join(s)).toEqual([50, 0]);
+    }
+    await down(m);
+  });
+});
