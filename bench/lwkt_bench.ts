@@ -30,6 +30,18 @@ export async function with_machine<T>(opts: BootOptions, fn: (m: Kmachine) => Pr
   return result;
 }
 
+/* A join that gives up: a lost wake-up must fail the measurement, not hang the suite. */
+const JOIN_TIMEOUT_MS = 60_000;
+export function join(m: Machine, id: number, what: string, ms = JOIN_TIMEOUT_MS): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: thread ${id} did not finish within ${ms / 1e3} s ` +
+      `(threads: ${m.threads().filter((t) => !t.name.startsWith('idle')).map((t) => `${t.name}@cpu${t.cpu}:${t.state}/${t.wmesg || '-'}`).join(', ')})`)), ms);
+    timer.unref();
+  });
+  return Promise.race([m.join(id), timeout]).finally(() => clearTimeout(timer));
+}
+
 function as_nums(v: unknown, what: string): number[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw new Error(`${what}: unexpected result ${JSON.stringify(v)}`);
   return v as number[];
@@ -60,14 +72,14 @@ export async function domsg_pingpong(m: Kmachine, serverCpu: number, clientCpu: 
     // Client first: it sleeps with a timeout until the server publishes its port.
     const client = await m.spawn({ cpu: clientCpu, module: LWKT_WORKLOADS, export: 'pingpong_client', args: [rdv, 0, ms * 1e6] });
     const server = await m.spawn({ cpu: serverCpu, module: LWKT_WORKLOADS, export: 'pingpong_server', args: [rdv, 1] });
-    const [rounds, ns, wrong] = as_nums(await m.join(client), 'pingpong_client');
-    const served = await m.join(server);
+    const [rounds, ns, wrong] = as_nums(await join(m, client, 'pingpong_client'), 'pingpong_client');
+    const served = await join(m, server, 'pingpong_server');
     if (wrong !== 0) throw new Error(`pingpong: ${wrong} of ${rounds} replies were wrong`);
     if (served !== rounds) throw new Error(`pingpong: server served ${String(served)}, client counted ${rounds}`);
     if (rounds <= 0) throw new Error('pingpong: no round trips');
     Atomics.store(i32, stop, 1);
     const busySwitches: number[] = [];
-    for (const id of busyIds) busySwitches.push(Number(await m.join(id)));
+    for (const id of busyIds) busySwitches.push(Number(await join(m, id, 'busy_yield')));
     return { ns: ns / rounds, rounds, busySwitches };
   } finally {
     Atomics.store(i32, stop, 1);
@@ -89,7 +101,7 @@ export async function switch_cost(m: Kmachine, cpu: number, threads: number, n: 
     }
     Atomics.store(i32, go, 1);
     let longest = 0;
-    for (const id of ids) longest = Math.max(longest, Number(await m.join(id)));
+    for (const id of ids) longest = Math.max(longest, Number(await join(m, id, 'gated_yield_loop')));
     return { ns: longest / (threads * n), switches: threads * n };
   } finally {
     Atomics.store(i32, go, 1);
@@ -116,10 +128,10 @@ export async function contended(m: Kmachine, kind: number, ms: number): Promise<
   let lock = 0;
   if (kind === K_SPIN) {
     lock = m.kmalloc(SPINLOCK_WORDS);
-    await m.join(await m.spawn({ module: LWKT_WORKLOADS, export: 'spin_setup', args: [lock, 'bench:spin_counter'] }));
+    await join(m, await m.spawn({ module: LWKT_WORKLOADS, export: 'spin_setup', args: [lock, 'bench:spin_counter'] }), 'spin_setup');
   } else if (kind === K_TOKEN) {
     lock = m.kmalloc(TOK.SIZE);
-    await m.join(await m.spawn({ module: LWKT_WORKLOADS, export: 'token_init', args: [lock, 'bench:token_counter'] }));
+    await join(m, await m.spawn({ module: LWKT_WORKLOADS, export: 'token_init', args: [lock, 'bench:token_counter'] }), 'token_init');
   }
   const ids: number[] = [];
   try {
@@ -129,7 +141,7 @@ export async function contended(m: Kmachine, kind: number, ms: number): Promise<
     }
     Atomics.store(i32, go, 1);
     const res: number[][] = [];
-    for (const id of ids) res.push(as_nums(await m.join(id), KIND_NAME[kind]));
+    for (const id of ids) res.push(as_nums(await join(m, id, KIND_NAME[kind]), KIND_NAME[kind]));
     const ops = res.reduce((s, r) => s + r[0], 0);
     const t0 = Math.min(...res.map((r) => r[1]));
     const t1 = Math.max(...res.map((r) => r[2]));
@@ -145,8 +157,8 @@ export async function contended(m: Kmachine, kind: number, ms: number): Promise<
 export async function in_thread_uncontended(m: Kmachine, cpu: number, n: number): Promise<number[]> {
   const lock = m.kmalloc(SPINLOCK_WORDS);
   const word = m.kmalloc(1);
-  await m.join(await m.spawn({ cpu, module: LWKT_WORKLOADS, export: 'spin_setup', args: [lock, 'bench:in_thread'] }));
-  return as_nums(await m.join(await m.spawn({ cpu, module: BENCH_THREADS, export: 'uncontended_ops', args: [lock, word, n] })),
+  await join(m, await m.spawn({ cpu, module: LWKT_WORKLOADS, export: 'spin_setup', args: [lock, 'bench:in_thread'] }), 'spin_setup');
+  return as_nums(await join(m, await m.spawn({ cpu, module: BENCH_THREADS, export: 'uncontended_ops', args: [lock, word, n] }), 'uncontended_ops'),
     'uncontended_ops');
 }
 
@@ -160,7 +172,7 @@ export async function det_switch_rate(threads: number, n: number): Promise<{ per
     for (let t = 0; t < threads; t++) ids.push(await m.spawn({ module: LWKT_WORKLOADS, export: 'yield_loop', args: [n] }));
     const s0 = m.stats().cpus[0].switches;
     const t0 = performance.now();
-    for (const id of ids) await m.join(id);
+    for (const id of ids) await join(m, id, 'yield_loop (deterministic)');
     const wallMs = performance.now() - t0;
     const switches = m.stats().cpus[0].switches - s0;
     return { perSec: switches / (wallMs / 1e3), switches, wallMs };

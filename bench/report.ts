@@ -29,8 +29,14 @@ export interface Figure {
   values: number[];        // one per round
   baselines: number[];     // one per round, measured back to back with the value
   note?: string;
+  side?: Side[];
+  /* The baseline as ../shared/reference/baselines.md measured it on a quiet machine. */
+  reference?: { value: number; higherIsBetter?: boolean };
   extra: Record<string, unknown>;
 }
+
+/* A secondary ratio kept in extra[key] each round, shown (median) in the table's last column. */
+export interface Side { key: string; label: string }
 
 export interface FigureSummary {
   id: string;
@@ -51,8 +57,14 @@ export interface FigureSummary {
   baselines: number[];
   ratios: number[];
   note?: string;
+  sideText: string;
+  reference?: number;
+  /* The baseline's median is over DISTURBED_X worse than its reference: the host was busy. */
+  disturbed: boolean;
   extra: Record<string, unknown>;
 }
+
+export const DISTURBED_X = 3;
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
@@ -71,9 +83,12 @@ export class Report {
     let fig = this.figures.get(f.id);
     if (fig === undefined) {
       fig = { id: f.id, section: f.section, label: f.label, unit: f.unit, baselineLabel: f.baselineLabel, target: f.target,
-        values: [], baselines: [], note: f.note, extra: {} };
+        values: [], baselines: [], note: f.note, side: f.side, reference: f.reference, extra: {} };
       this.figures.set(f.id, fig);
     }
+    const load = (fig.extra.load1 as number[] | undefined) ?? [];
+    load.push(Number(loadavg()[0].toFixed(2)));
+    fig.extra.load1 = load;
     fig.values.push(f.value);
     fig.baselines.push(f.baseline);
     if (f.note !== undefined) fig.note = f.note;
@@ -97,11 +112,19 @@ export class Report {
       if (t.kind === 'ratio-max') status = ratio <= t.x ? 'PASS' : 'MISS';
       else if (t.kind === 'abs-max') status = value <= t.x ? 'PASS' : 'MISS';
       else if (t.kind === 'abs-min') status = value >= t.x ? 'PASS' : 'MISS';
+      const sideText = (f.side ?? []).map((sd) => {
+        const xs = ((f.extra[sd.key] as number[] | undefined) ?? []).filter((x) => typeof x === 'number');
+        return xs.length === 0 ? '' : `${fmt_ratio(median(xs))} ${sd.label}`;
+      }).filter((x) => x !== '').join(', ');
+      const b = median(f.baselines);
+      const ref = f.reference;
+      const disturbed = ref !== undefined && (ref.higherIsBetter ? b * DISTURBED_X < ref.value : b > ref.value * DISTURBED_X);
       out.push({
         id: f.id, section: f.section, label: f.label, unit: f.unit, value, baseline: median(f.baselines),
         baselineLabel: f.baselineLabel, ratio, ratioSpread: [Math.min(...ratios), Math.max(...ratios)],
         valueSpread: [Math.min(...f.values), Math.max(...f.values)], target: t, targetText: target_text(t, f.unit),
-        status, rounds: f.values.length, values: f.values, baselines: f.baselines, ratios, note: f.note, extra: f.extra,
+        status, rounds: f.values.length, values: f.values, baselines: f.baselines, ratios, note: f.note, sideText,
+        reference: ref?.value, disturbed, extra: f.extra,
       });
     }
     return out;
@@ -138,16 +161,16 @@ function fmt_ratio(r: number): string {
 
 /* The table: figure, value, baseline, ratio (and its spread over rounds), target, status. */
 export function table(sums: FigureSummary[]): string {
-  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'ratio range', 'target', 'status', 'n'];
+  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'ratio range', 'target', 'status', 'n', 'also'];
   const rows: string[][] = [head];
   let section = '';
   const sep: number[] = [];
   for (const s of sums) {
     if (s.section !== section) { section = s.section; sep.push(rows.length); }
     rows.push([
-      s.label, fmt(s.value, s.unit), `${fmt(s.baseline, s.unit)} ${s.baselineLabel}`, fmt_ratio(s.ratio),
+      s.label, fmt(s.value, s.unit), `${fmt(s.baseline, s.unit)}${s.disturbed ? '!' : ''} ${s.baselineLabel}`, fmt_ratio(s.ratio),
       s.rounds > 1 ? `${fmt_ratio(s.ratioSpread[0])}–${fmt_ratio(s.ratioSpread[1])}` : '', s.targetText, s.status,
-      String(s.rounds),
+      String(s.rounds), s.sideText,
     ]);
   }
   const w = head.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
@@ -159,8 +182,14 @@ export function table(sums: FigureSummary[]): string {
     out.push(line(rows[i]));
   }
   const notes = sums.filter((s) => s.note !== undefined);
+  const dist = sums.filter((s) => s.disturbed);
+  if (notes.length > 0 || dist.length > 0) out.push('');
+  if (dist.length > 0) {
+    out.push(`  ! baseline over ${DISTURBED_X}x worse than its reference (../shared/reference/baselines.md): this host is not ` +
+      `as it was then (other load, both vCPUs on one core, or slow wake-ups of idle vCPUs); ratios to it flatter the simulation:`);
+    for (const s of dist) out.push(`      ${s.label}: baseline ${fmt(s.baseline, s.unit)}, reference ${fmt(s.reference!, s.unit)}`);
+  }
   if (notes.length > 0) {
-    out.push('');
     for (const s of notes) out.push(`  ${s.label}: ${s.note}`);
   }
   return out.join('\n');

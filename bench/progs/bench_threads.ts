@@ -13,7 +13,7 @@
 
 import { k32, nanotime, lwkt_yield, spin_lock, spin_unlock, zalloc, zfree, Z_MSG,
   type Blocking } from '../../src/kernel.js';
-import { spin_counter, token_counter, bgl_counter, yield_loop } from '../../src/workloads/lwkt.js';
+import { spin_counter, token_counter, bgl_counter } from '../../src/workloads/lwkt.js';
 
 export const K_SPIN = 0;
 export const K_TOKEN = 1;
@@ -23,10 +23,17 @@ function* gate(go: number): Blocking<void> {
   while (Atomics.load(k32, go) === 0) yield* lwkt_yield();
 }
 
-/* yield_loop(n) once the gate opens: returns its elapsed ns. */
+/*
+ * yield_loop (src/workloads/lwkt.ts) with a start gate: the same loop, written inline.
+ * Delegating to yield_loop would put a second generator frame under every resume, which
+ * costs ~25 ns a switch here (measured: 110 ns gated-by-delegation vs 85 ns plain).
+ * Returns its elapsed ns.
+ */
 export function* gated_yield_loop(go: number, n: number): Blocking<number> {
-  yield* gate(go);
-  return yield* yield_loop(n);
+  while (Atomics.load(k32, go) === 0) yield* lwkt_yield();
+  const t0 = nanotime();
+  for (let i = 0; i < n; i++) yield* lwkt_yield();
+  return nanotime() - t0;
 }
 
 /*

@@ -1,0 +1,332 @@
+/*
+ * run.ts: the benchmark suite (`npm run bench`, or `node dist/bench/run.js` after a build).
+ *
+ *   --quick            fewer rounds, shorter windows
+ *   --only <substr>    run the sections whose name or keywords contain <substr>
+ *                      (host, domsg, contended, switch; or e.g. spin, token, zone, det)
+ *   --name <name>      results file name (default: a timestamp)
+ *
+ * Every figure is printed beside a baseline measured in the same run (in the same round,
+ * back to back, for the noisy multi-CPU ones), as a ratio, with its target and PASS/MISS.
+ * Multi-CPU figures are repeated `rounds` times; the table shows medians (the ratio is
+ * the median of the per-round ratios) and the ratio's range over the rounds.
+ * Progress goes to stderr, the table to stdout, everything to bench/results/<name>.json.
+ */
+
+import { availableParallelism, loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { Report, host_info, progress, table, write_json } from './report.js';
+import { host_costs } from './host_bench.js';
+import { raw_futex_counter, raw_mp_pp, raw_spin_pp, raw_spinwait_pp } from './baselines.js';
+import { contended, det_switch_rate, domsg_pingpong, in_thread_uncontended, raw_generator_resume_ns, switch_cost, with_machine,
+  K_BGL, K_SPIN, K_TOKEN, KIND_NAME } from './lwkt_bench.js';
+
+interface Options { quick: boolean; only: string | null; name: string }
+
+function parse_args(argv: string[]): Options {
+  const o: Options = { quick: false, only: null, name: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--only') o.only = argv[++i] ?? '';
+    else if (a.startsWith('--only=')) o.only = a.slice(7);
+    else if (a === '--name') o.name = argv[++i] ?? '';
+    else if (a.startsWith('--name=')) o.name = a.slice(7);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: node dist/bench/run.js [--quick] [--only <substring>] [--name <results name>]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument '${a}' (try --help)`);
+  }
+  if (o.name === '') {
+    const d = new Date();
+    const p = (n: number): string => String(n).padStart(2, '0');
+    o.name = `bench-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}` +
+      (o.quick ? '-quick' : '');
+  }
+  if (!/^[\w.-]+$/.test(o.name)) throw new Error(`--name: use letters, digits, '.', '_' or '-'`);
+  return o;
+}
+
+const opts = ((): Options => {
+  try {
+    return parse_args(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
+})();
+const HOST_CPUS = availableParallelism();
+const NMAX = Math.min(4, Math.max(2, 2 * HOST_CPUS));   // contended runs: 2..NMAX simulated CPUs
+const cfg = opts.quick
+  ? { hostRounds: 1, hostMs: 150, warmMs: 300, ppRounds: 3, ppMs: 150, ctRounds: 2, ctMs: 150, swRounds: 3, swN: 400_000, detN: 300_000 }
+  : { hostRounds: 3, hostMs: 300, warmMs: 400, ppRounds: 7, ppMs: 300, ctRounds: 5, ctMs: 250, swRounds: 5, swN: 1_000_000, detN: 1_000_000 };
+
+const report = new Report();
+
+/* ../shared/reference/baselines.md (2 vCPU, quiet): used only to flag disturbed baselines. */
+const REF = {
+  spinPp: 271, spinwaitPp: 366, mpPp: 17_300, casStore: 18.4, genResume: 10.9,
+  futexCounter: { 1: 21.5e6 / 0.434, 2: 21.5e6, 4: 20e6 } as Record<number, number | undefined>,
+};
+
+/* ---- sections ---- */
+
+async function section_host(): Promise<void> {
+  for (let r = 0; r < cfg.hostRounds; r++) {
+    progress(`host costs, round ${r + 1}/${cfg.hostRounds} (tinybench, ${cfg.hostMs} ms a task)`);
+    const h = await host_costs(cfg.hostMs);
+    const base = { section: 'uncontended (host, tinybench)', unit: 'ns' as const, baselineLabel: 'raw CAS+store',
+      reference: { value: REF.casStore } };
+    report.add({ ...base, id: 'spin.uncontended.lockstat-off', label: 'spin_lock+unlock, lockstat off', value: h.spinOff,
+      baseline: h.casStore, target: { kind: 'ratio-max', x: 1.5 } });
+    report.add({ ...base, id: 'spin.uncontended.lockstat-on', label: 'spin_lock+unlock, lockstat on', value: h.spinOn,
+      baseline: h.casStore, target: { kind: 'ratio-max', x: 2.5 } });
+    report.add({ ...base, id: 'zone.alloc-free.lockstat-off', label: 'zalloc+zfree Z_MSG, lockstat off', value: h.zoneOff,
+      baseline: h.casStore, target: { kind: 'none' } });
+    report.add({ ...base, id: 'zone.alloc-free.lockstat-on', label: 'zalloc+zfree Z_MSG, lockstat on', value: h.zoneOn,
+      baseline: h.casStore, target: { kind: 'none' } });
+    progress(`  CAS+store ${h.casStore.toFixed(1)} ns, spin off ${h.spinOff.toFixed(1)} / on ${h.spinOn.toFixed(1)} ns, ` +
+      `zone off ${h.zoneOff.toFixed(1)} / on ${h.zoneOn.toFixed(1)} ns, generator resume ${h.genResume.toFixed(1)} ns`);
+  }
+}
+
+/*
+ * A fresh worker runs the kernel's code cold (interpreted, then baseline-compiled): the
+ * first ~150 ms of a ping-pong on a new machine measured 30x slower than the rest.  So each
+ * machine is booted once, warmed with the same workloads, and the rounds run on it.
+ */
+async function section_domsg(): Promise<void> {
+  const ms = cfg.ppMs;
+  const section = 'lwkt_domsg round trip (parallel engine, 2 CPUs)';
+  const swN = Math.max(50_000, Math.round(cfg.swN / 4));
+  await with_machine({ engine: 'parallel', cpus: 2, ipi: 'sab' }, async (m) => {
+    progress('domsg: sab machine booted; warming up (busy, idle, same-CPU, switch)');
+    await domsg_pingpong(m, 0, 1, true, cfg.warmMs);
+    await domsg_pingpong(m, 0, 1, false, cfg.warmMs);
+    await domsg_pingpong(m, 0, 0, false, cfg.warmMs / 2);
+    await switch_cost(m, 0, 2, swN / 2);
+    for (let r = 0; r < cfg.ppRounds; r++) {
+      const tag = `round ${r + 1}/${cfg.ppRounds}`;
+      // Each simulation figure right after its raw baseline.  The raw workers run while the
+      // machine is idle (its CPUs asleep on their doorbells, ~1% of a core).
+      const spin = await raw_spin_pp(ms);
+      progress(`domsg ${tag}: raw spin ping-pong ${spin.ns.toFixed(0)} ns/rt`);
+      const busy = await m_pp(m, 0, 1, true, ms, `${tag}: sab, both CPUs busy`);
+      report.add({ id: 'domsg.xcpu.sab.busy', section, label: 'x-CPU domsg, sab, CPUs busy',
+        unit: 'ns', value: busy.ns, baseline: spin.ns, baselineLabel: 'raw spin ping-pong', target: { kind: 'ratio-max', x: 3 },
+        reference: { value: REF.spinPp },
+        extra: { rounds: busy.rounds, baselineRounds: spin.rounds, busySwitches: busy.busySwitches } });
+      const spinwait = await raw_spinwait_pp(ms);
+      progress(`domsg ${tag}: raw spin-then-wait ping-pong ${spinwait.ns.toFixed(0)} ns/rt`);
+      const idle = await m_pp(m, 0, 1, false, ms, `${tag}: sab, target CPU idle`);
+      report.add({ id: 'domsg.xcpu.sab.idle', section, label: 'x-CPU domsg, sab, target idle',
+        unit: 'ns', value: idle.ns, baseline: spinwait.ns, baselineLabel: 'raw spin-then-wait', target: { kind: 'ratio-max', x: 1.5 },
+        reference: { value: REF.spinwaitPp },
+        extra: { rounds: idle.rounds, baselineRounds: spinwait.rounds } });
+      // Same CPU: the least a local round trip can cost is two scheduler switches.
+      const local = await m_pp(m, 0, 0, false, ms, `${tag}: same CPU`);
+      const sw = await switch_cost(m, 0, 2, swN);
+      progress(`domsg ${tag}: switch cost on the same machine ${sw.ns.toFixed(1)} ns`);
+      report.add({ id: 'domsg.local', section, label: 'same-CPU domsg', unit: 'ns',
+        value: local.ns, baseline: 2 * sw.ns, baselineLabel: '2 sched switches', target: { kind: 'none' },
+        extra: { rounds: local.rounds, switchNs: sw.ns } });
+    }
+  });
+  await with_machine({ engine: 'parallel', cpus: 2, ipi: 'messageport' }, async (m) => {
+    progress('domsg: messageport machine booted; warming up (busy, idle)');
+    await domsg_pingpong(m, 0, 1, true, cfg.warmMs);
+    await domsg_pingpong(m, 0, 1, false, cfg.warmMs);
+    for (let r = 0; r < cfg.ppRounds; r++) {
+      const tag = `round ${r + 1}/${cfg.ppRounds}`;
+      const mp = await raw_mp_pp(ms);
+      progress(`domsg ${tag}: raw MessagePort round trip ${(mp.ns / 1e3).toFixed(1)} µs`);
+      const busy = await m_pp(m, 0, 1, true, ms, `${tag}: messageport, both CPUs busy`);
+      const idle = await m_pp(m, 0, 1, false, ms, `${tag}: messageport, target CPU idle`);
+      report.add({ id: 'domsg.xcpu.messageport.busy', section, label: 'x-CPU domsg, messageport, busy', unit: 'ns',
+        value: busy.ns, baseline: mp.ns, baselineLabel: 'raw MessagePort rt', target: { kind: 'ratio-max', x: 1.3 },
+        reference: { value: REF.mpPp }, extra: { rounds: busy.rounds, baselineRounds: mp.rounds, busySwitches: busy.busySwitches } });
+      report.add({ id: 'domsg.xcpu.messageport.idle', section, label: 'x-CPU domsg, messageport, idle', unit: 'ns',
+        value: idle.ns, baseline: mp.ns, baselineLabel: 'raw MessagePort rt', target: { kind: 'ratio-max', x: 1.3 },
+        reference: { value: REF.mpPp }, extra: { rounds: idle.rounds, baselineRounds: mp.rounds } });
+    }
+  });
+}
+
+async function m_pp(m: Parameters<typeof domsg_pingpong>[0], server: number, client: number, busy: boolean, ms: number,
+    what: string): Promise<Awaited<ReturnType<typeof domsg_pingpong>>> {
+  const r = await domsg_pingpong(m, server, client, busy, ms);
+  progress(`domsg ${what}: ${r.ns >= 1e4 ? (r.ns / 1e3).toFixed(1) + ' µs' : r.ns.toFixed(0) + ' ns'}/rt over ${r.rounds} round trips`);
+  return r;
+}
+
+function ref_counter(k: number): { value: number; higherIsBetter: boolean } | undefined {
+  const v = REF.futexCounter[k];
+  return v === undefined ? undefined : { value: v, higherIsBetter: true };
+}
+
+async function section_contended(): Promise<void> {
+  const ms = cfg.ctMs;
+  const kinds = [K_SPIN, K_TOKEN, K_BGL];
+  const section = 'counter under a lock, one thread per CPU (parallel engine, lockstat off)';
+  const uncontended: number[][] = [];   // [round][kind]: ops/s on 1 CPU
+  const raw1: number[] = [];            // [round]: raw futex counter, 1 worker
+  for (let k = 1; k <= NMAX; k++) {
+    const over = k > HOST_CPUS;
+    await with_machine({ engine: 'parallel', cpus: k, lockstat: false }, async (m) => {
+      progress(`contended: ${k}-CPU machine booted${over ? ` (oversubscribed: ${HOST_CPUS} host cores)` : ''}; warming up`);
+      for (const kind of kinds) await contended(m, kind, cfg.warmMs / 3);
+      if (k === 1) {
+        await in_thread_uncontended(m, 0, 100_000);
+        for (let r = 0; r < cfg.ctRounds; r++) {
+          const [spin, cas, zone] = await in_thread_uncontended(m, 0, opts.quick ? 200_000 : 500_000);
+          progress(`contended round ${r + 1}/${cfg.ctRounds}: in-thread uncontended: spin ${spin.toFixed(1)} ns, ` +
+            `CAS+store ${cas.toFixed(1)} ns, zone ${zone.toFixed(1)} ns`);
+          const base = { section: 'uncontended (in a kernel thread, parallel engine, lockstat off)', unit: 'ns' as const,
+            baselineLabel: 'raw CAS+store (in thread)', baseline: cas, reference: { value: REF.casStore } };
+          report.add({ ...base, id: 'spin.uncontended.in-thread', label: 'spin_lock+unlock (in thread)', value: spin,
+            target: { kind: 'ratio-max', x: 1.5 } });
+          report.add({ ...base, id: 'zone.alloc-free.in-thread', label: 'zalloc+zfree Z_MSG (in thread)', value: zone,
+            target: { kind: 'none' } });
+        }
+      }
+      for (let r = 0; r < cfg.ctRounds; r++) {
+        const tag = `round ${r + 1}/${cfg.ctRounds}`;
+        const raw = await raw_futex_counter(k, ms);
+        if (!raw.counterOk) throw new Error(`raw futex counter on ${k} workers lost updates`);
+        if (k === 1) raw1[r] = raw.opsPerSec;
+        progress(`contended ${tag}: raw futex-mutex counter, ${k} worker${k > 1 ? 's' : ''}: ${(raw.opsPerSec / 1e6).toFixed(2)} Mop/s`);
+        for (const kind of kinds) {
+          const c = await contended(m, kind, ms);
+          if (k === 1) (uncontended[r] ??= [])[kind] = c.opsPerSec;
+          const u = uncontended[r]?.[kind] ?? NaN;
+          progress(`contended ${tag}: ${KIND_NAME[kind]} on ${k} CPU${k > 1 ? 's' : ''}: ${(c.opsPerSec / 1e6).toFixed(3)} Mop/s` +
+            ` (${(c.opsPerSec / u).toFixed(2)}x of 1 CPU)`);
+          report.add({
+            id: `contended.${KIND_NAME[kind]}.${k}cpu`, section,
+            label: `${KIND_NAME[kind]}, ${k} CPU${k > 1 ? 's' : ''}${over ? ' (oversub.)' : ''}`, unit: 'ops/s',
+            value: c.opsPerSec, baseline: raw.opsPerSec, baselineLabel: `raw futex ctr, ${k}w`, target: { kind: 'none' },
+            reference: ref_counter(k),
+            side: k === 1 ? undefined : [{ key: 'vsUncontended', label: 'of 1 CPU' }, { key: 'rawVsUncontended', label: 'raw vs 1w' }],
+            extra: { vsUncontended: c.opsPerSec / u, rawVsUncontended: raw.opsPerSec / (raw1[r] ?? NaN), ops: c.ops, perCpu: c.perCpu,
+              windowNs: c.windowNs, oversubscribed: over },
+          });
+        }
+      }
+    });
+  }
+}
+
+async function section_switch(): Promise<void> {
+  await with_machine({ engine: 'parallel', cpus: 1 }, async (m) => {
+    progress('switch: 1-CPU parallel machine booted; warming up');
+    await switch_cost(m, 0, 2, cfg.swN / 4);
+    for (let r = 0; r < cfg.swRounds; r++) {
+      const gen = raw_generator_resume_ns(2_000_000);
+      const sw = await switch_cost(m, 0, 2, cfg.swN);
+      progress(`switch round ${r + 1}/${cfg.swRounds}: parallel engine, 2 yield_loop threads on 1 CPU: ${sw.ns.toFixed(1)} ns/switch ` +
+        `(generator resume ${gen.toFixed(1)} ns)`);
+      report.add({ id: 'switch.parallel', section: 'scheduler', label: 'switch, yield_loop x2, 1 CPU (parallel)', unit: 'ns',
+        value: sw.ns, baseline: gen, baselineLabel: 'raw generator resume', target: { kind: 'abs-max', x: 100 },
+        reference: { value: REF.genResume },
+        note: 'target is absolute (< 100 ns) as set; the ratio shows the cost over a bare generator resume',
+        extra: { switches: sw.switches } });
+    }
+  });
+  await det_switch_rate(2, cfg.detN / 4);   // warm the host isolate's copy of the kernel
+  for (let r = 0; r < cfg.swRounds; r++) {
+    const det = await det_switch_rate(2, cfg.detN);
+    const genRate = 1e9 / raw_generator_resume_ns(2_000_000);
+    progress(`switch round ${r + 1}/${cfg.swRounds}: deterministic engine: ${(det.perSec / 1e6).toFixed(2)} M switches/s ` +
+      `(${det.switches} in ${det.wallMs.toFixed(0)} ms)`);
+    report.add({ id: 'switch.deterministic', section: 'scheduler', label: 'det engine switches/s, 1 CPU, 2 thr', unit: 'switch/s',
+      value: det.perSec, baseline: genRate, baselineLabel: 'raw generator resumes/s', target: { kind: 'abs-min', x: 2e6 },
+      reference: { value: 1e9 / REF.genResume, higherIsBetter: true },
+      note: 'target is absolute (>= 2 M/s) as set; host wall time around machine.join', extra: { switches: det.switches, wallMs: det.wallMs } });
+  }
+}
+
+const SECTIONS: { name: string; keywords: string; run: () => Promise<void> }[] = [
+  { name: 'host', keywords: 'host tinybench uncontended spinlock spin lockstat zone zalloc cas', run: section_host },
+  { name: 'domsg', keywords: 'domsg pingpong ping-pong ipi sab messageport busy idle local same-cpu cross-cpu x-cpu', run: section_domsg },
+  { name: 'contended', keywords: 'contended counter spin token bgl futex in-thread zone', run: section_contended },
+  { name: 'switch', keywords: 'switch scheduler yield yield_loop deterministic det generator', run: section_switch },
+];
+
+function git_info(root: string): { commit: string; dirty: boolean } | null {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'shared', 'workers'], { cwd: root, encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const load_start = loadavg();
+  if (load_start[0] > HOST_CPUS) {
+    progress(`warning: load average ${load_start[0].toFixed(2)} on ${HOST_CPUS} CPUs: other processes are running; ` +
+      'the figures will be noisy (baselines far off their references are flagged with !)');
+  }
+  const t0 = performance.now();
+  // A section name wins ('contended' is not also 'uncontended'); otherwise any keyword containing it.
+  const only = opts.only;
+  const byName = only === null ? SECTIONS : SECTIONS.filter((s) => s.name.includes(only));
+  const selected = only === null || byName.length > 0 ? byName
+    : SECTIONS.filter((s) => s.keywords.split(' ').some((k) => k.includes(only)));
+  if (selected.length === 0) throw new Error(`--only '${opts.only}' matches no section (${SECTIONS.map((s) => s.name).join(', ')})`);
+  progress(`lwkt-sim bench${opts.quick ? ' (quick)' : ''}: ${selected.map((s) => s.name).join(', ')}; ` +
+    `${HOST_CPUS} host CPUs, node ${process.version}`);
+  for (const s of selected) {
+    const ts = performance.now();
+    try {
+      await s.run();
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      report.errors.push({ section: s.name, message: err.message });
+      progress(`section ${s.name} FAILED: ${err.stack ?? err.message}`);
+    }
+    progress(`section ${s.name} done in ${((performance.now() - ts) / 1e3).toFixed(1)} s`);
+  }
+  const sums = report.summaries();
+  process.stdout.write(`\nlwkt-sim benchmarks${opts.quick ? ' (--quick)' : ''}: medians over rounds; ratio = value / baseline ` +
+    `(median of per-round ratios; for op/s and sw/s higher is better)\n\n`);
+  process.stdout.write(table(sums) + '\n');
+  const missed = sums.filter((s) => s.status === 'MISS');
+  process.stdout.write(`\n${sums.filter((s) => s.status === 'PASS').length} PASS, ${missed.length} MISS, ` +
+    `${sums.filter((s) => s.status === 'info').length} info` +
+    (report.errors.length > 0 ? `, ${report.errors.length} section(s) FAILED: ${report.errors.map((e) => `${e.section}: ${e.message}`).join('; ')}` : '') + '\n');
+  // dist/bench/run.js (npm run bench) or bench/run.ts (a TS runner): results go to <root>/bench/results.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = resolve(here, here.endsWith(join('dist', 'bench')) ? '../..' : '..');
+  const path = join(root, 'bench', 'results', `${opts.name}.json`);
+  write_json(path, {
+    name: opts.name,
+    timestamp: started.toISOString(),
+    durationSec: (performance.now() - t0) / 1e3,
+    options: { quick: opts.quick, only: opts.only, ...cfg, contendedMaxCpus: NMAX },
+    host: { ...host_info(), loadavgAtStart: load_start },
+    git: git_info(root),
+    summary: {
+      pass: sums.filter((x) => x.status === 'PASS').map((x) => x.id),
+      miss: sums.filter((x) => x.status === 'MISS').map((x) => x.id),
+      disturbedBaselines: sums.filter((x) => x.disturbed).map((x) => x.id),
+    },
+    figures: sums,
+    errors: report.errors,
+  });
+  const load_end = loadavg();
+  process.stdout.write(`host: ${HOST_CPUS} CPUs, node ${process.version}; load average ${load_start[0].toFixed(2)} at start, ` +
+    `${load_end[0].toFixed(2)} at end; ${((performance.now() - t0) / 1e3).toFixed(0)} s\n`);
+  process.stdout.write(`results: ${path}\n`);
+  return report.errors.length > 0 ? 1 : 0;
+}
+
+main().then((code) => { process.exitCode = code; }, (e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
