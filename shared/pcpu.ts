@@ -34,7 +34,8 @@ export const PC = layout('pcpu', {
   pc_steps_f64: 2,      // thread resumes
   pc_wakeups_f64: 2,    // threads made runnable by wakeup()
   pc_callouts_f64: 2,   // callouts fired
-  pc_pad3: 30,
+  pc_sleeps_f64: 2,     // times the idle CPU slept on its doorbell
+  pc_pad3: 28,
   // Lines 6-9: the run queues (gd_tdrunq), a TAILQ head per priority; this CPU only.
   pc_runq: 64,
 });

@@ -40,6 +40,8 @@ export class Globaldata {
   ipi_in: (MessagePort | null)[] = [];
   /* Deterministic engine: IPIs that found their ring full, per target, in send order. */
   ipi_overflow: number[][] = [];
+  /* Last read index seen per target ring (the send side's cached view). */
+  ipi_ri_seen: Int32Array = new Int32Array(64);
   hooks: CpuHooks;
   trace_hash = 0x811c9dc5;        // FNV-1a over (thread, effect) of every resume
   trace_log: number[] | null = null;

@@ -228,18 +228,33 @@ function wakeup_remote(ident: number, flags: number): void { _wakeup(ident, flag
  */
 export function* lwkt_sleep(wmesg: string, flags: number): Blocking<number> {
   const td = mycpu.curtd;
+  const error = lwkt_sleep_prep(td, kstr_intern(wmesg), flags);
+  if (error !== 0) return error;
+  yield EFF_SWITCH;
+  lwkt_sleep_done(td);
+  return 0;
+}
+
+/*
+ * lwkt_sleep in three parts, for the message paths that inline it to save a generator
+ * frame per wait: prep (0, or the signal error without sleeping), `yield EFF_SWITCH`,
+ * then done.  wmesg is a kstr id.
+ */
+export function lwkt_sleep_prep(td: Ptr, wmesg: number, flags: number): number {
   if (flags & PCATCH) {
     const sig = CURSIG(td);
     if (sig !== 0) return sig_error(td, sig);
     k32[td + TD.td_flags] |= TDF_SINTR;
   }
   k32[td + TD.td_flags] |= TDF_BLOCKED;
-  k32[td + TD.td_wmesg] = kstr_intern(wmesg);
+  k32[td + TD.td_wmesg] = wmesg;
   lwkt_deschedule_self(td);
-  yield EFF_SWITCH;
+  return 0;
+}
+
+export function lwkt_sleep_done(td: Ptr): void {
   k32[td + TD.td_flags] &= ~(TDF_BLOCKED | TDF_SINTR);
   k32[td + TD.td_wmesg] = 0;
-  return 0;
 }
 
 let id_endtsleep = 0;

@@ -30,6 +30,9 @@ import { det_engine, ncpus, pcpu_of } from '../../shared/cpu.js';
 import { KernelHalt } from '../../shared/panic.js';
 import { mycpu, type Globaldata } from './globaldata.js';
 import { kfunc_get } from './kfunc.js';
+import { TD } from './thread.js';
+
+const TD_CRITCOUNT = TD.td_critcount;
 
 export const IPIQ_WI = 0;                  // write index, source's line
 export const IPIQ_RI = LINE_WORDS;         // read index, target's line
@@ -90,13 +93,17 @@ export function lwkt_send_ipiq3(cpu: number, fn: number, a1: number, a2: number,
   }
   const me = gd.cpuid;
   const ring = ipiq_base + (me * ncpus + cpu) * ring_words;
-  const w = k32[ring + IPIQ_WI];
-  if (((w - Atomics.load(k32, ring + IPIQ_RI)) | 0) >= drain_at || gd.ipi_overflow[cpu]?.length) {
+  let w = k32[ring + IPIQ_WI];
+  // The target's read index only grows: a stale copy can only make the ring look fuller.
+  if (((w - gd.ipi_ri_seen[cpu]) | 0) >= drain_at && ((w - (gd.ipi_ri_seen[cpu] = Atomics.load(k32, ring + IPIQ_RI))) | 0) >= drain_at ||
+      (det_engine && gd.ipi_overflow[cpu]?.length)) {
     if (!ipiq_wait_room(gd, ring, cpu)) {
       gd.ipi_overflow[cpu].push(fn, a1, a2, a3);
       ipiq_notify(me, cpu);
       return;
     }
+    // The IPIs we ran while waiting may have sent to this ring themselves.
+    w = k32[ring + IPIQ_WI];
   }
   if (use_ports) {
     gd.ipi_out[cpu]!.postMessage([fn, a1, a2, a3]);
@@ -147,17 +154,21 @@ export function ipiq_pending_hint(gd: Globaldata): boolean {
  * Returns the number of functions run.
  */
 export function lwkt_process_ipiq_all(gd: Globaldata): number {
-  const pend = gd.pcpu + PC.pc_ipipend;
-  const mask = Atomics.load(k32, pend);
+  // Take every source bit at once; a source that publishes after this sets its bit again.
+  const mask = Atomics.exchange(k32, gd.pcpu + PC.pc_ipipend, 0);
   if (mask === 0) return 0;
-  Atomics.and(k32, pend, ~mask);
   let n = 0;
   let m = mask;
+  // IPI functions run in a critical section, as in DragonFly: a crit_exit inside one
+  // must not start another drain of the rings being drained.
+  const crit = gd.curtd + TD_CRITCOUNT;
+  k32[crit]++;
   while (m !== 0) {
     const src = 31 - Math.clz32(m);
     m &= ~(1 << src);
     n += ipiq_drain(gd, src);
   }
+  k32[crit]--;
   if (n !== 0) kf64[(gd.pcpu + PC.pc_ipis_recv_f64) >> 1] += n;
   return n;
 }
@@ -166,9 +177,13 @@ function ipiq_drain(gd: Globaldata, src: number): number {
   const ring = ipiq_base + (src * ncpus + gd.cpuid) * ring_words;
   let n = 0;
   const port = use_ports ? gd.ipi_in[src]! : null;
+  // Entries published after this load come with the source's summary bit set again.  A
+  // function below may drain this ring re-entrantly (a full ring elsewhere makes its sender
+  // run our IPIs), moving the read index past w: anything at or beyond w is for later.
+  const w = Atomics.load(k32, ring + IPIQ_WI);
   for (;;) {
     const r = k32[ring + IPIQ_RI];
-    if (r === Atomics.load(k32, ring + IPIQ_WI)) break;
+    if (((w - r) | 0) <= 0) break;
     let fn: number, a1: number, a2: number, a3: number;
     if (port !== null) {
       const got = receiveMessageOnPort(port);
@@ -179,11 +194,14 @@ function ipiq_drain(gd: Globaldata, src: number): number {
       const e = ring + IPIQ_SLOTS_OFF + (r & slot_mask) * IPIQ_ENTRY_WORDS;
       fn = k32[e]; a1 = k32[e + 1]; a2 = k32[e + 2]; a3 = k32[e + 3];
     }
-    // Consume before running: the function may send IPIs and so re-enter this drain.
-    Atomics.store(k32, ring + IPIQ_RI, (r + 1) | 0);
+    // Consume before running: the function may send IPIs and so re-enter this drain
+    // (same CPU: a plain write will do); the sender sees the index when we publish it.
+    k32[ring + IPIQ_RI] = (r + 1) | 0;
+    if ((n & 7) === 7) Atomics.store(k32, ring + IPIQ_RI, (r + 1) | 0);
     (kfunc_get(fn) as (a: number, b: number, c: number) => void)(a1, a2, a3);
     n++;
   }
+  if (n !== 0) Atomics.store(k32, ring + IPIQ_RI, k32[ring + IPIQ_RI]);
   if (det_engine) n += ipiq_drain_overflow(gd, src);
   return n;
 }

@@ -23,7 +23,7 @@ import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { PC } from '../../shared/pcpu.js';
-import { DONE_VOID, done_num, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, EFF_SWITCH, done_num, type Blocking } from '../../shared/effect.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { EINTR, ERESTART } from '../../shared/errno.js';
 import { spin_lock, spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
@@ -37,7 +37,8 @@ import { TD, TDF_EXITED } from './thread.js';
 import { mycpu } from './globaldata.js';
 import { crit_enter, crit_exit, lwkt_schedule } from './lwkt_thread.js';
 import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';
-import { CURSIG, PCATCH, lwkt_sleep, msleep, tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
+import { CURSIG, PCATCH, lwkt_sleep_done, lwkt_sleep_prep, msleep, tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
+import { kstr_intern } from '../../shared/kstr.js';
 import { kfunc_get, kfunc_on_attach, kfunc_register } from './kfunc.js';
 import { lwkt_serialize_enter, lwkt_serialize_exit, lwkt_serialize_held } from './lwkt_serialize.js';
 import {
@@ -46,9 +47,17 @@ import {
 
 export * from './lwkt_msgport_init.js';
 
-function msg_flags(msg: Ptr): number { return Atomics.load(k32, msg + MSG.ms_flags); }
-function msg_set(msg: Ptr, bits: number): void { Atomics.or(k32, msg + MSG.ms_flags, bits); }
-function msg_clr(msg: Ptr, bits: number): void { Atomics.and(k32, msg + MSG.ms_flags, ~bits); }
+/*
+ * Message flags are read and written plainly: only the message's current owner touches
+ * it, and every hand-over between CPUs goes through an IPI ring, whose Atomics publish
+ * (write index) and consume order everything written before.  The one racy reader,
+ * lwkt_abortmsg's DONE|REPLY test on the originating CPU, is racy in DragonFly too: the
+ * target re-tests under its own serialisation.  (An Atomics op costs ~13 ns here, a plain
+ * access ~2: a round trip touches the flags a dozen times.)
+ */
+function msg_flags(msg: Ptr): number { return k32[msg + MSG.ms_flags]; }
+function msg_set(msg: Ptr, bits: number): void { k32[msg + MSG.ms_flags] |= bits; }
+function msg_clr(msg: Ptr, bits: number): void { k32[msg + MSG.ms_flags] &= ~bits; }
 
 /* ---- port queues (guarded by whoever owns the port: its CPU, spinlock or serializer) ---- */
 
@@ -172,12 +181,19 @@ function lwkt_beginmsg(port: Ptr, msg: Ptr): Blocking<number> {
  * caller must not touch msg until the reply.  Blocks only for a putonly port whose
  * function blocks.
  */
-export function* lwkt_sendmsg(port: Ptr, msg: Ptr): Blocking<void> {
+export function lwkt_sendmsg(port: Ptr, msg: Ptr): Blocking<void> {
   const f = msg_flags(msg);
   KASSERT((f & MSGF_DONE) !== 0, 'lwkt_sendmsg: message still in use');
   KASSERT((f & MSGF_QUEUED) === 0, 'lwkt_sendmsg: message queued');
   msg_clr(msg, MSGF_REPLY | MSGF_SYNC | MSGF_DONE);
-  const error = k32[port + PORT.mp_type] === MPT_PUTONLY ? yield* putonly_put(port, msg) : _lwkt_putport(port, msg);
+  if (k32[port + PORT.mp_type] === MPT_PUTONLY) return sendmsg_putonly(port, msg);
+  const error = _lwkt_putport(port, msg);
+  if (error !== EASYNC) lwkt_replymsg(msg, error);
+  return DONE_VOID;
+}
+
+function* sendmsg_putonly(port: Ptr, msg: Ptr): Blocking<void> {
+  const error = yield* putonly_put(port, msg);
   if (error !== EASYNC) lwkt_replymsg(msg, error);
 }
 
@@ -186,18 +202,26 @@ export function* lwkt_sendmsg(port: Ptr, msg: Ptr): Blocking<void> {
  * hold PCATCH: a signal then aborts an ABORTABLE message (the target still replies).
  * Blocks.
  */
-export function* lwkt_domsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+export function lwkt_domsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
   const f = msg_flags(msg);
   KASSERT((f & MSGF_QUEUED) === 0, 'lwkt_domsg: message queued');
   KASSERT((f & MSGF_DROPABLE) === 0, 'lwkt_domsg: a dropable message cannot be waited for');
-  Atomics.store(k32, msg + MSG.ms_flags, (f & ~(MSGF_REPLY | MSGF_DONE)) | MSGF_SYNC);
-  let error = k32[port + PORT.mp_type] === MPT_PUTONLY ? yield* putonly_put(port, msg) : _lwkt_putport(port, msg);
-  if (error === EASYNC) {
-    error = yield* lwkt_waitmsg(msg, flags);
-  } else {
-    msg_set(msg, MSGF_DONE | MSGF_REPLY);
-  }
-  return error;
+  k32[msg + MSG.ms_flags] = (f & ~(MSGF_REPLY | MSGF_DONE)) | MSGF_SYNC;
+  // Plain, returning the wait itself: the caller's yield* goes straight to the waiting
+  // generator, one frame fewer on every resume of a blocked domsg.
+  if (k32[port + PORT.mp_type] === MPT_PUTONLY) return domsg_putonly(port, msg, flags);
+  return domsg_wait(msg, _lwkt_putport(port, msg), flags);
+}
+
+function domsg_wait(msg: Ptr, error: number, flags: number): Blocking<number> {
+  if (error === EASYNC) return lwkt_waitmsg(msg, flags);
+  msg_set(msg, MSGF_DONE | MSGF_REPLY);
+  return done_num(error);
+}
+
+function* domsg_putonly(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+  const error = yield* putonly_put(port, msg);
+  return yield* domsg_wait(msg, error, flags);
 }
 
 /* lwkt_forwardmsg: pass a message being processed on to another port. */
@@ -301,19 +325,27 @@ function thread_replyport_remote(port: Ptr, msg: Ptr): void {
  * owner may wait on a thread port.  With PCATCH, a signal aborts an ABORTABLE message
  * (lwkt_abortmsg) and the wait goes on, uninterruptibly, for the target's reply.  Blocks.
  */
-export function* lwkt_waitmsg(msg: Ptr, flags: number): Blocking<number> {
-  KASSERT((msg_flags(msg) & MSGF_DROPABLE) === 0, 'lwkt_waitmsg: a dropable message cannot be waited for');
+export function lwkt_waitmsg(msg: Ptr, flags: number): Blocking<number> {
+  const f = msg_flags(msg);
+  KASSERT((f & MSGF_DROPABLE) === 0, 'lwkt_waitmsg: a dropable message cannot be waited for');
   const port = k32[msg + MSG.ms_reply_port];
   switch (k32[port + PORT.mp_type]) {
-    case MPT_THREAD: return yield* thread_waitmsg(port, msg, flags);
-    case MPT_SPIN: return yield* spin_waitmsg(port, msg, flags);
-    case MPT_SERIALIZE: return yield* serialize_waitmsg(port, msg, flags);
+    case MPT_THREAD:
+      // Already done and not queued (a sync reply, or a putonly port): no frame needed.
+      if ((f & (MSGF_DONE | MSGF_QUEUED)) === MSGF_DONE) {
+        KASSERT(k32[port + PORT.mp_td] === mycpu.curtd, 'lwkt_waitmsg: not the reply port\'s owner');
+        return done_num(k32[msg + MSG.ms_error]);
+      }
+      return thread_waitmsg(port, msg, flags);
+    case MPT_SPIN: return spin_waitmsg(port, msg, flags);
+    case MPT_SERIALIZE: return serialize_waitmsg(port, msg, flags);
     default:
-      if ((msg_flags(msg) & MSGF_DONE) === 0) panic(`lwkt_waitmsg: wait on a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
-      return k32[msg + MSG.ms_error];
+      if ((f & MSGF_DONE) === 0) panic(`lwkt_waitmsg: wait on a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
+      return done_num(k32[msg + MSG.ms_error]);
   }
 }
 
+/* The thread port's waitmsg; lwkt_sleep is inlined (one generator frame per wait, not two). */
 function* thread_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
   const td = mycpu.curtd;
   KASSERT(k32[port + PORT.mp_td] === td, 'lwkt_waitmsg: not the reply port\'s owner');
@@ -323,13 +355,13 @@ function* thread_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
     let sentabort = false;
     while ((msg_flags(msg) & MSGF_DONE) === 0) {
       k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
-      if (!sentabort) {
-        if ((yield* lwkt_sleep('waitmsg', flags & PCATCH)) !== 0) {
-          sentabort = true;
-          yield* lwkt_abortmsg(msg);
-        }
+      const error = lwkt_sleep_prep(td, sentabort ? wm_waitabt : wm_waitmsg, sentabort ? 0 : flags & PCATCH);
+      if (error === 0) {
+        yield EFF_SWITCH;
+        lwkt_sleep_done(td);
       } else {
-        yield* lwkt_sleep('waitabt', 0);
+        sentabort = true;
+        yield* lwkt_abortmsg(msg);
       }
       k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
     }
@@ -439,7 +471,11 @@ export function* lwkt_waitport(port: Ptr, flags: number): Blocking<Ptr> {
       let msg: Ptr;
       while ((msg = port_dequeue(port)) === NULL) {
         k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
-        const error = yield* lwkt_sleep('waitport', flags);
+        const error = lwkt_sleep_prep(td, wm_waitport, flags);   // lwkt_sleep, inlined
+        if (error === 0) {
+          yield EFF_SWITCH;
+          lwkt_sleep_done(td);
+        }
         k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
         if (error !== 0) return NULL;
       }
@@ -554,10 +590,18 @@ export function lwkt_thread_port(td: Ptr): Ptr { return td + TD.td_msgport; }
 let id_putport_remote = 0;
 let id_replyport_remote = 0;
 let id_autofree = 0;
+let wm_waitmsg = 0;
+let wm_waitabt = 0;
+let wm_waitport = 0;
 function register_all(): void {
   id_putport_remote = kfunc_register('lwkt_thread_putport_remote', thread_putport_remote as (...a: number[]) => unknown);
   id_replyport_remote = kfunc_register('lwkt_thread_replyport_remote', thread_replyport_remote as (...a: number[]) => unknown);
   id_autofree = kfunc_register('lwkt_autofree_reply', lwkt_autofree_reply as (...a: number[]) => unknown);
 }
 register_all();
-kfunc_on_attach(register_all);
+kfunc_on_attach(() => {
+  register_all();
+  wm_waitmsg = kstr_intern('waitmsg');
+  wm_waitabt = kstr_intern('waitabt');
+  wm_waitport = kstr_intern('waitport');
+});

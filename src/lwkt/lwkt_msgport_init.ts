@@ -59,7 +59,7 @@ export function lwkt_initmsg(msg: Ptr, rport: Ptr, flags: number): void {
   k32[msg + MSG.ms_reply_port] = rport;
   k32[msg + MSG.ms_abortfn] = 0;
   k32[msg + MSG.ms_error] = 0;
-  Atomics.store(k32, msg + MSG.ms_flags, MSGF_DONE | flags);
+  k32[msg + MSG.ms_flags] = MSGF_DONE | flags;
 }
 
 export function lwkt_initmsg_abortable(msg: Ptr, rport: Ptr, flags: number, abortfn: number): void {

@@ -2,9 +2,9 @@
  * msg.ts: struct lwkt_msg and struct lwkt_port (DragonFly sys/msgport.h), in kmem.
  *
  * Ownership rule (msgport.h): only the current owner touches a message.  Before it is
- * sent and after it is replied the originator owns it; in flight the target does.  Flag
- * words are nevertheless changed with Atomics, because a reply sets MSGF_REPLY on the
- * replier's CPU and MSGF_DONE later on the owner's.
+ * sent and after it is replied the originator owns it; in flight the target does.  A
+ * reply sets MSGF_REPLY on the replier's CPU and MSGF_DONE later on the owner's, with the
+ * IPI that carries it in between (lwkt_msgport.ts).
  */
 
 import { layout, flag_names } from '../../shared/struct.js';

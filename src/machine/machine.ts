@@ -52,6 +52,7 @@ export interface CpuStats {
   wakeups: number;
   callouts: number;
   idleNs: number;
+  sleeps: number;                 // parallel engine: times the idle CPU slept on its doorbell
 }
 
 export interface MachineStats {
@@ -187,6 +188,7 @@ export abstract class MachineBase implements Machine {
         switches: d(PC.pc_switches_f64), steps: d(PC.pc_steps_f64), ipisSent: d(PC.pc_ipis_sent_f64),
         ipisReceived: d(PC.pc_ipis_recv_f64), msgsSent: d(PC.pc_msgs_sent_f64), msgsReceived: d(PC.pc_msgs_recv_f64),
         wakeups: d(PC.pc_wakeups_f64), callouts: d(PC.pc_callouts_f64), idleNs: d(PC.pc_idle_ns_f64),
+        sleeps: d(PC.pc_sleeps_f64),
       });
     }
     return {

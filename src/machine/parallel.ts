@@ -151,9 +151,9 @@ export class ParallelMachine extends MachineBase {
 
   private kick_all(): void { for (let c = 0; c < this.ncpus; c++) this.kick(c); }
 
-  /* A control request is coming: make the CPU visit its event loop promptly. */
+  /* A control call is coming: the CPU stays awake and visits its event loop until it arrives. */
   private control(c: number): void {
-    Atomics.store(this.i32, this.pcpu(c) + PC.pc_ctlpend, 1);
+    Atomics.add(this.i32, this.pcpu(c) + PC.pc_ctlpend, 1);
     this.kick(c);
   }
 
