@@ -6,6 +6,7 @@
  * Every machine is shut down in a finally, so no worker outlives a measurement.
  */
 
+import { TDPRI_USER_NORM } from '../src/lwkt/thread.js';
 import { boot, LWKT_WORKLOADS, type BootOptions, type Machine } from '../src/index.js';
 import { SPINLOCK_WORDS } from '../shared/spinlock.js';
 import { TOK } from '../src/lwkt/lwkt_token.js';
@@ -56,6 +57,9 @@ export interface PingPong {
 /*
  * lwkt_domsg round trips from a client on clientCpu to a server on serverCpu for `ms`,
  * optionally with a busy_yield thread on every CPU.  Asserts every reply is right.
+ * The busy threads run at user priority (TDPRI_USER_NORM), as user work does beside
+ * kernel threads in DragonFly: a kernel thread woken by a message runs at the busy
+ * thread's next switch instead of queueing behind it round robin.
  */
 export async function domsg_pingpong(m: Kmachine, serverCpu: number, clientCpu: number, busy: boolean,
     ms: number): Promise<PingPong> {
@@ -66,7 +70,8 @@ export async function domsg_pingpong(m: Kmachine, serverCpu: number, clientCpu: 
   try {
     if (busy) {
       for (let c = 0; c < m.ncpus; c++) {
-        busyIds.push(await m.spawn({ cpu: c, module: LWKT_WORKLOADS, export: 'busy_yield', args: [stop], name: `busy${c}` }));
+        busyIds.push(await m.spawn({ cpu: c, module: LWKT_WORKLOADS, export: 'busy_yield', args: [stop], name: `busy${c}`,
+          priority: TDPRI_USER_NORM }));
       }
     }
     // Client first: it sleeps with a timeout until the server publishes its port.

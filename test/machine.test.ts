@@ -182,4 +182,3 @@ describe('boot validation', () => {
   });
 });
 
-void ENGINES;

@@ -48,7 +48,7 @@ export function addBootOptions(cmd: Command): Command {
       .argParser(parseInteger('cpus')))
     .addOption(new Option('--engine <name>', 'parallel: a worker thread per CPU; deterministic: seeded, virtual time')
       .choices(['parallel', 'deterministic']).default('parallel'))
-    .addOption(new Option('--ipi <carrier>', 'how IPIs travel between CPUs (parallel engine)')
+    .addOption(new Option('--ipi <carrier>', 'how IPIs travel between CPUs')
       .choices(['sab', 'messageport']).default('sab'))
     .addOption(new Option('--seed <n>', "the deterministic engine's seed (default: 1)").argParser(parseSeed));
 }

@@ -61,7 +61,4 @@ export function set_mycpu(gd: Globaldata): void {
   set_mycpuid(gd.cpuid);
 }
 
-/* Every Globaldata of this isolate, by CPU id (one in a worker, all in the deterministic engine). */
-export const cpus_here: (Globaldata | undefined)[] = [];
-
 export function curthread(): Ptr { return mycpu.curtd; }

@@ -4,7 +4,7 @@
  */
 
 import {
-  k32, kf64, kmem_attach, H_MAGIC, H_VERSION, H_WORDS, H_NCPUS, H_ENGINE, H_IPI, H_SEED, H_HZ, H_LOCKSTAT,
+  k32, kmem_attach, H_MAGIC, H_VERSION, H_WORDS, H_NCPUS, H_ENGINE, H_IPI, H_SEED, H_HZ, H_LOCKSTAT,
   H_DISPATCH, H_OFF_KSTR, H_OFF_LOCKCLASS, H_OFF_LOCKSTAT, H_OFF_PCPU, H_OFF_IPIQ, H_OFF_SLPQ, H_OFF_SLPMASK,
   H_OFF_GLOBALS, H_OFF_ZONES, H_NZONES, H_BOOT_EPOCH_F64, H_IPIQ_SLOTS, HDR_WORDS,
 } from '../../shared/kmem.js';
@@ -131,6 +131,5 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
   }
   lwkt_token_init(o_globals + G_BGL, 'bgl');
   lwkt_std_ports_init();
-  void kf64;
   return sab;
 }
