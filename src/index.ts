@@ -13,3 +13,4 @@ export type { LockClassStats } from '../shared/lockstat.js';
 export type { ZoneStats } from '../shared/zone.js';
 export { firstDivergence } from './machine/divergence.js';
 export { LWKT_WORKLOADS } from './workloads/lwkt.js';
+export { sweep, type SweepOptions, type SeedResult, type Scenario } from './machine/sweep.js';

@@ -1,0 +1,65 @@
+/*
+ * sweep.ts: run one deterministic scenario under many seeds, across the host's cores.
+ *
+ * Each seed is an independent deterministic machine with its own kmem, so the seeds run
+ * side by side in a piscina pool (DESIGN.md section 6: piscina is for batches of
+ * independent work; a CPU of the parallel engine is a long-lived loop and is not a task).
+ * A scenario is an async function exported from a module: it gets a freshly booted
+ * deterministic machine and returns a structured-cloneable result.  Each seed's result
+ * comes back with the run's trace hash, so a failing seed can be replayed in-process
+ * with boot({ engine: 'deterministic', seed }) and the same scenario.
+ */
+
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { BootOptions, Machine } from './machine.js';
+import { module_url } from './modules.js';
+
+export type Scenario = (m: Machine & { kmalloc(words: number): number }) => Promise<unknown>;
+
+export interface SweepOptions {
+  module: string;                  // module URL or absolute path of the scenario
+  export?: string;                 // its exported async function (default 'default')
+  seeds: number[];
+  boot?: Omit<BootOptions, 'engine' | 'seed'>;
+  threads?: number;                // pool size (default: host cores)
+}
+
+export interface SeedResult {
+  seed: number;
+  ok: boolean;
+  traceHash: string;
+  result?: unknown;
+  error?: string;                  // the scenario's or the machine's failure, with its report
+}
+
+export interface SweepTaskInput {
+  module: string;
+  export: string;
+  seed: number;
+  boot: Omit<BootOptions, 'engine' | 'seed'>;
+}
+
+function task_file(): string {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../workers/sweep-tsx.mjs', here).href : new URL('./sweep_task.js', here).href;
+}
+
+export async function sweep(opts: SweepOptions): Promise<SeedResult[]> {
+  if (opts.seeds.length === 0) return [];
+  for (const s of opts.seeds) if (!Number.isInteger(s)) throw new RangeError(`sweep: seed ${s} is not an integer`);
+  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), opts.seeds.length));
+  const pool = new Piscina({
+    filename: task_file(),
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: 1000,
+  });
+  try {
+    const input = (seed: number): SweepTaskInput =>
+      ({ module: module_url(opts.module), export: opts.export ?? 'default', seed, boot: opts.boot ?? {} });
+    return await Promise.all(opts.seeds.map((seed) => pool.run(input(seed)) as Promise<SeedResult>));
+  } finally {
+    await pool.destroy();
+  }
+}
