@@ -34,6 +34,7 @@ import {
   MPT_REPLYONLY_NULL, MPT_NAMES,
 } from './msg.js';
 import { TD, TDF_EXITED } from './thread.js';
+import { KG } from './kglobals.js';
 import { mycpu } from './globaldata.js';
 import { crit_enter, crit_exit, lwkt_schedule } from './lwkt_thread.js';
 import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';
@@ -569,20 +570,17 @@ export function lwkt_msg_free(msg: Ptr): void {
 /* Reply function of the autofree port: the reply frees the message. */
 function lwkt_autofree_reply(msg: Ptr): void { lwkt_msg_free(msg); }
 
-export const G_AFREE_RPORT = 8;   // in the globals region: replyonly, frees on reply
-export const G_ADONE_RPORT = 24;  // replyonly_null: marks DONE
-export const G_APANIC_RPORT = 40; // panic port
 
 /* The standard ports, made once at boot (netisr_afree_rport & co. in DragonFly). */
 export function lwkt_std_ports_init(): void {
   const g = k32[H_OFF_GLOBALS];
-  lwkt_initport_replyonly(g + G_AFREE_RPORT, id_autofree);
-  lwkt_initport_replyonly_null(g + G_ADONE_RPORT);
-  lwkt_initport_panic(g + G_APANIC_RPORT);
+  lwkt_initport_replyonly(g + KG.g_afree_rport, id_autofree);
+  lwkt_initport_replyonly_null(g + KG.g_adone_rport);
+  lwkt_initport_panic(g + KG.g_apanic_rport);
 }
-export function lwkt_afree_rport(): Ptr { return k32[H_OFF_GLOBALS] + G_AFREE_RPORT; }
-export function lwkt_adone_rport(): Ptr { return k32[H_OFF_GLOBALS] + G_ADONE_RPORT; }
-export function lwkt_apanic_rport(): Ptr { return k32[H_OFF_GLOBALS] + G_APANIC_RPORT; }
+export function lwkt_afree_rport(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_afree_rport; }
+export function lwkt_adone_rport(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_adone_rport; }
+export function lwkt_apanic_rport(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_apanic_rport; }
 
 /* The thread port of a thread. */
 export function lwkt_thread_port(td: Ptr): Ptr { return td + TD.td_msgport; }

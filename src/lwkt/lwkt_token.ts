@@ -29,6 +29,7 @@ import { KASSERT, panic } from '../../shared/panic.js';
 import { TD, TDF_TOKWAIT } from './thread.js';
 import { mycpu } from './globaldata.js';
 import { cpu_kick } from './lwkt_ipiq.js';
+import { KG } from './kglobals.js';
 
 export const TOK = layout('lwkt_token', {
   t_owner: 1,      // thread holding it, or 0
@@ -37,9 +38,6 @@ export const TOK = layout('lwkt_token', {
   t_waitmask: 1,   // CPUs with a thread waiting for it
 });
 
-/* Kernel-wide words in the globals region. */
-export const G_BGL = 0;          // the big global lock: a token
-export const GLOBALS_WORDS = 64;
 
 export function lwkt_token_init(tok: Ptr, classname: string): void {
   k32[tok + TOK.t_owner] = 0;
@@ -195,6 +193,6 @@ export function lwkt_token_owner(tok: Ptr): Ptr { return Atomics.load(k32, tok);
 
 /* ---- the big global lock ---- */
 
-export function bgl_token(): Ptr { return k32[H_OFF_GLOBALS] + G_BGL; }
-export function get_mplock(): Blocking<void> { return lwkt_gettoken(k32[H_OFF_GLOBALS] + G_BGL); }
-export function rel_mplock(): void { lwkt_reltoken(k32[H_OFF_GLOBALS] + G_BGL); }
+export function bgl_token(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_bgl; }
+export function get_mplock(): Blocking<void> { return lwkt_gettoken(k32[H_OFF_GLOBALS] + KG.g_bgl); }
+export function rel_mplock(): void { lwkt_reltoken(k32[H_OFF_GLOBALS] + KG.g_bgl); }

@@ -18,7 +18,8 @@ import { TD } from '../lwkt/thread.js';
 import { MSG, PORT } from '../lwkt/msg.js';
 import { CALLOUT } from '../lwkt/kern_timeout.js';
 import { ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
-import { GLOBALS_WORDS, G_BGL, lwkt_token_init } from '../lwkt/lwkt_token.js';
+import { lwkt_token_init } from '../lwkt/lwkt_token.js';
+import { GLOBALS_WORDS, KG } from '../lwkt/kglobals.js';
 import { kfunc_attach } from '../lwkt/kfunc.js';
 import { lwkt_std_ports_init } from '../lwkt/lwkt_msgport.js';
 
@@ -129,7 +130,7 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
     zone_format(k32, o_zones + z * ZD.SIZE, kstr_intern(s.name), lockclass_register(`zone:${s.name}`),
       bases[z], s.words, s.count);
   }
-  lwkt_token_init(o_globals + G_BGL, 'bgl');
+  lwkt_token_init(o_globals + KG.g_bgl, 'bgl');
   lwkt_std_ports_init();
   return sab;
 }

@@ -1,0 +1,17 @@
+/*
+ * kglobals.ts: the kernel-wide words in kmem's globals region, one layout for all of
+ * them, so every CPU sees the same BGL, standard ports and tunables.  The kern layer
+ * lays out its own tunables inside g_kern (sys/kernvar.ts).
+ */
+
+import { layout } from '../../shared/struct.js';
+import { PORT } from './msg.js';
+
+export const KG = layout('kglobals', {
+  g_bgl: 4,                 // the big global lock, a token (lwkt_token.ts TOK)
+  g_afree_rport: PORT.SIZE, // replyonly: the reply frees the message (netisr_afree_rport)
+  g_adone_rport: PORT.SIZE, // replyonly_null: the reply marks it done (netisr_adone_rport)
+  g_apanic_rport: PORT.SIZE, // panic port: messages that must never be replied
+  g_kern: 64,               // the kern layer's tunables and counters
+});
+export const GLOBALS_WORDS = KG.SIZE;
