@@ -27,3 +27,6 @@ export * from './lwkt/kern_synch.js';
 export * from './lwkt/kern_timeout.js';
 export * from './lwkt/lwkt_msgport.js';
 export * from './lwkt/lwkt_serialize.js';
+export * from './sys/mbuf.js';
+export * from './kern/uipc_mbuf.js';
+export * from './kern/uipc_sockbuf.js';

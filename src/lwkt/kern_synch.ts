@@ -219,7 +219,22 @@ function _wakeup(ident: number, flags: number): void {
   }
 }
 
-function wakeup_remote(ident: number, flags: number): void { _wakeup(ident, flags); }
+/*
+ * A remote CPU's wakeup arrives here.  Once this CPU's bucket is empty, clear its bit:
+ * a tsleep_interlock that was not followed by a sleep (the re-check succeeded, or a
+ * signal was pending) leaves it set, and every later wakeup would IPI us for nothing.
+ * Safe: IPIs never run inside the critical section that spans interlock and sleep.
+ */
+function wakeup_remote(ident: number, flags: number): void {
+  _wakeup(ident, flags);
+  const b = LOOKUP(ident);
+  if (k32[bucket(mycpu.cpuid, b)] === NULL) Atomics.and(k32, maskword(b), ~(1 << mycpu.cpuid));
+}
+
+/* May any CPU have a thread asleep on ident?  (A cheap test before a wakeup on a hot path.) */
+export function tsleep_maybe_sleepers(ident: number): boolean {
+  return Atomics.load(k32, maskword(LOOKUP(ident))) !== 0;
+}
 
 /*
  * lwkt_sleep: deschedule and switch until lwkt_schedule() (no sleep queue).  With PCATCH a

@@ -41,7 +41,7 @@ export interface ZoneSpec { name: string; words: number; count: number }
 /* Item sizes of the socket layer's objects, in words (MSIZE 256 and MCLBYTES 2048 bytes). */
 export const SOCKET_WORDS = 192;
 export const MBUF_WORDS = 64;
-export const CLUSTER_WORDS = 512;
+export const CLUSTER_WORDS = 514;     // struct mbcluster: mcl_refs, mcl_data, then MCLBYTES of data
 export const FILE_WORDS = 16;
 export const PROC_WORDS = 128;
 
