@@ -12,6 +12,7 @@ export const KG = layout('kglobals', {
   g_afree_rport: PORT.SIZE, // replyonly: the reply frees the message (netisr_afree_rport)
   g_adone_rport: PORT.SIZE, // replyonly_null: the reply marks it done (netisr_adone_rport)
   g_apanic_rport: PORT.SIZE, // panic port: messages that must never be replied
-  g_kern: 64,               // the kern layer's tunables and counters
+  g_kern: 64,               // the kern layer's process, file and credential words
+  g_ipc: 32,                // the socket layer's tunables (kern.ipc.*, sys/socketvar.ts IPC)
 });
 export const GLOBALS_WORDS = KG.SIZE;

@@ -12,7 +12,7 @@ import { KMEM_MAGIC, KMEM_VERSION, LINE_WORDS, SLPQUE_BUCKETS, NCPU_MAX, HZ } fr
 import { KSTR_WORDS, kstr_intern } from '../../shared/kstr.js';
 import { LOCKCLASS_WORDS, lockstat_words, lockclass_register } from '../../shared/lockstat.js';
 import { PCPU_WORDS } from '../../shared/pcpu.js';
-import { ZD, zone_format, NZONES_STD } from '../../shared/zone.js';
+import { ZD, zone_format, NZONES_STD, Z_FILE, Z_CLUSTER } from '../../shared/zone.js';
 import { cpu_attach, set_mycpuid } from '../../shared/cpu.js';
 import { TD } from '../lwkt/thread.js';
 import { MSG, PORT } from '../lwkt/msg.js';
@@ -21,6 +21,7 @@ import { ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
 import { lwkt_token_init } from '../lwkt/lwkt_token.js';
 import { GLOBALS_WORDS, KG } from '../lwkt/kglobals.js';
 import { kfunc_attach } from '../lwkt/kfunc.js';
+import { ipc_init } from '../kern/uipc_socket2.js';
 import { lwkt_std_ports_init } from '../lwkt/lwkt_msgport.js';
 
 export interface KmemParams {
@@ -131,6 +132,7 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
       bases[z], s.words, s.count);
   }
   lwkt_token_init(o_globals + KG.g_bgl, 'bgl');
+  ipc_init(0, specs[Z_FILE].count, specs[Z_CLUSTER].count);
   lwkt_std_ports_init();
   return sab;
 }

@@ -102,3 +102,20 @@ export const SS_COMP = 0x1000;
 export const SS_ISDISCONNECTED = 0x2000;
 export const SS_NAMES = flag_names({ SS_NOFDREF, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING, SS_CANTSENDMORE,
   SS_CANTRCVMORE, SS_RCVATMARK, SS_PRIV, SS_ABORTING, SS_ASYNC, SS_ISCONFIRMING, SS_INCOMP, SS_COMP, SS_ISDISCONNECTED });
+
+/*
+ * The socket layer's tunables, in kmem's g_ipc block (kglobals.ts) so that a sysctl on
+ * one CPU is seen by all.  Set at boot by uipc_socket2's ipc_init().
+ */
+export const IPC = layout('ipc_tunables', {
+  ipc_sb_max: 1,            // kern.ipc.maxsockbuf (sb_max)
+  ipc_sb_max_adj: 1,        // sb_max * MCLBYTES / (MSIZE + MCLBYTES)
+  ipc_sb_efficiency: 1,     // kern.ipc.sockbuf_waste_factor
+  ipc_somaxconn: 1,         // kern.ipc.somaxconn
+  ipc_maxsockets: 1,        // kern.ipc.maxsockets
+  ipc_numopensockets: 1,    // kern.ipc.numopensockets (read-only)
+});
+
+/* ssb_lock wait flags (DragonFly malloc.h). */
+export const M_NOWAIT = 0x0001;
+export const M_WAITOK = 0x0002;

@@ -1,0 +1,109 @@
+/*
+ * uipc_socket2.ts: primitive routines on sockets and socket buffers.
+ * Mirrors DragonFly sys/kern/uipc_socket2.c rev 1.32 (2008-08-28), the seed, function for
+ * function and in its order.  This file grows with the socket layer: so far the
+ * signalsockbuf procedures (ssb_wait, _ssb_lock, and ssb_lock/ssb_unlock from
+ * socketvar2.h) and the kern.ipc tunables with their sysctl handlers.
+ *
+ * Differs where shared memory forces it: SSB_LOCK/SSB_WANT are bits of ssb_flags changed
+ * with CAS (lwkt_serialize.ts's sleep lock), where DragonFly relied on the BGL and a
+ * critical section; sleeps are generator yields.
+ */
+
+import { k32, H_OFF_GLOBALS } from '../../shared/kmem.js';
+import type { Ptr } from '../../shared/struct.js';
+import { EINVAL, EWOULDBLOCK } from '../../shared/errno.js';
+import { done_num, type Blocking } from '../../shared/effect.js';
+import { tsleep, PCATCH } from '../lwkt/kern_synch.js';
+import { sleeplock_lock, sleeplock_try, sleeplock_unlock } from '../lwkt/lwkt_serialize.js';
+import { KG } from '../lwkt/kglobals.js';
+import { SSB, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_NOINTR, SB_MAX, IPC, M_WAITOK } from '../sys/socketvar.js';
+import { SOMAXCONN } from '../sys/socket.js';
+import { MSIZE, MCLBYTES } from '../sys/mbuf.js';
+import { sysctl_int, CTLFLAG_RD, CTLFLAG_RW } from './kern_sysctl.js';
+
+/* ---- the tunables (sb_max, sb_max_adj, sb_efficiency, maxsockets) ---- */
+
+function ipc(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_ipc; }
+
+export function sb_max(): number { return k32[ipc() + IPC.ipc_sb_max]; }
+export function sb_max_adj(): number { return k32[ipc() + IPC.ipc_sb_max_adj]; }
+export function sb_efficiency(): number { return k32[ipc() + IPC.ipc_sb_efficiency]; }
+export function somaxconn(): number { return k32[ipc() + IPC.ipc_somaxconn]; }
+
+/* sb_max_adj for a given sb_max: the data that fits when every mbuf carries a cluster. */
+export function sb_max_adj_of(max: number): number {
+  return Math.floor((max * MCLBYTES) / (MSIZE + MCLBYTES));
+}
+
+/*
+ * Boot: the tunables' initial values.  maxsockets is at least max(maxfiles, nmbclusters),
+ * as SEED's init_maxsockets makes it; here the zone sizes stand in for both.
+ */
+export function ipc_init(maxsockets_tunable: number, maxfiles: number, nmbclusters: number): void {
+  const b = ipc();
+  k32[b + IPC.ipc_sb_max] = SB_MAX;
+  k32[b + IPC.ipc_sb_max_adj] = sb_max_adj_of(SB_MAX);
+  k32[b + IPC.ipc_sb_efficiency] = 8;
+  k32[b + IPC.ipc_somaxconn] = SOMAXCONN;
+  k32[b + IPC.ipc_maxsockets] = Math.max(maxsockets_tunable, maxfiles, nmbclusters);
+  k32[b + IPC.ipc_numopensockets] = 0;
+}
+
+/*
+ * sysctl_handle_sb_max: a new kern.ipc.maxsockbuf below MSIZE + MCLBYTES is EINVAL and
+ * the old value stays; otherwise sb_max_adj is recomputed.
+ */
+function sysctl_handle_sb_max(v: number): number {
+  if (v < MSIZE + MCLBYTES) return EINVAL;
+  const b = ipc();
+  Atomics.store(k32, b + IPC.ipc_sb_max, v);
+  Atomics.store(k32, b + IPC.ipc_sb_max_adj, sb_max_adj_of(v));
+  return 0;
+}
+
+sysctl_int('kern.ipc.maxsockbuf', CTLFLAG_RW, () => ipc() + IPC.ipc_sb_max, 'Maximum socket buffer size',
+  sysctl_handle_sb_max);
+sysctl_int('kern.ipc.maxsockets', CTLFLAG_RD, () => ipc() + IPC.ipc_maxsockets, 'Maximum number of sockets available');
+sysctl_int('kern.ipc.sockbuf_waste_factor', CTLFLAG_RW, () => ipc() + IPC.ipc_sb_efficiency,
+  'Socket buffer size waste factor');
+sysctl_int('kern.ipc.somaxconn', CTLFLAG_RW, () => ipc() + IPC.ipc_somaxconn, 'Maximum pending socket connection queue size');
+sysctl_int('kern.ipc.numopensockets', CTLFLAG_RD, () => ipc() + IPC.ipc_numopensockets, 'Number of open sockets');
+
+/* ---- signalsockbuf procedures ---- */
+
+/*
+ * Wait for data to arrive at or drain from a socket buffer: sleep on &ssb_cc, with PCATCH
+ * unless SSB_NOINTR, for at most ssb_timeo ticks.  Returns 0, EWOULDBLOCK (timeout), EINTR
+ * or ERESTART.  Blocks.
+ */
+export function* ssb_wait(ssb: Ptr): Blocking<number> {
+  const flags = Atomics.or(k32, ssb + SSB.ssb_flags, SSB_WAIT) | SSB_WAIT;
+  return yield* tsleep(ssb + SSB.ssb_cc, (flags & SSB_NOINTR) !== 0 ? 0 : PCATCH, 'sbwait', k32[ssb + SSB.ssb_timeo]);
+}
+
+/*
+ * Lock a signalsockbuf already known to be locked: set SSB_WANT and sleep on &ssb_flags
+ * until the holder unlocks, with PCATCH unless SSB_NOINTR.  Returns 0 with SSB_LOCK set, or
+ * the sleep's EINTR/ERESTART without it.  Blocks.
+ */
+export function _ssb_lock(ssb: Ptr): Blocking<number> {
+  const noint = (Atomics.load(k32, ssb + SSB.ssb_flags) & SSB_NOINTR) !== 0;
+  return sleeplock_lock(ssb + SSB.ssb_flags, SSB_LOCK, SSB_WANT, noint ? 0 : PCATCH, 'sblock');
+}
+
+/*
+ * ssb_lock (socketvar2.h): take the I/O lock.  Free: 0 at once.  Held: EWOULDBLOCK unless
+ * wf is M_WAITOK (SBLOCKWAIT: MSG_DONTWAIT asks M_NOWAIT; a non-blocking file alone does
+ * not), else _ssb_lock.
+ */
+export function ssb_lock(ssb: Ptr, wf: number): Blocking<number> {
+  if (sleeplock_try(ssb + SSB.ssb_flags, SSB_LOCK)) return done_num(0);
+  if ((wf & M_WAITOK) === 0) return done_num(EWOULDBLOCK);
+  return _ssb_lock(ssb);
+}
+
+/* ssb_unlock: clear SSB_LOCK; if SSB_WANT was set, wake every lock waiter (they race). */
+export function ssb_unlock(ssb: Ptr): void {
+  sleeplock_unlock(ssb + SSB.ssb_flags, SSB_LOCK, SSB_WANT);
+}

@@ -1,0 +1,44 @@
+/*
+ * uipc_socket2 so far: the kern.ipc sysctls (maxsockbuf's EINVAL floor and sb_max_adj
+ * arithmetic) and the signalsockbuf lock and wait, in both engines.
+ */
+import { describe, it, expect } from 'vitest';
+import { EINVAL, ENOENT, EPERM, EWOULDBLOCK, EINTR, SSB, SSB_LOCK, SSB_WANT } from '../src/kernel.js';
+import { ENGINES, machine, down } from './helpers.js';
+
+const P = new URL('./progs/socket2_progs.ts', import.meta.url).href;
+
+describe.each(ENGINES)('uipc_socket2 (%s engine)', (engine) => {
+  it('kern.ipc.maxsockbuf: EINVAL below MSIZE+MCLBYTES keeps the old value; sb_max_adj recomputed', async () => {
+    const m = await machine({ cpus: 1, engine });
+    const r = (await m.join(await m.spawn({ module: P, export: 'maxsockbuf' }))) as number[];
+    expect(r).toEqual([
+      0, 262144, 233016,          // default sb_max and sb_max_adj = 262144 * 2048 / 2304
+      EINVAL, 262144,             // 2303 refused, old kept
+      0, 262144, 466033,          // 524288 accepted: adj = floor(524288 * 2048 / 2304)
+      0, 2048,                    // exactly MSIZE + MCLBYTES is allowed: adj = 2048
+      EPERM, EPERM, ENOENT,       // not root; read-only OID; unknown name
+    ]);
+    await down(m);
+  });
+
+  it('ssb_lock: M_NOWAIT gives EWOULDBLOCK; a waiter sets SSB_WANT and gets the lock at unlock', async () => {
+    const m = await machine({ cpus: 2, engine });
+    const ssb = m.kmalloc(SSB.SIZE), w = m.kmalloc(2);
+    const h = await m.spawn({ cpu: 0, module: P, export: 'ssb_holder', args: [ssb, w] });
+    const t = await m.spawn({ cpu: 1, module: P, export: 'ssb_waiter', args: [ssb, w] });
+    expect(await m.join(h)).toEqual([0, EWOULDBLOCK, SSB_LOCK | SSB_WANT]);
+    expect(await m.join(t)).toEqual([0, 1, 0]);
+    await down(m);
+  });
+
+  it('ssb_wait: timeout EWOULDBLOCK, signal EINTR, and SSB_NOINTR ignores the signal', async () => {
+    const m = await machine({ cpus: 2, engine });
+    const ssb = m.kmalloc(SSB.SIZE), w = m.kmalloc(1);
+    const t = await m.spawn({ cpu: 0, module: P, export: 'ssb_waits', args: [ssb, w] });
+    const s = await m.spawn({ cpu: 1, module: P, export: 'signaller', args: [w] });
+    expect(await m.join(t)).toEqual([EWOULDBLOCK, EINTR, EWOULDBLOCK]);
+    await m.join(s);
+    await down(m);
+  });
+});
