@@ -3,8 +3,9 @@
  * arithmetic) and the signalsockbuf lock and wait, in both engines.
  */
 import { describe, it, expect } from 'vitest';
-import { EINVAL, ENOENT, EPERM, EWOULDBLOCK, EINTR, SSB, SSB_LOCK, SSB_WANT } from '../src/kernel.js';
-import { ENGINES, machine, down } from './helpers.js';
+import { EINVAL, ENOENT, EOPNOTSUPP, EPERM, EWOULDBLOCK, EINTR, SO, SSB, SSB_LOCK, SSB_WANT, XSOCKBUF } from '../src/kernel.js';
+import { STAT } from '../src/sys/stat.js';
+import { ENGINES, machine, down, zoneUsed } from './helpers.js';
 
 const P = new URL('./progs/socket2_progs.ts', import.meta.url).href;
 
@@ -39,6 +40,16 @@ describe.each(ENGINES)('uipc_socket2 (%s engine)', (engine) => {
     const s = await m.spawn({ cpu: 1, module: P, export: 'signaller', args: [w] });
     expect(await m.join(t)).toEqual([EWOULDBLOCK, EINTR, EWOULDBLOCK]);
     await m.join(s);
+    await down(m);
+  });
+
+  it('dup_sockaddr copies and frees; the notsupp defaults; pru_sense_null; ssbtoxsockbuf', async () => {
+    const m = await machine({ cpus: 1, engine });
+    const so = m.kmalloc(SO.SIZE), sb = m.kmalloc(STAT.SIZE), xsb = m.kmalloc(XSOCKBUF.SIZE), sa = m.kmalloc(8);
+    const k16 = zoneUsed(m, 'kmalloc16');
+    const r = (await m.join(await m.spawn({ module: P, export: 'socket2_misc', args: [so, sb, xsb, sa] }))) as number[];
+    expect(r).toEqual([1, 1, ...Array(7).fill(EOPNOTSUPP), 0, 8192, 10, 4096, 256, 32768, 1, 0x44, 7]);
+    expect(zoneUsed(m, 'kmalloc16')).toBe(k16);   // the copy went back
     await down(m);
   });
 });

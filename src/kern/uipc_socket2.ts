@@ -2,22 +2,26 @@
  * uipc_socket2.ts: primitive routines on sockets and socket buffers.
  * Mirrors DragonFly sys/kern/uipc_socket2.c rev 1.32 (2008-08-28), the seed, function for
  * function and in its order.  This file grows with the socket layer: so far the
- * signalsockbuf procedures (ssb_wait, _ssb_lock, and ssb_lock/ssb_unlock from
- * socketvar2.h) and the kern.ipc tunables with their sysctl handlers.
+ * signalsockbuf procedures (ssb_wait, _ssb_lock, ssbtoxsockbuf, and ssb_lock/ssb_unlock
+ * from socketvar2.h), the pru_*_notsupp defaults, pru_sense_null, dup_sockaddr and the
+ * kern.ipc tunables with their sysctl handlers.
  *
  * Differs where shared memory forces it: SSB_LOCK/SSB_WANT are bits of ssb_flags changed
  * with CAS (lwkt_serialize.ts's sleep lock), where DragonFly relied on the BGL and a
  * critical section; sleeps are generator yields.
  */
 
-import { k32, H_OFF_GLOBALS } from '../../shared/kmem.js';
-import type { Ptr } from '../../shared/struct.js';
-import { EINVAL, EWOULDBLOCK } from '../../shared/errno.js';
+import { k32, ku8, H_OFF_GLOBALS } from '../../shared/kmem.js';
+import { NULL, type Ptr } from '../../shared/struct.js';
+import { EINVAL, EOPNOTSUPP, EWOULDBLOCK } from '../../shared/errno.js';
+import { KASSERT } from '../../shared/panic.js';
+import { zalloc, zfree, Z_KMALLOC16, Z_KMALLOC64 } from '../../shared/zone.js';
+import { STAT } from '../sys/stat.js';
 import { done_num, type Blocking } from '../../shared/effect.js';
 import { tsleep, PCATCH } from '../lwkt/kern_synch.js';
 import { sleeplock_lock, sleeplock_try, sleeplock_unlock } from '../lwkt/lwkt_serialize.js';
 import { KG } from '../lwkt/kglobals.js';
-import { SSB, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_NOINTR, SB_MAX, IPC, M_WAITOK } from '../sys/socketvar.js';
+import { SO, SSB, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_NOINTR, SB_MAX, IPC, M_WAITOK, XSOCKBUF } from '../sys/socketvar.js';
 import { SOMAXCONN } from '../sys/socket.js';
 import { MSIZE, MCLBYTES } from '../sys/mbuf.js';
 import { sysctl_int, CTLFLAG_RD, CTLFLAG_RW } from './kern_sysctl.js';
@@ -106,4 +110,51 @@ export function ssb_lock(ssb: Ptr, wf: number): Blocking<number> {
 /* ssb_unlock: clear SSB_LOCK; if SSB_WANT was set, wake every lock waiter (they race). */
 export function ssb_unlock(ssb: Ptr): void {
   sleeplock_unlock(ssb + SSB.ssb_flags, SSB_LOCK, SSB_WANT);
+}
+
+/* Copy a signalsockbuf's figures into its external form (xsockbuf). */
+export function ssbtoxsockbuf(ssb: Ptr, xsb: Ptr): void {
+  k32[xsb + XSOCKBUF.sb_cc] = k32[ssb + SSB.ssb_cc];
+  k32[xsb + XSOCKBUF.sb_hiwat] = k32[ssb + SSB.ssb_hiwat];
+  k32[xsb + XSOCKBUF.sb_mbcnt] = k32[ssb + SSB.ssb_mbcnt];
+  k32[xsb + XSOCKBUF.sb_mbmax] = k32[ssb + SSB.ssb_mbmax];
+  k32[xsb + XSOCKBUF.sb_lowat] = k32[ssb + SSB.ssb_lowat];
+  k32[xsb + XSOCKBUF.sb_flags] = Atomics.load(k32, ssb + SSB.ssb_flags);
+  k32[xsb + XSOCKBUF.sb_timeo] = k32[ssb + SSB.ssb_timeo];
+}
+
+/* ---- defaults for the entry points a protocol does not support ---- */
+
+export function pru_accept_notsupp(_so: Ptr, _nam: Ptr): number { return EOPNOTSUPP; }
+export function pru_connect_notsupp(_so: Ptr, _nam: Ptr, _td: Ptr): number { return EOPNOTSUPP; }
+export function pru_connect2_notsupp(_so1: Ptr, _so2: Ptr): number { return EOPNOTSUPP; }
+export function pru_control_notsupp(_so: Ptr, _cmd: number, _data: Ptr, _ifp: Ptr, _td: Ptr): number { return EOPNOTSUPP; }
+export function pru_listen_notsupp(_so: Ptr, _td: Ptr): number { return EOPNOTSUPP; }
+export function pru_rcvd_notsupp(_so: Ptr, _flags: number): number { return EOPNOTSUPP; }
+export function pru_rcvoob_notsupp(_so: Ptr, _m: Ptr, _flags: number): number { return EOPNOTSUPP; }
+
+/* The default sense: not really a null operation, but harmless: report the send hiwat. */
+export function pru_sense_null(so: Ptr, sb: Ptr): number {
+  k32[sb + STAT.st_blksize] = k32[so + SO.so_snd + SSB.ssb_hiwat];
+  return 0;
+}
+
+/*
+ * Copy a sockaddr (its first byte is sa_len) into kmalloc'd kmem; returns the copy's byte
+ * address.  Here: DragonFly's M_INTWAIT allocation cannot fail; a kmalloc zone can, and
+ * then this returns NULL and the caller fails the call with ENOBUFS.
+ */
+export function dup_sockaddr(sa: number): number {
+  const len = ku8[sa];
+  KASSERT(len >= 2, 'dup_sockaddr: sockaddr shorter than its header');
+  const p = zalloc(len <= 64 ? Z_KMALLOC16 : Z_KMALLOC64);
+  if (p === NULL) return NULL;
+  ku8.copyWithin(p * 4, sa, sa + len);
+  return p * 4;
+}
+
+/* Free a sockaddr made by dup_sockaddr (kfree(sa, M_SONAME)). */
+export function free_sockaddr(sa: number): void {
+  KASSERT((sa & 3) === 0, 'free_sockaddr: not a dup_sockaddr copy');
+  zfree(ku8[sa] <= 64 ? Z_KMALLOC16 : Z_KMALLOC64, sa >> 2);
 }

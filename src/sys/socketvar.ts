@@ -119,3 +119,36 @@ export const IPC = layout('ipc_tunables', {
 /* ssb_lock wait flags (DragonFly malloc.h). */
 export const M_NOWAIT = 0x0001;
 export const M_WAITOK = 0x0002;
+
+/* struct xsockbuf and struct xsocket: the external form of a socket (netstat, sysctl). */
+export const XSOCKBUF = layout('xsockbuf', {
+  sb_cc: 1,
+  sb_hiwat: 1,
+  sb_mbcnt: 1,
+  sb_mbmax: 1,
+  sb_lowat: 1,
+  sb_flags: 1,
+  sb_timeo: 1,
+});
+
+export const XSOCKET = layout('xsocket', {
+  xso_len: 1,         // bytes of this structure
+  xso_so: 1,          // the socket's kernel address
+  so_type: 1,
+  so_options: 1,
+  so_linger: 1,
+  so_state: 1,
+  so_pcb: 1,
+  xso_protocol: 1,
+  xso_family: 1,
+  so_qlen: 1,
+  so_incqlen: 1,
+  so_qlimit: 1,
+  so_timeo: 1,
+  so_error: 1,
+  so_pgid: 1,
+  so_oobmark: 1,
+  so_rcv: XSOCKBUF.SIZE,
+  so_snd: XSOCKBUF.SIZE,
+  so_uid: 1,
+});

@@ -2,8 +2,11 @@
 import {
   k32, curthread, kernel_sysctl, sb_max, sb_max_adj, ssb_lock, ssb_unlock, ssb_wait, tsleep, wakeup,
   lwkt_signal, lwkt_sigintr, lwkt_sigtake, SSB, SSB_LOCK, SSB_WANT, SSB_NOINTR, M_WAITOK, M_NOWAIT,
+  ku8, SO, XSOCKBUF, dup_sockaddr, free_sockaddr, pru_accept_notsupp, pru_connect_notsupp, pru_connect2_notsupp,
+  pru_control_notsupp, pru_listen_notsupp, pru_rcvd_notsupp, pru_rcvoob_notsupp, pru_sense_null, ssbtoxsockbuf,
   type Blocking,
 } from '../../src/kernel.js';
+import { STAT } from '../../src/sys/stat.js';
 
 const SIGUSR1 = 30;
 
@@ -79,4 +82,27 @@ export function* signaller(w: number): Blocking<number> {
   const td = yield* await_word(w);
   lwkt_signal(td, SIGUSR1);
   return 0;
+}
+
+/* dup_sockaddr, the notsupp defaults, pru_sense_null and ssbtoxsockbuf. */
+export function* socket2_misc(so: number, sb: number, xsb: number, sa: number): Blocking<number[]> {
+  const out: number[] = [];
+  // A 20-byte sockaddr (sa_len 20, family 1, then a path) copied and freed.
+  ku8[sa * 4] = 20; ku8[sa * 4 + 1] = 1;
+  for (let i = 2; i < 20; i++) ku8[sa * 4 + i] = 0x40 + i;
+  const copy = dup_sockaddr(sa * 4);
+  let same = 1;
+  for (let i = 0; i < 20; i++) if (ku8[copy + i] !== ku8[sa * 4 + i]) same = 0;
+  out.push(same, copy !== sa * 4 ? 1 : 0);
+  free_sockaddr(copy);
+  out.push(pru_accept_notsupp(so, 0), pru_connect_notsupp(so, 0, 0), pru_connect2_notsupp(so, so),
+    pru_control_notsupp(so, 0, 0, 0, 0), pru_listen_notsupp(so, 0), pru_rcvd_notsupp(so, 0), pru_rcvoob_notsupp(so, 0, 0));
+  k32[so + SO.so_snd + SSB.ssb_hiwat] = 8192;
+  out.push(pru_sense_null(so, sb), k32[sb + STAT.st_blksize]);
+  const r = so + SO.so_rcv;
+  k32[r + SSB.ssb_cc] = 10; k32[r + SSB.ssb_hiwat] = 4096; k32[r + SSB.ssb_mbcnt] = 256; k32[r + SSB.ssb_mbmax] = 32768;
+  k32[r + SSB.ssb_lowat] = 1; k32[r + SSB.ssb_flags] = 0x44; k32[r + SSB.ssb_timeo] = 7;
+  ssbtoxsockbuf(r, xsb);
+  for (let i = 0; i < XSOCKBUF.SIZE - 1; i++) out.push(k32[xsb + i]);
+  return out;
 }
