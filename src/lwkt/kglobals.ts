@@ -1,7 +1,7 @@
 /*
  * kglobals.ts: the kernel-wide words in kmem's globals region, one layout for all of
  * them, so every CPU sees the same BGL, standard ports and tunables.  The kern layer
- * lays out its own tunables inside g_kern (sys/kernvar.ts).
+ * lays out its words inside g_kern (sys/proc.ts, KERN) and g_ipc (sys/socketvar.ts, IPC).
  */
 
 import { layout } from '../../shared/struct.js';
