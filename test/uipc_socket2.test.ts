@@ -3,7 +3,7 @@
  * arithmetic) and the signalsockbuf lock and wait, in both engines.
  */
 import { describe, it, expect } from 'vitest';
-import { EINVAL, ENOENT, EOPNOTSUPP, EPERM, EWOULDBLOCK, EINTR, SO, SSB, SSB_LOCK, SSB_WANT, XSOCKBUF } from '../src/kernel.js';
+import { EINVAL, ENOENT, EOPNOTSUPP, EPERM, EWOULDBLOCK, EINTR, SO, SSB, SSB_LOCK, SSB_WANT, XSOCKBUF, XSOCKET } from '../src/kernel.js';
 import { STAT } from '../src/sys/stat.js';
 import { ENGINES, machine, down, zoneUsed } from './helpers.js';
 
@@ -50,6 +50,26 @@ describe.each(ENGINES)('uipc_socket2 (%s engine)', (engine) => {
     const r = (await m.join(await m.spawn({ module: P, export: 'socket2_misc', args: [so, sb, xsb, sa] }))) as number[];
     expect(r).toEqual([1, 1, ...Array(7).fill(EOPNOTSUPP), 0, 8192, 10, 4096, 256, 32768, 1, 0x44, 7]);
     expect(zoneUsed(m, 'kmalloc16')).toBe(k16);   // the copy went back
+    await down(m);
+  });
+
+  it('soreserve, ssb_reserve (sb_max_adj clamp, mbmax rule), ssb_release; per-uid charge; sotoxsocket', async () => {
+    const m = await machine({ cpus: 1, engine });
+    const so = m.kmalloc(SO.SIZE), xso = m.kmalloc(64);
+    const zones0 = m.stats().zones.map((z) => z.used);
+    const r = (await m.join(await m.spawn({ module: P, export: 'reserve', args: [so, xso] }))) as number[];
+    expect(r).toEqual([
+      0, 8192, 65536, 2048, 8192, 65536, 1, 16384,   // soreserve: send lowat MCLBYTES, receive 1; 16384 charged
+      1, 233016, 262144, 8192 + 233016,              // clamped to sb_max_adj; mbmax capped at sb_max
+      1, 1000, 1000, 8000,                           // send lowat follows hiwat down; mbmax = 1000 * 8
+      // SEED chgsbsize: growing past the limit scales hiwat to floor(100000 * 50000 / 333016)
+      // but charges the unscaled 100000 (the uid's total becomes 333016)...
+      1, 15014,
+      1000, 233016, XSOCKET.SIZE * 4,                // sotoxsocket: uid, receive hiwat, its length
+      // ...so releasing both buffers leaves 333016 - 15014 - 233016 charged: the drift.
+      0, 0, 84986,
+    ]);
+    expect(m.stats().zones.map((z) => z.used)).toEqual(zones0);
     await down(m);
   });
 });

@@ -3,8 +3,9 @@
  * Mirrors DragonFly sys/kern/uipc_socket2.c rev 1.32 (2008-08-28), the seed, function for
  * function and in its order.  This file grows with the socket layer: so far the
  * signalsockbuf procedures (ssb_wait, _ssb_lock, ssbtoxsockbuf, and ssb_lock/ssb_unlock
- * from socketvar2.h), the pru_*_notsupp defaults, pru_sense_null, dup_sockaddr and the
- * kern.ipc tunables with their sysctl handlers.
+ * from socketvar2.h), buffer reservation (soreserve, ssb_reserve, ssb_release), the
+ * pru_*_notsupp defaults, pru_sense_null, dup_sockaddr, sotoxsocket and the kern.ipc
+ * tunables with their sysctl handlers.
  *
  * Differs where shared memory forces it: SSB_LOCK/SSB_WANT are bits of ssb_flags changed
  * with CAS (lwkt_serialize.ts's sleep lock), where DragonFly relied on the BGL and a
@@ -13,7 +14,11 @@
 
 import { k32, ku8, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
-import { EINVAL, EOPNOTSUPP, EWOULDBLOCK } from '../../shared/errno.js';
+import { EINVAL, ENOBUFS, EOPNOTSUPP, EWOULDBLOCK } from '../../shared/errno.js';
+import { chgsbsize } from './kern_resource.js';
+import { sbflush } from './uipc_sockbuf.js';
+import { protosw_of } from './uipc_domain.js';
+import { UCRED, RLIM_INFINITY } from '../sys/proc.js';
 import { KASSERT } from '../../shared/panic.js';
 import { zalloc, zfree, Z_KMALLOC16, Z_KMALLOC64 } from '../../shared/zone.js';
 import { STAT } from '../sys/stat.js';
@@ -21,7 +26,7 @@ import { done_num, type Blocking } from '../../shared/effect.js';
 import { tsleep, PCATCH } from '../lwkt/kern_synch.js';
 import { sleeplock_lock, sleeplock_try, sleeplock_unlock } from '../lwkt/lwkt_serialize.js';
 import { KG } from '../lwkt/kglobals.js';
-import { SO, SSB, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_NOINTR, SB_MAX, IPC, M_WAITOK, XSOCKBUF } from '../sys/socketvar.js';
+import { SO, SSB, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_NOINTR, SB_MAX, IPC, M_WAITOK, XSOCKBUF, XSOCKET } from '../sys/socketvar.js';
 import { SOMAXCONN } from '../sys/socket.js';
 import { MSIZE, MCLBYTES } from '../sys/mbuf.js';
 import { sysctl_int, CTLFLAG_RD, CTLFLAG_RW } from './kern_sysctl.js';
@@ -123,6 +128,51 @@ export function ssbtoxsockbuf(ssb: Ptr, xsb: Ptr): void {
   k32[xsb + XSOCKBUF.sb_timeo] = k32[ssb + SSB.ssb_timeo];
 }
 
+/* ---- buffer reservation ---- */
+
+/*
+ * soreserve: reserve send and receive space for a new socket; ENOBUFS if either cannot
+ * be had (never, with SEED's chgsbsize).  A receive low-water of 0 becomes 1, a send
+ * low-water of 0 becomes MCLBYTES, and the send low-water never exceeds its hiwat.
+ * rl is the creator's RLIMIT_SBSIZE (its rlim_cur; RLIM_INFINITY when there is none).
+ */
+export function soreserve(so: Ptr, sndcc: number, rcvcc: number, rl: number): number {
+  const snd = so + SO.so_snd, rcv = so + SO.so_rcv;
+  if (ssb_reserve(snd, sndcc, so, rl) === 0) return ENOBUFS;
+  if (ssb_reserve(rcv, rcvcc, so, rl) === 0) {
+    ssb_release(snd, so);
+    return ENOBUFS;
+  }
+  if (k32[rcv + SSB.ssb_lowat] === 0) k32[rcv + SSB.ssb_lowat] = 1;
+  if (k32[snd + SSB.ssb_lowat] === 0) k32[snd + SSB.ssb_lowat] = MCLBYTES;
+  if (k32[snd + SSB.ssb_lowat] > k32[snd + SSB.ssb_hiwat]) k32[snd + SSB.ssb_lowat] = k32[snd + SSB.ssb_hiwat];
+  return 0;
+}
+
+/*
+ * ssb_reserve: allot cc bytes to a signalsockbuf, clamped to sb_max_adj, charged to the
+ * socket owner's uid through chgsbsize (which may scale the hiwat down but, in SEED,
+ * never refuses).  mbmax becomes min(cc * sb_efficiency, sb_max), from the requested cc,
+ * not the possibly scaled hiwat.  Returns 1, or 0 when the charge is refused.
+ */
+export function ssb_reserve(ssb: Ptr, cc: number, so: Ptr, rl: number): number {
+  const adj = sb_max_adj();
+  if (cc > adj) cc = adj;
+  const cred = k32[so + SO.so_cred];
+  KASSERT(cred !== NULL, 'ssb_reserve: socket without a cred');
+  if (chgsbsize(k32[cred + UCRED.cr_uidinfo], ssb + SSB.ssb_hiwat, cc, rl) === 0) return 0;
+  k32[ssb + SSB.ssb_mbmax] = Math.min(cc * sb_efficiency(), sb_max());
+  if (k32[ssb + SSB.ssb_lowat] > k32[ssb + SSB.ssb_hiwat]) k32[ssb + SSB.ssb_lowat] = k32[ssb + SSB.ssb_hiwat];
+  return 1;
+}
+
+/* ssb_release: free the mbufs a signalsockbuf holds and return its reservation. */
+export function ssb_release(ssb: Ptr, so: Ptr): void {
+  sbflush(ssb);
+  chgsbsize(k32[k32[so + SO.so_cred] + UCRED.cr_uidinfo], ssb + SSB.ssb_hiwat, 0, RLIM_INFINITY);
+  k32[ssb + SSB.ssb_mbmax] = 0;
+}
+
 /* ---- defaults for the entry points a protocol does not support ---- */
 
 export function pru_accept_notsupp(_so: Ptr, _nam: Ptr): number { return EOPNOTSUPP; }
@@ -151,6 +201,33 @@ export function dup_sockaddr(sa: number): number {
   if (p === NULL) return NULL;
   ku8.copyWithin(p * 4, sa, sa + len);
   return p * 4;
+}
+
+/*
+ * sotoxsocket: the external form of a socket (netstat, kern.ipc sysctls), from the kernel
+ * one.  so_sigio holds the SIGIO owner (pid > 0, process group < 0) directly here.
+ */
+export function sotoxsocket(so: Ptr, xso: Ptr): void {
+  const pr = protosw_of(k32[so + SO.so_proto]);
+  k32[xso + XSOCKET.xso_len] = XSOCKET.SIZE * 4;
+  k32[xso + XSOCKET.xso_so] = so;
+  k32[xso + XSOCKET.so_type] = k32[so + SO.so_type];
+  k32[xso + XSOCKET.so_options] = k32[so + SO.so_options];
+  k32[xso + XSOCKET.so_linger] = k32[so + SO.so_linger];
+  k32[xso + XSOCKET.so_state] = k32[so + SO.so_state];
+  k32[xso + XSOCKET.so_pcb] = k32[so + SO.so_pcb];
+  k32[xso + XSOCKET.xso_protocol] = pr.pr_protocol;
+  k32[xso + XSOCKET.xso_family] = pr.pr_domain.dom_family;
+  k32[xso + XSOCKET.so_qlen] = k32[so + SO.so_qlen];
+  k32[xso + XSOCKET.so_incqlen] = k32[so + SO.so_incqlen];
+  k32[xso + XSOCKET.so_qlimit] = k32[so + SO.so_qlimit];
+  k32[xso + XSOCKET.so_timeo] = k32[so + SO.so_timeo];
+  k32[xso + XSOCKET.so_error] = k32[so + SO.so_error];
+  k32[xso + XSOCKET.so_pgid] = k32[so + SO.so_sigio];
+  k32[xso + XSOCKET.so_oobmark] = k32[so + SO.so_oobmark];
+  ssbtoxsockbuf(so + SO.so_snd, xso + XSOCKET.so_snd);
+  ssbtoxsockbuf(so + SO.so_rcv, xso + XSOCKET.so_rcv);
+  k32[xso + XSOCKET.so_uid] = k32[k32[so + SO.so_cred] + UCRED.cr_uid];
 }
 
 /* Free a sockaddr made by dup_sockaddr (kfree(sa, M_SONAME)). */

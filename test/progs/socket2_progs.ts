@@ -7,6 +7,19 @@ import {
   type Blocking,
 } from '../../src/kernel.js';
 import { STAT } from '../../src/sys/stat.js';
+import { soreserve, ssb_reserve, ssb_release, sotoxsocket, XSOCKET, UCRED, RLIM_INFINITY, crget, crfree, uifind,
+  ui_sbsize, net_add_domain, pffindtype, SOCK_STREAM, type Protosw, type Domain, type PrUsrreqs } from '../../src/kernel.js';
+
+/* sotoxsocket needs so_proto: a one-protocol test domain (family 77), registered once per isolate. */
+const testproto: Protosw = { pr_type: SOCK_STREAM, pr_domain: null as unknown as Domain, pr_protocol: 0, pr_flags: 0,
+  pr_ctloutput: null, pr_mport: null, pr_usrreqs: {} as PrUsrreqs, pr_index: 0 };
+function so_setproto_for_test(so: number): void {
+  if (pffindtype(77, SOCK_STREAM) === null) {
+    net_add_domain({ dom_family: 77, dom_name: 'test', dom_init: null, dom_externalize: null, dom_dispose: null,
+      dom_protosw: [testproto], dom_next: null });
+  }
+  k32[so + SO.so_proto] = testproto.pr_index;
+}
 
 const SIGUSR1 = 30;
 
@@ -104,5 +117,38 @@ export function* socket2_misc(so: number, sb: number, xsb: number, sa: number): 
   k32[r + SSB.ssb_lowat] = 1; k32[r + SSB.ssb_flags] = 0x44; k32[r + SSB.ssb_timeo] = 7;
   ssbtoxsockbuf(r, xsb);
   for (let i = 0; i < XSOCKBUF.SIZE - 1; i++) out.push(k32[xsb + i]);
+  return out;
+}
+
+/*
+ * soreserve/ssb_reserve/ssb_release on a bare socket whose cred is uid 1000.
+ * Returns the figures the test checks, then undoes everything (zones back to start).
+ */
+export function* reserve(so: number, xso: number): Blocking<number[]> {
+  const cr = crget();
+  k32[cr + UCRED.cr_uid] = 1000;
+  k32[cr + UCRED.cr_uidinfo] = uifind(1000);
+  k32[so + SO.so_cred] = cr;
+  const uip = k32[cr + UCRED.cr_uidinfo];
+  const out: number[] = [];
+  const snd = so + SO.so_snd, rcv = so + SO.so_rcv;
+  // The AF_LOCAL stream defaults: 8192 each way.
+  out.push(soreserve(so, 8192, 8192, RLIM_INFINITY));
+  out.push(k32[snd + SSB.ssb_hiwat], k32[snd + SSB.ssb_mbmax], k32[snd + SSB.ssb_lowat],
+    k32[rcv + SSB.ssb_hiwat], k32[rcv + SSB.ssb_mbmax], k32[rcv + SSB.ssb_lowat], ui_sbsize(uip));
+  // Far above sb_max_adj: clamped to 233016; mbmax min(233016 * 8, 262144).
+  out.push(ssb_reserve(rcv, 1 << 20, so, RLIM_INFINITY), k32[rcv + SSB.ssb_hiwat], k32[rcv + SSB.ssb_mbmax], ui_sbsize(uip));
+  // A small send buffer pulls the send low-water down with it.
+  out.push(ssb_reserve(snd, 1000, so, RLIM_INFINITY), k32[snd + SSB.ssb_hiwat], k32[snd + SSB.ssb_lowat], k32[snd + SSB.ssb_mbmax]);
+  // SEED's chgsbsize scales a growth past the rlimit but never refuses.
+  out.push(ssb_reserve(snd, 100000, so, 50000), k32[snd + SSB.ssb_hiwat]);
+  so_setproto_for_test(so);
+  sotoxsocket(so, xso);
+  out.push(k32[xso + XSOCKET.so_uid], k32[xso + XSOCKET.so_rcv + XSOCKBUF.sb_hiwat], k32[xso + XSOCKET.xso_len]);
+  ssb_release(snd, so);
+  ssb_release(rcv, so);
+  out.push(k32[snd + SSB.ssb_hiwat], k32[rcv + SSB.ssb_mbmax], ui_sbsize(uip));
+  crfree(cr);
+  k32[so + SO.so_cred] = 0;
   return out;
 }
