@@ -42,3 +42,7 @@ export * from './kern/kern_resource.js';
 export * from './kern/kern_prot.js';
 export * from './kern/kern_descrip.js';
 export * from './kern/kern_proc.js';
+export * from './kern/sys_generic.js';
+export * from './kern/kern_sig.js';
+export * from './kern/uipc_socket.js';
+export * from './kern/uipc_msg.js';

@@ -157,6 +157,18 @@ describe('deterministic engine specifics', () => {
     expect(c.results.slice(1, 5)).toEqual(a.results.slice(1, 5));   // same outcomes, other interleaving
   });
 
+  it('service threads (netisr) are not live threads: run() ends, and a lone sleeper is still a deadlock', async () => {
+    const m = (await machine({ cpus: 2, engine: 'deterministic', dispatch: 'netisr' })) as unknown as DeterministicMachine & { kmalloc(n: number): number };
+    await m.join(await spawner(m)(0, 'zone_exhaust'));
+    await m.run();
+    expect(m.stats().liveThreads).toBe(0);
+    expect(m.threads().filter((t) => t.name.startsWith('netisr_cpu'))).toHaveLength(2);
+    const s = await spawner(m)(1, 'sleep_forever', m.kmalloc(1), 0);
+    const err = (await m.join(s).then(() => null, (e: unknown) => e)) as PanicError;
+    expect(err.kind).toBe('deadlock');
+    await downFailed(m);
+  });
+
   it('virtual time jumps to the next timer when every CPU is idle', async () => {
     const m = (await machine({ cpus: 2, engine: 'deterministic' })) as unknown as DeterministicMachine & { kmalloc(n: number): number };
     const [, ns] = (await m.join(await spawner(m)(1, 'timeout_sleeper', m.kmalloc(1), 50))) as number[];

@@ -5,7 +5,7 @@
  * loads the same modules in the same order, so protocol indexes agree everywhere.
  */
 
-import { KASSERT } from '../../shared/panic.js';
+import { panic } from '../../shared/panic.js';
 import type { Domain, Protosw } from '../sys/protosw.js';
 
 let domains: Domain | null = null;
@@ -16,7 +16,7 @@ const protosw_table: Protosw[] = [];
 /* Link a domain in and number its protocols. */
 export function net_add_domain(dp: Domain): void {
   for (let d = domains; d !== null; d = d.dom_next) {
-    KASSERT(d.dom_family !== dp.dom_family, `net_add_domain: family ${dp.dom_family} registered twice`);
+    if (!(d.dom_family !== dp.dom_family)) panic(`net_add_domain: family ${dp.dom_family} registered twice`);
   }
   for (const pr of dp.dom_protosw) {
     pr.pr_domain = dp;
@@ -65,6 +65,6 @@ export function pffinddomain(family: number): Domain | null {
 /* The protosw a socket's so_proto names. */
 export function protosw_of(index: number): Protosw {
   const pr = protosw_table[index - 1];
-  KASSERT(pr !== undefined, `protosw_of: no protocol ${index}`);
+  if (!(pr !== undefined)) panic(`protosw_of: no protocol ${index}`);
   return pr;
 }

@@ -1,39 +1,90 @@
 /*
  * uipc_socket2.ts: primitive routines on sockets and socket buffers.
  * Mirrors DragonFly sys/kern/uipc_socket2.c rev 1.32 (2008-08-28), the seed, function for
- * function and in its order.  This file grows with the socket layer: so far the
- * signalsockbuf procedures (ssb_wait, _ssb_lock, ssbtoxsockbuf, and ssb_lock/ssb_unlock
- * from socketvar2.h), buffer reservation (soreserve, ssb_reserve, ssb_release), the
- * pru_*_notsupp defaults, pru_sense_null, dup_sockaddr, sotoxsocket and the kern.ipc
- * tunables with their sysctl handlers.
+ * function and in its order: the signalsockbuf procedures (ssb_wait, _ssb_lock,
+ * ssbtoxsockbuf, with ssb_lock/ssb_unlock from socketvar2.h), the state transitions and
+ * wake-ups (soisconnecting .. sowakeup, with sorwakeup/sowwakeup from socketvar.h),
+ * buffer reservation (soreserve, ssb_reserve, ssb_release), the pru_*_notsupp defaults,
+ * pru_sense_null, dup_sockaddr, sotoxsocket and the kern.ipc tunables with their sysctl
+ * handlers (which sit first here: the sysctls register when the module loads).
  *
- * Differs where shared memory forces it: SSB_LOCK/SSB_WANT are bits of ssb_flags changed
- * with CAS (lwkt_serialize.ts's sleep lock), where DragonFly relied on the BGL and a
- * critical section; sleeps are generator yields.
+ * Differs where shared memory forces it:
+ *  - SSB_LOCK/SSB_WANT are bits of ssb_flags changed with CAS (lwkt_serialize.ts's sleep
+ *    lock), where DragonFly relied on the BGL and a critical section; every ssb_flags and
+ *    so_state change is an Atomics read-modify-write (HEAD's sosetstate/soclrstate),
+ *    because in the netisr model a protocol thread and a user thread change them from
+ *    different CPUs.
+ *  - The mbufs of a sockbuf are guarded by its ssb_spin in every dispatch model (DESIGN 7),
+ *    as is the notify-message list si_mlist.
+ *  - sleeps are generator yields; so_upcall is a kfunc id.
+ *  - sonewconn tests SS_ABORTING inside soaborta (rev 1.33's form), see there.
  */
 
 import { k32, ku8, H_OFF_GLOBALS } from '../../shared/kmem.js';
-import { NULL, type Ptr } from '../../shared/struct.js';
+import { NULL, layout, type Ptr } from '../../shared/struct.js';
+import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_INSERT_TAIL, TAILQ_NEXT, TAILQ_REMOVE } from '../../shared/tailq.js';
+import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { EINVAL, ENOBUFS, EOPNOTSUPP, EWOULDBLOCK } from '../../shared/errno.js';
 import { chgsbsize } from './kern_resource.js';
-import { sbflush } from './uipc_sockbuf.js';
+import { sbdrop, sbflush } from './uipc_sockbuf.js';
 import { protosw_of } from './uipc_domain.js';
-import { UCRED, RLIM_INFINITY } from '../sys/proc.js';
+import { UCRED, RLIM_INFINITY, SIGIO } from '../sys/proc.js';
 import { KASSERT } from '../../shared/panic.js';
 import { zalloc, zfree, Z_KMALLOC16, Z_KMALLOC64 } from '../../shared/zone.js';
 import { STAT } from '../sys/stat.js';
 import { done_num, type Blocking } from '../../shared/effect.js';
-import { tsleep, PCATCH } from '../lwkt/kern_synch.js';
+import { tsleep, wakeup, wakeup_one, PCATCH } from '../lwkt/kern_synch.js';
+import { kfunc_get } from '../lwkt/kfunc.js';
+import { PORT, MSG } from '../lwkt/msg.js';
+import { lwkt_replymsg } from '../lwkt/lwkt_msgport.js';
 import { sleeplock_lock, sleeplock_try, sleeplock_unlock } from '../lwkt/lwkt_serialize.js';
 import { KG } from '../lwkt/kglobals.js';
-import { SO, SSB, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_NOINTR, SB_MAX, IPC, M_WAITOK, XSOCKBUF, XSOCKET } from '../sys/socketvar.js';
-import { SOMAXCONN } from '../sys/socket.js';
-import { MSIZE, MCLBYTES } from '../sys/mbuf.js';
+import {
+  SO, SSB, SEL, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_SEL, SSB_UPCALL, SSB_AIO, SSB_MEVENT, SSB_NOINTR, SSB_NOTIFY, SB_MAX,
+  IPC, M_WAITOK, XSOCKBUF, XSOCKET, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING, SS_ISCONFIRMING,
+  SS_CANTRCVMORE, SS_CANTSENDMORE, SS_ISDISCONNECTED, SS_INCOMP, SS_COMP, SS_NOFDREF, SS_ASYNC,
+} from '../sys/socketvar.js';
+import { SOMAXCONN, SO_ACCEPTCONN, SO_ACCEPTFILTER } from '../sys/socket.js';
+import { MSIZE, MCLBYTES, MB_DONTWAIT } from '../sys/mbuf.js';
+import { crhold } from './kern_prot.js';
+import { selwakeup, KNOTE, aio_swake } from './sys_generic.js';
+import { pgsigio } from './kern_sig.js';
+import { soalloc, sodealloc, soaborta } from './uipc_socket.js';
+import { NM_LIST, NM_PREDICATE } from './uipc_msg.js';
 import { sysctl_int, CTLFLAG_RD, CTLFLAG_RW } from './kern_sysctl.js';
 
 /* ---- the tunables (sb_max, sb_max_adj, sb_efficiency, maxsockets) ---- */
 
 function ipc(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_ipc; }
+
+/*
+ * The socket layer's kernel-wide words: kmem's g_ipc block (lwkt/kglobals.ts), the
+ * tunables first, then what DragonFly keeps in other files' globals.
+ */
+export const IPCG = layout('ipc_globals', {
+  ig_tunables: IPC.SIZE,      // struct IPC (sys/socketvar.ts): kern.ipc.*
+  ig_sync_port: PORT.SIZE,    // netisr_sync_port (uipc_msg.ts): putonly, runs requests in the caller
+  ig_netisr_ports: 1,         // netisr model: kmalloc64 table of each CPU's netisr thread port
+  ig_selwait: 1,              // selwait: the channel every select(2) sleeps on (sys_generic.c)
+  ig_nselcoll: 1,             // nselcoll: select collisions (Atomics)
+});
+const KG_IPC_WORDS = 32;      // KG.g_ipc's size (lwkt/kglobals.ts); IPCG must fit
+if (IPCG.SIZE > KG_IPC_WORDS) throw new Error('uipc_socket2: IPCG does not fit in g_ipc');
+
+export function ipc_globals(): Ptr { return ipc(); }
+export function selwait_chan(): Ptr { return ipc() + IPCG.ig_selwait; }
+export function nselcoll_word(): Ptr { return ipc() + IPCG.ig_nselcoll; }
+
+/*
+ * struct so_accf (socketvar.h): a listener's accept filter.  so_accept_filter names the
+ * filter's accf_callback directly (a kfunc id: the accept_filter registry of uipc_accf.c
+ * comes later); a kmalloc16 item, freed by sodealloc.
+ */
+export const SO_ACCF = layout('so_accf', {
+  so_accept_filter: 1,        // kfunc id of the filter's callback: (so, arg, waitflag) => void
+  so_accept_filter_arg: 1,
+  so_accept_filter_str: 1,
+});
 
 export function sb_max(): number { return k32[ipc() + IPC.ipc_sb_max]; }
 export function sb_max_adj(): number { return k32[ipc() + IPC.ipc_sb_max_adj]; }
@@ -126,6 +177,237 @@ export function ssbtoxsockbuf(ssb: Ptr, xsb: Ptr): void {
   k32[xsb + XSOCKBUF.sb_lowat] = k32[ssb + SSB.ssb_lowat];
   k32[xsb + XSOCKBUF.sb_flags] = Atomics.load(k32, ssb + SSB.ssb_flags);
   k32[xsb + XSOCKBUF.sb_timeo] = k32[ssb + SSB.ssb_timeo];
+}
+
+/* ---- procedures which manipulate socket state flags, wakeups, etc. ---- */
+
+/*
+ * Normal sequence from the active (originating) side: soisconnecting() while a connect()
+ * is processed, then soisconnected() once (if) the connection is established; when it is
+ * torn down soisdisconnecting() during the disconnect, soisdisconnected() when the peer is
+ * severed.  Connectionless protocols may call only soisconnected() and
+ * soisdisconnected(), setting up a "connection" taking no time.
+ *
+ * From the passive side a listener has two queues: so_incomp for connections in
+ * progress and so_comp for connections made and awaiting accept().  A protocol preparing
+ * an incoming connection makes its socket with sonewconn(), on so_incomp; soisconnected()
+ * moves it to so_comp, where accept() finds it.  A listener closed with sockets on either
+ * queue drops them (soclose, soaborta).
+ *
+ * Every function here is plain (never blocks); the caller owns so in its dispatch model
+ * (DESIGN 7: the BGL, the netisr thread that serves so, or the protocol's tokens).
+ * Here: a wakeup() reaches sleepers on other CPUs by IPI; they run later, not inside the
+ * call.
+ */
+
+/* soisconnecting: a connect() is under way. */
+export function soisconnecting(so: Ptr): void {
+  soclrstate(so, SS_ISCONNECTED | SS_ISDISCONNECTING);
+  sosetstate(so, SS_ISCONNECTING);
+}
+
+/*
+ * soisconnected: the connection on so is established.  A socket on its listener's
+ * incomplete queue moves to so_comp and accept() is woken (through the listener's
+ * so_rcv: the accept predicates, then one so_timeo sleeper); unless the socket carries
+ * SO_ACCEPTFILTER, in which case the listener's filter becomes its upcall, is called once,
+ * and the socket stays on so_incomp until the filter calls soisconnected() again.  Any
+ * other socket wakes its connect() sleepers and both sockbufs.
+ */
+export function soisconnected(so: Ptr): void {
+  const head = k32[so + SO.so_head];
+  soclrstate(so, SS_ISCONNECTING | SS_ISDISCONNECTING | SS_ISCONFIRMING);
+  sosetstate(so, SS_ISCONNECTED);
+  if (head !== NULL && (k32[so + SO.so_state] & SS_INCOMP) !== 0) {
+    if ((k32[so + SO.so_options] & SO_ACCEPTFILTER) !== 0) {
+      const accf = k32[head + SO.so_accf];
+      KASSERT(accf !== NULL, 'soisconnected: SO_ACCEPTFILTER but the listener has no filter');
+      k32[so + SO.so_upcall] = k32[accf + SO_ACCF.so_accept_filter];
+      k32[so + SO.so_upcallarg] = k32[accf + SO_ACCF.so_accept_filter_arg];
+      Atomics.or(k32, so + SO.so_rcv + SSB.ssb_flags, SSB_UPCALL);
+      k32[so + SO.so_options] &= ~SO_ACCEPTFILTER;
+      so_upcall(so, k32[so + SO.so_upcallarg], 0);
+      return;
+    }
+    TAILQ_REMOVE(head + SO.so_incomp, so, SO.so_list);
+    k32[head + SO.so_incqlen]--;
+    soclrstate(so, SS_INCOMP);
+    TAILQ_INSERT_TAIL(head + SO.so_comp, so, SO.so_list);
+    k32[head + SO.so_qlen]++;
+    sosetstate(so, SS_COMP);
+    sorwakeup(head);
+    wakeup_one(head + SO.so_timeo);
+  } else {
+    wakeup(so + SO.so_timeo);
+    sorwakeup(so);
+    sowwakeup(so);
+  }
+}
+
+/* soisdisconnecting: the disconnect has started; no more data either way. */
+export function soisdisconnecting(so: Ptr): void {
+  soclrstate(so, SS_ISCONNECTING);
+  sosetstate(so, SS_ISDISCONNECTING | SS_CANTRCVMORE | SS_CANTSENDMORE);
+  wakeup(so + SO.so_timeo);
+  sowwakeup(so);
+  sorwakeup(so);
+}
+
+/*
+ * soisdisconnected: the peer is severed.  Unsent data in so_snd is dropped; data already
+ * received stays readable in so_rcv.  Wakes connect/linger sleepers and both sockbufs.
+ */
+export function soisdisconnected(so: Ptr): void {
+  soclrstate(so, SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING);
+  sosetstate(so, SS_CANTRCVMORE | SS_CANTSENDMORE | SS_ISDISCONNECTED);
+  wakeup(so + SO.so_timeo);
+  const snd = so + SO.so_snd;
+  spin_lock(snd + SSB.ssb_spin);
+  sbdrop(snd, k32[snd + SSB.ssb_cc]);
+  spin_unlock(snd + SSB.ssb_spin);
+  sowwakeup(so);
+  sorwakeup(so);
+}
+
+/*
+ * sonewconn: a connection is arriving on listener head.  Returns the new socket, queued
+ * on so_comp (connstatus non-zero: SS_ISCONFIRMING or SS_ISCONNECTED, which it then also
+ * gets) or on so_incomp (connstatus 0), or NULL: the completed queue is over its limit
+ * (so_qlen > 3 * so_qlimit / 2, integer division: backlog b admits floor(3b/2) + 1
+ * unaccepted connections), or memory or the protocol's attach failed.  The new socket
+ * copies the listener (type, options less SO_ACCEPTCONN, linger, state plus SS_NOFDREF,
+ * protocol, timeo, a held cred) and its buffer sizes; the protocol's pru_attach is called
+ * directly, since the caller is already at protocol level.  A full incomplete queue
+ * (so_incqlen > so_qlimit) evicts its oldest entry with an asynchronous abort.  A
+ * listener with an accept filter always queues on so_incomp (soisconnected runs the
+ * filter).  Never blocks.
+ */
+export function sonewconn(head: Ptr, connstatus: number): Ptr {
+  if (k32[head + SO.so_qlen] > Math.trunc((3 * k32[head + SO.so_qlimit]) / 2)) return NULL;
+  const so = soalloc(1);
+  if (so === NULL) return NULL;
+  if ((k32[head + SO.so_options] & SO_ACCEPTFILTER) !== 0) connstatus = 0;
+  k32[so + SO.so_head] = head;
+  k32[so + SO.so_type] = k32[head + SO.so_type];
+  k32[so + SO.so_options] = k32[head + SO.so_options] & ~SO_ACCEPTCONN;
+  k32[so + SO.so_linger] = k32[head + SO.so_linger];
+  Atomics.store(k32, so + SO.so_state, k32[head + SO.so_state] | SS_NOFDREF);
+  k32[so + SO.so_proto] = k32[head + SO.so_proto];
+  k32[so + SO.so_timeo] = k32[head + SO.so_timeo];
+  k32[so + SO.so_cred] = crhold(k32[head + SO.so_cred]);
+  // ai: no rlimit (the connection is made at protocol level, not by a process).
+  if (soreserve(so, k32[head + SO.so_snd + SSB.ssb_hiwat], k32[head + SO.so_rcv + SSB.ssb_hiwat], RLIM_INFINITY) !== 0 ||
+      // Directly call the function since we are already at protocol level.
+      protosw_of(k32[so + SO.so_proto]).pr_usrreqs.pru_attach(so, 0, NULL) !== 0) {
+    sodealloc(so);
+    return NULL;
+  }
+  if (connstatus !== 0) {
+    TAILQ_INSERT_TAIL(head + SO.so_comp, so, SO.so_list);
+    sosetstate(so, SS_COMP);
+    k32[head + SO.so_qlen]++;
+  } else {
+    if (k32[head + SO.so_incqlen] > k32[head + SO.so_qlimit]) {
+      const sp = TAILQ_FIRST(head + SO.so_incomp);
+      TAILQ_REMOVE(head + SO.so_incomp, sp, SO.so_list);
+      k32[head + SO.so_incqlen]--;
+      soclrstate(sp, SS_INCOMP);
+      k32[sp + SO.so_head] = NULL;
+      // The seed (rev 1.32) tests and sets SS_ABORTING here and then calls soaborta;
+      // rev 1.33 (2008-09-02) moved that test into soaborta, the form uipc_socket.ts
+      // has (dragonfly.md 4.6).  The test and the set happen once, in soaborta.
+      soaborta(sp);
+    }
+    TAILQ_INSERT_TAIL(head + SO.so_incomp, so, SO.so_list);
+    sosetstate(so, SS_INCOMP);
+    k32[head + SO.so_incqlen]++;
+  }
+  if (connstatus !== 0) {
+    sorwakeup(head);
+    wakeup(head + SO.so_timeo);
+    sosetstate(so, connstatus);
+  }
+  return so;
+}
+
+/*
+ * socantsendmore: no more data will be sent on so (the user shut down writing, PRU_SHUTDOWN).
+ * socantrcvmore: no more data will be received (the peer will send no more).  Data
+ * already queued for reading may still be read.
+ */
+export function socantsendmore(so: Ptr): void {
+  sosetstate(so, SS_CANTSENDMORE);
+  sowwakeup(so);
+}
+
+export function socantrcvmore(so: Ptr): void {
+  sosetstate(so, SS_CANTRCVMORE);
+  sorwakeup(so);
+}
+
+/*
+ * sowakeup: tell everyone waiting on ssb (one of so's sockbufs), in DragonFly's order:
+ * the recorded selector (then SSB_SEL is cleared); the data/space sleepers (SSB_WAIT
+ * cleared, then wakeup(&ssb_cc), every one); SIGIO to the owner if SS_ASYNC; the upcall
+ * (accept filters); AIO; the knotes; last, the notify messages (accept and connect waits)
+ * whose predicates now hold, replied in list order, in the caller's thread.  SSB_MEVENT is
+ * cleared once the list is empty.  Never blocks.
+ *
+ * The notify list is guarded by ssb_spin.  Predicates run with it held (they must not
+ * take it, nor block); the messages they release are unlinked under the lock and replied
+ * after it is dropped, because a reply may send an IPI.  A waiter that sets SSB_WAIT
+ * re-checks its condition afterwards (sosend, soreceive), which closes the race with a
+ * wake-up that read the flags just before (dragonfly.md 9.2).
+ */
+export function sowakeup(so: Ptr, ssb: Ptr): void {
+  const selinfo = ssb + SSB.ssb_sel;
+  const flags_w = ssb + SSB.ssb_flags;
+  selwakeup(selinfo);
+  Atomics.and(k32, flags_w, ~SSB_SEL);
+  if ((Atomics.and(k32, flags_w, ~SSB_WAIT) & SSB_WAIT) !== 0) wakeup(ssb + SSB.ssb_cc);
+  if ((k32[so + SO.so_state] & SS_ASYNC) !== 0 && k32[so + SO.so_sigio] !== 0) pgsigio(k32[so + SO.so_sigio], SIGIO, 0);
+  const flags = Atomics.load(k32, flags_w);
+  if ((flags & SSB_UPCALL) !== 0) so_upcall(so, k32[so + SO.so_upcallarg], MB_DONTWAIT);
+  if ((flags & SSB_AIO) !== 0) aio_swake(so, ssb);
+  KNOTE(selinfo + SEL.si_note, 0);
+  if ((Atomics.load(k32, flags_w) & SSB_MEVENT) !== 0) {
+    const mlist = selinfo + SEL.si_mlist;
+    let ready = NULL, ready_tail = NULL;
+    spin_lock(ssb + SSB.ssb_spin);
+    for (let msg = TAILQ_FIRST(mlist); msg !== NULL;) {
+      const nmsg = TAILQ_NEXT(msg, NM_LIST);
+      const predicate = kfunc_get(k32[msg + NM_PREDICATE]) as (m: Ptr) => boolean;
+      if (predicate(msg)) {
+        TAILQ_REMOVE(mlist, msg, NM_LIST);
+        k32[msg + NM_LIST] = NULL;             // reuse the link to chain the ready ones
+        if (ready === NULL) ready = msg;
+        else k32[ready_tail + NM_LIST] = msg;
+        ready_tail = msg;
+      }
+      msg = nmsg;
+    }
+    if (TAILQ_EMPTY(mlist)) Atomics.and(k32, flags_w, ~SSB_MEVENT);
+    spin_unlock(ssb + SSB.ssb_spin);
+    while (ready !== NULL) {
+      const next = k32[ready + NM_LIST];
+      lwkt_replymsg(ready, k32[ready + MSG.ms_error]);
+      ready = next;
+    }
+  }
+}
+
+/*
+ * sorwakeup, sowwakeup (socketvar.h): sowakeup on so_rcv or so_snd, only when ssb_notify
+ * says someone listens (one of WAIT, SEL, ASYNC, UPCALL, AIO, KNOTE, MEVENT is set).
+ */
+export function sorwakeup(so: Ptr): void {
+  const ssb = so + SO.so_rcv;
+  if ((Atomics.load(k32, ssb + SSB.ssb_flags) & SSB_NOTIFY) !== 0) sowakeup(so, ssb);
+}
+
+export function sowwakeup(so: Ptr): void {
+  const ssb = so + SO.so_snd;
+  if ((Atomics.load(k32, ssb + SSB.ssb_flags) & SSB_NOTIFY) !== 0) sowakeup(so, ssb);
 }
 
 /* ---- buffer reservation ---- */
@@ -234,4 +516,21 @@ export function sotoxsocket(so: Ptr, xso: Ptr): void {
 export function free_sockaddr(sa: number): void {
   KASSERT((sa & 3) === 0, 'free_sockaddr: not a dup_sockaddr copy');
   zfree(ku8[sa] <= 64 ? Z_KMALLOC16 : Z_KMALLOC64, sa >> 2);
+}
+
+/* ---- simulation-only helpers ---- */
+
+/*
+ * sosetstate / soclrstate (DragonFly HEAD's names): set or clear SS_* bits of so_state
+ * atomically.  In the netisr model a socket's state is changed by its netisr thread and
+ * by user threads (sorflush, soaccept) on other CPUs; an Atomics read-modify-write keeps
+ * both changes, and orders the change before a following read of ssb_flags (sowakeup's
+ * interlock with a waiter).
+ */
+export function sosetstate(so: Ptr, bits: number): void { Atomics.or(k32, so + SO.so_state, bits); }
+export function soclrstate(so: Ptr, bits: number): void { Atomics.and(k32, so + SO.so_state, ~bits); }
+
+/* Call so's upcall (a kfunc id): (so, arg, waitflag). */
+function so_upcall(so: Ptr, arg: number, waitf: number): void {
+  (kfunc_get(k32[so + SO.so_upcall]) as (s: Ptr, a: number, w: number) => void)(so, arg, waitf);
 }

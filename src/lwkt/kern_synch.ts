@@ -32,7 +32,7 @@ import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { EFF_SWITCH, type Blocking } from '../../shared/effect.js';
 import { EINTR, ERESTART, EWOULDBLOCK } from '../../shared/errno.js';
-import { KASSERT } from '../../shared/panic.js';
+import { KASSERT, panic } from '../../shared/panic.js';
 import { kstr_intern } from '../../shared/kstr.js';
 import { spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
 import { TD, TDF_BLOCKED, TDF_SINTR, TDF_TIMEOUT, TDF_TSLEEPQ } from './thread.js';
@@ -74,7 +74,7 @@ function sig_error(td: Ptr, sig: number): number {
  * ERESTART.
  */
 export function lwkt_signal(td: Ptr, sig: number): void {
-  KASSERT(sig >= 1 && sig <= 32, `lwkt_signal: bad signal ${sig}`);
+  if (!(sig >= 1 && sig <= 32)) panic(`lwkt_signal: bad signal ${sig}`);
   Atomics.or(k32, td + TD.td_sigpend, sigbit(sig));
   const cpu = k32[td + TD.td_cpu];
   if (cpu === mycpu.cpuid) signal_wake(td, k32[td + TD.td_id]);

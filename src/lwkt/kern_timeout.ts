@@ -14,7 +14,7 @@ import { k32, kf64, H_HZ } from '../../shared/kmem.js';
 import { layout, type Ptr } from '../../shared/struct.js';
 import { PC } from '../../shared/pcpu.js';
 import { nanotime } from '../../shared/clock.js';
-import { KASSERT } from '../../shared/panic.js';
+import { panic } from '../../shared/panic.js';
 import { mycpu, type Globaldata } from './globaldata.js';
 import { kfunc_get } from './kfunc.js';
 
@@ -59,7 +59,7 @@ export function callout_stop(c: Ptr): number {
   k32[c + CALLOUT.c_flags] = f & ~(CALLOUT_PENDING | CALLOUT_ACTIVE);
   if ((f & CALLOUT_PENDING) === 0) return 0;
   const gd = mycpu;
-  KASSERT(k32[c + CALLOUT.c_cpu] === gd.cpuid, `callout_stop: callout armed on cpu${k32[c + CALLOUT.c_cpu]}, stopped on cpu${gd.cpuid}`);
+  if (!(k32[c + CALLOUT.c_cpu] === gd.cpuid)) panic(`callout_stop: callout armed on cpu${k32[c + CALLOUT.c_cpu]}, stopped on cpu${gd.cpuid}`);
   heap_remove(gd, k32[c + CALLOUT.c_idx] - 1);
   k32[gd.pcpu + PC.pc_ncallouts]--;
   return 1;

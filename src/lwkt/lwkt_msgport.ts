@@ -245,7 +245,7 @@ export function lwkt_replymsg(msg: Ptr, error: number): void {
   const f = msg_flags(msg);
   switch (k32[port + PORT.mp_type]) {
     case MPT_THREAD: {
-      KASSERT((f & (MSGF_DONE | MSGF_QUEUED)) === 0, `lwkt_replymsg: message already ${f & MSGF_DONE ? 'done' : 'queued'}`);
+      if (!((f & (MSGF_DONE | MSGF_QUEUED)) === 0)) panic(`lwkt_replymsg: message already ${f & MSGF_DONE ? 'done' : 'queued'}`);
       const td = k32[port + PORT.mp_td];
       if (k32[td + TD.td_cpu] === mycpu.cpuid) {
         thread_replyport_local(port, msg);

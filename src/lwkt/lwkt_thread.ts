@@ -31,7 +31,7 @@ import { EOPNOTSUPP, EINVAL } from '../../shared/errno.js';
 import { nanotime } from '../../shared/clock.js';
 import {
   TD, TDF_RUNNING, TDF_RUNQ, TDF_TSLEEPQ, TDF_EXITED, TDF_BLOCKED, TDF_TOKWAIT, TDPRI_MAX,
-  TDPRI_PREEMPT, TDPRI_IDLE_THREAD,
+  TDPRI_PREEMPT, TDPRI_IDLE_THREAD, TDF_SYSTHREAD,
 } from './thread.js';
 import { mycpu, type Globaldata, type ThreadGen } from './globaldata.js';
 import { kfunc_register, kfunc_on_attach } from './kfunc.js';
@@ -147,15 +147,18 @@ export interface ThreadSpec {
 
 /*
  * Create a thread on this CPU and make it runnable (lwkt_create + lwkt_schedule).
- * Returns its descriptor, or NULL when the thread zone is empty.
+ * Returns its descriptor, or NULL when the thread zone is empty.  A TDF_SYSTHREAD
+ * (a service thread that waits for work forever) is not counted among the live threads,
+ * so it neither keeps a run going nor hides a deadlock of the others.
  */
-export function lwkt_create(gd: Globaldata, name: string, pri: number, gen: ThreadGen): Ptr {
-  KASSERT(pri >= 0 && pri <= TDPRI_MAX, `lwkt_create: bad priority ${pri}`);
+export function lwkt_create(gd: Globaldata, name: string, pri: number, gen: ThreadGen, flags = 0): Ptr {
+  if (!(pri >= 0 && pri <= TDPRI_MAX)) panic(`lwkt_create: bad priority ${pri}`);
   const td = zalloc(Z_THREAD);
   if (td === NULL) return NULL;
   lwkt_init_td(gd, td, name, pri);
   gd.gens[k32[td + TD.td_slot]] = gen;
-  Atomics.add(k32, H_LIVE, 1);
+  k32[td + TD.td_flags] |= flags & TDF_SYSTHREAD;
+  if ((flags & TDF_SYSTHREAD) === 0) Atomics.add(k32, H_LIVE, 1);
   k32[gd.pcpu + PC.pc_nthreads]++;
   _lwkt_enqueue_on(gd, td);
   return td;
@@ -199,12 +202,12 @@ function lwkt_exit(gd: Globaldata, td: Ptr, result: unknown, error: unknown): vo
   if (k32[port + PORT.mp_msgq_head] !== NULL || k32[port + PORT.mp_prioq_head] !== NULL) {
     panic(`lwkt_exit: thread '${td_name(td)}' exits with messages queued on its port`);
   }
+  if ((f & TDF_SYSTHREAD) === 0) Atomics.sub(k32, H_LIVE, 1);
   k32[td + TD.td_flags] = TDF_EXITED;
   const id = k32[td + TD.td_id];
   const name = td_name(td);
   gd.gens[k32[td + TD.td_slot]] = undefined;
   k32[gd.pcpu + PC.pc_nthreads]--;
-  Atomics.sub(k32, H_LIVE, 1);
   gd.curtd = gd.idletd;
   k32[gd.pcpu + PC.pc_curtd] = NULL;
   k32[td + TD.td_id] = 0;

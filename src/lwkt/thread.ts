@@ -46,13 +46,14 @@ export const TDF_RUNNING = 0x0001;   // the CPU's current thread
 export const TDF_RUNQ = 0x0002;      // on a run queue
 export const TDF_SINTR = 0x0040;     // interruptible sleep: a signal schedules it
 export const TDF_TSLEEPQ = 0x0080;   // on a tsleep queue: only wakeup/endtsleep/signal free it
+export const TDF_SYSTHREAD = 0x0100; // a system service thread (netisr): never counted as a live thread
 export const TDF_TIMEOUT = 0x8000;   // tsleep timed out
 export const TDF_INTTHREAD = 0x10000;
 export const TDF_BLOCKED = 0x40000;  // lwkt_sleep: descheduled until lwkt_schedule
 export const TDF_TOKWAIT = 0x1000000; // here: runnable but waiting for a token held elsewhere
 export const TDF_EXITED = 0x4000000; // here: generator finished; descriptor about to be freed
 
-export const TDF_NAMES = flag_names({ TDF_RUNNING, TDF_RUNQ, TDF_SINTR, TDF_TSLEEPQ, TDF_TIMEOUT,
+export const TDF_NAMES = flag_names({ TDF_RUNNING, TDF_RUNQ, TDF_SINTR, TDF_TSLEEPQ, TDF_SYSTHREAD, TDF_TIMEOUT,
   TDF_INTTHREAD, TDF_BLOCKED, TDF_TOKWAIT, TDF_EXITED });
 
 /* Priorities (td_pri), DragonFly's TDPRI_* values. */

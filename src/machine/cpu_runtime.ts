@@ -10,11 +10,13 @@ import { Globaldata, set_mycpu, type CpuHooks } from '../lwkt/globaldata.js';
 import { lwkt_create, lwkt_init_idle } from '../lwkt/lwkt_thread.js';
 import { TDPRI_KERN_DAEMON, TDPRI_MAX, TD } from '../lwkt/thread.js';
 import { is_generator, thread_fn } from './modules.js';
+import { netisr_cpu_init } from '../kern/uipc_msg.js';
 
 export function cpu_bringup(cpuid: number, hooks: CpuHooks): Globaldata {
   const gd = new Globaldata(cpuid, hooks);
   set_mycpu(gd);
   lwkt_init_idle(gd);
+  netisr_cpu_init(gd);    // the netisr dispatch model's protocol thread, before anything runs
   return gd;
 }
 

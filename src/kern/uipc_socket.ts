@@ -1,0 +1,1110 @@
+/*
+ * uipc_socket.ts: the protocol-independent socket core: socket life (soalloc .. sofree),
+ * connection set-up and tear-down, sosend and soreceive, shutdown and flush, and the
+ * SOL_SOCKET options.
+ * Mirrors DragonFly sys/kern/uipc_socket.c rev 1.55 (2008, dragonfly.md "SEED" 4.6-4.8,
+ * 4.11) function for function, in its order; uiomove (kern_subr.c) and struct uio are
+ * here too, reduced to what a socket needs.
+ *
+ * Differs where the simulation forces it:
+ *  - struct uio is a small reusable JS object (Uio) naming a caller's Uint8Array, a cursor
+ *    and the bytes left: one per caller, re-initialised per call, so sosend and soreceive
+ *    allocate no JS object per call.  Bytes move with Uint8Array.set/copyWithin; a copy
+ *    out of kmem into an array that is not a kmem view needs one subarray view per mbuf
+ *    for copies above UIO_BYTELOOP_MAX bytes (below that a byte loop is cheaper).
+ *  - The mbufs of a sockbuf are guarded by its ssb_spin in every model; soreceive holds
+ *    so_rcv's while it unlinks and copies (uiomove cannot fault or block here), and drops
+ *    it before anything that may block (ssb_wait, so_pru_rcvd).
+ *  - A sleep for data or space publishes SSB_WAIT and then re-checks its condition
+ *    (inside a critical section, after tsleep_interlock) before sleeping: with no BGL
+ *    around sosend/soreceive (the netisr model) a wake-up can otherwise fall between the
+ *    test and the sleep (dragonfly.md 9.2).
+ *  - soalloc gives the socket its so_port (uipc_msg.ts); pru_attach's `ai` is the creating
+ *    process (for its RLIMIT_SBSIZE) or NULL; so_sigio holds the owner id (kern_sig.ts).
+ *  - sorflush's copy of the receive buffer (C's stack `asb`) lives in the socket's own
+ *    zone item, past struct socket, so the flush cannot fail for want of memory.
+ *  - Socket options are a struct sockopt in kmem (SOPT) whose value is a kmem byte range.
+ */
+
+import { k32, ku8 } from '../../shared/kmem.js';
+import { NULL, layout, type Ptr } from '../../shared/struct.js';
+import { KASSERT, panic } from '../../shared/panic.js';
+import {
+  EALREADY, EDESTADDRREQ, EDOM, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOENT, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPIPE,
+  EPROTONOSUPPORT, EPROTOTYPE, EWOULDBLOCK,
+} from '../../shared/errno.js';
+import { HZ } from '../../shared/param.js';
+import { spin_init_class, spin_lock, spin_unlock } from '../../shared/spinlock.js';
+import { lockclass_register } from '../../shared/lockstat.js';
+import { zalloc, zfree, zone_desc, ZD, Z_KMALLOC16, Z_SOCKET } from '../../shared/zone.js';
+import { DONE_VOID, type Blocking } from '../../shared/effect.js';
+import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
+import { kfunc_on_attach } from '../lwkt/kfunc.js';
+import { TD } from '../lwkt/thread.js';
+import { crit_enter, crit_exit } from '../lwkt/lwkt_thread.js';
+import { PCATCH, tsleep, tsleep_interlock } from '../lwkt/kern_synch.js';
+import { sleeplock_try } from '../lwkt/lwkt_serialize.js';
+import {
+  SO, SSB, SEL, IPC, SSB_LOCK, SSB_WAIT, SSB_NOINTR, SSB_KNOTE, M_NOWAIT, M_WAITOK, SS_NOFDREF, SS_ISCONNECTED,
+  SS_ISCONNECTING, SS_ISDISCONNECTING, SS_CANTSENDMORE, SS_CANTRCVMORE, SS_RCVATMARK, SS_PRIV, SS_ABORTING,
+  SS_ISCONFIRMING, SS_INCOMP, SS_COMP,
+} from '../sys/socketvar.js';
+import {
+  SOCK_STREAM, SOL_SOCKET, SHUT_RD, SHUT_WR, SHUT_RDWR, SCM_RIGHTS, SO_DEBUG, SO_ACCEPTCONN, SO_REUSEADDR,
+  SO_KEEPALIVE, SO_DONTROUTE, SO_BROADCAST, SO_USELOOPBACK, SO_LINGER, SO_OOBINLINE, SO_REUSEPORT, SO_TIMESTAMP,
+  SO_NOSIGPIPE, SO_ACCEPTFILTER, SO_SNDBUF, SO_RCVBUF, SO_SNDLOWAT, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO,
+  SO_ERROR, SO_TYPE, MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_EOR, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_EOF,
+  MSG_FNONBLOCKING,
+} from '../sys/socket.js';
+import {
+  PR_ATOMIC, PR_ADDR, PR_CONNREQUIRED, PR_WANTRCVD, PR_RIGHTS, PR_IMPLOPCL, PRUS_OOB, PRUS_EOF, PRUS_MORETOCOME,
+} from '../sys/protosw.js';
+import {
+  MB, MINCLSIZE, M_EOR, M_PKTHDR, MT_DATA, MT_HEADER, MT_SONAME, MT_CONTROL, MT_OOBDATA, MB_DONTWAIT,
+  M_TRAILINGSPACE, MH_ALIGN,
+} from '../sys/mbuf.js';
+import { RLIMIT_SBSIZE, RLIM_INFINITY, UCRED } from '../sys/proc.js';
+import { FNONBLOCK } from '../sys/file.js';
+import { m_copy, m_copym, m_free, m_freem, m_get_wait, m_getl_wait } from './uipc_mbuf.js';
+import { sbappend, sbdroprecord, sbflush, sbunlinkmbuf, ssb_space } from './uipc_sockbuf.js';
+import { pffindproto, pffindtype, protosw_of } from './uipc_domain.js';
+import { chgsbsize, p_rlimit_cur } from './kern_resource.js';
+import { crfree, p_crhold } from './kern_prot.js';
+import {
+  dup_sockaddr, ipc_globals, socantrcvmore, soclrstate, sosetstate, ssb_lock, ssb_release, ssb_reserve, ssb_unlock,
+  ssb_wait, SO_ACCF,
+} from './uipc_socket2.js';
+import {
+  so_port_init, so_pru_abort, so_pru_aborta, so_pru_accept, so_pru_attach, so_pru_bind, so_pru_connect,
+  so_pru_connect2, so_pru_ctloutput, so_pru_detach, so_pru_disconnect, so_pru_listen, so_pru_rcvd, so_pru_rcvoob,
+  so_pru_send, so_pru_shutdown,
+} from './uipc_msg.js';
+
+/* ---- struct uio (sys/uio.h) and uiomove (kern_subr.c), reduced ---- */
+
+export const UIO_READ = 0;            // kernel to the caller's array (soreceive)
+export const UIO_WRITE = 1;           // the caller's array to the kernel (sosend)
+const UIO_BYTELOOP_MAX = 64;          // bytes below which a byte loop beats making a view
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+/*
+ * struct uio: the caller's buffer, the next byte to move (uio_offset) and how many are
+ * left (uio_resid).  A caller keeps one and re-initialises it with uio_init per call.
+ */
+export class Uio {
+  buf: Uint8Array = EMPTY_BYTES;
+  offset = 0;
+  resid = 0;
+  rw = UIO_WRITE;
+  td: Ptr = NULL;
+}
+
+/* Point uio at len bytes of buf from offset, moving in direction rw; returns uio. */
+export function uio_init(uio: Uio, buf: Uint8Array, offset: number, len: number, rw: number, td: Ptr): Uio {
+  KASSERT(offset >= 0 && len >= 0 && offset + len <= buf.length, 'uio_init: range outside the buffer');
+  uio.buf = buf;
+  uio.offset = offset;
+  uio.resid = len;
+  uio.rw = rw;
+  uio.td = td;
+  return uio;
+}
+
+/*
+ * uiomove: move n bytes between kmem byte address cp and the uio, in its direction, and
+ * advance it.  Returns 0 (no page faults here: C's EFAULT cannot happen).  Never blocks.
+ */
+export function uiomove(cp: number, n: number, uio: Uio): number {
+  KASSERT(n >= 0 && n <= uio.resid, 'uiomove: n outside the residue');
+  const buf = uio.buf;
+  const off = uio.offset;
+  if (uio.rw === UIO_WRITE) {
+    if (buf.buffer === ku8.buffer) ku8.copyWithin(cp, buf.byteOffset + off, buf.byteOffset + off + n);
+    else if (off === 0 && n === buf.length) ku8.set(buf, cp);
+    else if (n <= UIO_BYTELOOP_MAX) for (let i = 0; i < n; i++) ku8[cp + i] = buf[off + i];
+    else ku8.set(buf.subarray(off, off + n), cp);
+  } else {
+    if (buf.buffer === ku8.buffer) ku8.copyWithin(buf.byteOffset + off, cp, cp + n);
+    else if (n <= UIO_BYTELOOP_MAX) for (let i = 0; i < n; i++) buf[off + i] = ku8[cp + i];
+    else buf.set(ku8.subarray(cp, cp + n), off);
+  }
+  uio.offset = off + n;
+  uio.resid -= n;
+  return 0;
+}
+
+/* ---- struct sockopt (sys/socketvar.h) ---- */
+
+export const SOPT_GET = 0;
+export const SOPT_SET = 1;
+
+export const SOPT = layout('sockopt', {
+  sopt_dir: 1,        // SOPT_GET or SOPT_SET
+  sopt_level: 1,      // SOL_SOCKET, or a protocol's level
+  sopt_name: 1,       // SO_* or a protocol option
+  sopt_val: 1,        // kmem byte address of the value
+  sopt_valsize: 1,    // bytes at sopt_val; a get stores how many it wrote
+  sopt_td: 1,         // the calling thread
+});
+
+/* struct linger and struct timeval on i386: two 4-byte ints each. */
+const LINGER_BYTES = 8;
+const TIMEVAL_BYTES = 8;
+const INT_BYTES = 4;
+const SHRT_MAX = 32767;
+const USTICK = 1000000 / HZ;          // microseconds per tick
+
+/* ---- socket allocation ---- */
+
+let ssb_class = 0;                    // lock class of every sockbuf's ssb_spin
+kfunc_on_attach(() => {
+  ssb_class = lockclass_register('ssb_spin');
+  const w = k32[zone_desc(Z_SOCKET) + ZD.zd_item_words];
+  if (w !== 0 && w < SO.SIZE + SSB.SIZE) panic('uipc_socket: socket zone item cannot hold sorflush\'s copy');
+});
+
+function numopensockets_add(n: number): void { Atomics.add(k32, ipc_globals() + IPC.ipc_numopensockets, n); }
+
+/*
+ * soalloc: a zeroed socket (empty queues), its sockbufs' spinlocks initialised and its
+ * serving port chosen, or NULL when the socket zone is empty.  Never blocks (SEED's
+ * M_WAITOK for a process caller is moot: a zone does not wait).
+ */
+export function soalloc(_waitok: number): Ptr {
+  const so = zalloc(Z_SOCKET);
+  if (so === NULL) return NULL;
+  spin_init_class(so + SO.so_rcv + SSB.ssb_spin, ssb_class);
+  spin_init_class(so + SO.so_snd + SSB.ssb_spin, ssb_class);
+  k32[so + SO.so_port] = so_port_init(so);
+  numopensockets_add(1);
+  return so;
+}
+
+/*
+ * The process's RLIMIT_SBSIZE for a pru_attach: ai is the creating process, or NULL
+ * (sonewconn: no limit).  Protocols pass this to soreserve.
+ */
+export function ai_sb_rlimit(ai: Ptr): number {
+  return ai === NULL ? RLIM_INFINITY : p_rlimit_cur(ai, RLIMIT_SBSIZE);
+}
+
+/*
+ * socreate: a socket of type in domain dom (protocol proto, or the domain's first of that
+ * type when 0), attached to its protocol, stored in the kmem word aso.  Errors: no such
+ * protocol, an unknown domain, or one without pru_attach: EPROTONOSUPPORT; a protocol of
+ * another type: EPROTOTYPE; no socket memory: ENOBUFS; else pru_attach's errno, the
+ * socket then freed.  A root creator's socket gets SS_PRIV.  Blocks (the attach request).
+ */
+export function* socreate(dom: number, aso: Ptr, type: number, proto: number, td: Ptr): Blocking<number> {
+  const p = k32[td + TD.td_proc];
+  KASSERT(p !== NULL, 'socreate: thread has no process');
+  const prp = proto !== 0 ? pffindproto(dom, proto, type) : pffindtype(dom, type);
+  if (prp === null || typeof prp.pr_usrreqs.pru_attach !== 'function') return EPROTONOSUPPORT;
+  // No jails here: the jail_socket_unixiproute_only test never applies.
+  if (prp.pr_type !== type) return EPROTOTYPE;
+  const so = soalloc(1);
+  if (so === NULL) return ENOBUFS;
+  k32[so + SO.so_type] = type;
+  const cred = p_crhold(p);
+  k32[so + SO.so_cred] = cred;
+  if (k32[cred + UCRED.cr_uid] === 0) sosetstate(so, SS_PRIV);
+  k32[so + SO.so_proto] = prp.pr_index;
+  const error = yield* so_pru_attach(so, proto, p);
+  if (error !== 0) {
+    sosetstate(so, SS_NOFDREF);
+    sofree(so);
+    return error;
+  }
+  k32[aso] = so;
+  return 0;
+}
+
+/* sobind: give so the local address nam (a kmem byte address).  Blocks. */
+export function* sobind(so: Ptr, nam: Ptr, td: Ptr): Blocking<number> {
+  crit_enter();
+  const error = yield* so_pru_bind(so, nam, td);
+  crit_exit();
+  return error;
+}
+
+/*
+ * sodealloc: return both buffer reservations to the owner's uid, drop the accept filter,
+ * the cred and the socket.  Never blocks.
+ */
+export function sodealloc(so: Ptr): void {
+  const uip = k32[k32[so + SO.so_cred] + UCRED.cr_uidinfo];
+  if (k32[so + SO.so_rcv + SSB.ssb_hiwat] !== 0) chgsbsize(uip, so + SO.so_rcv + SSB.ssb_hiwat, 0, RLIM_INFINITY);
+  if (k32[so + SO.so_snd + SSB.ssb_hiwat] !== 0) chgsbsize(uip, so + SO.so_snd + SSB.ssb_hiwat, 0, RLIM_INFINITY);
+  // Remove the accept filter, if present.
+  if (k32[so + SO.so_accf] !== NULL) do_setopt_accept_filter(so, NULL);
+  crfree(k32[so + SO.so_cred]);
+  numopensockets_add(-1);
+  zfree(Z_SOCKET, so);
+}
+
+/*
+ * solisten: make so a listener with room for backlog unaccepted connections (outside
+ * 0..kern.ipc.somaxconn: somaxconn).  EINVAL when connected or connecting; SO_ACCEPTCONN
+ * is set only if so_comp is empty.  The protocol may refuse; then nothing changes.
+ * Blocks (the listen request).
+ */
+export function* solisten(so: Ptr, backlog: number, td: Ptr): Blocking<number> {
+  crit_enter();
+  if ((k32[so + SO.so_state] & (SS_ISCONNECTED | SS_ISCONNECTING)) !== 0) {
+    crit_exit();
+    return EINVAL;
+  }
+  const oldopt = k32[so + SO.so_options];
+  const oldqlimit = k32[so + SO.so_qlimit];
+  if (TAILQ_EMPTY(so + SO.so_comp)) k32[so + SO.so_options] |= SO_ACCEPTCONN;
+  const somaxconn = k32[ipc_globals() + IPC.ipc_somaxconn];
+  if (backlog < 0 || backlog > somaxconn) backlog = somaxconn;
+  k32[so + SO.so_qlimit] = backlog;
+  const error = yield* so_pru_listen(so, td);
+  if (error !== 0) {
+    k32[so + SO.so_options] = oldopt;
+    k32[so + SO.so_qlimit] = oldqlimit;
+  }
+  crit_exit();
+  return error;
+}
+
+/*
+ * sofree: free so if nothing holds it any more: no-op while it has a pcb, while a file
+ * still refers to it (no SS_NOFDREF), while an abort is in flight (SS_ABORTING), or while
+ * it sits on a listener's so_comp (accept will pick it up).  An incomplete connection
+ * leaves its listener's so_incomp first.  Never blocks: with no file reference nobody
+ * can hold so_rcv's I/O lock, so sorflush takes it at once (asserted).
+ */
+export function sofree(so: Ptr): void {
+  const head = k32[so + SO.so_head];
+  const state = k32[so + SO.so_state];
+  if (k32[so + SO.so_pcb] !== NULL || (state & SS_NOFDREF) === 0) return;
+  if ((state & SS_ABORTING) !== 0) return;
+  if (head !== NULL) {
+    if ((state & SS_INCOMP) !== 0) {
+      TAILQ_REMOVE(head + SO.so_incomp, so, SO.so_list);
+      k32[head + SO.so_incqlen]--;
+    } else if ((state & SS_COMP) !== 0) {
+      // Not while it is on the accept(2) queue: accept may be about to take it (after
+      // select said the listener was ready).
+      return;
+    } else {
+      panic('sofree: not queued');
+    }
+    soclrstate(so, SS_INCOMP);
+    k32[so + SO.so_head] = NULL;
+  }
+  ssb_release(so + SO.so_snd, so);
+  if (sorflush(so) !== DONE_VOID) panic('sofree: so_rcv locked on a socket no file refers to');
+  sodealloc(so);
+}
+
+/*
+ * soclose: the last file reference to so is gone.  Disconnects a connected socket; with
+ * SO_LINGER waits up to so_linger seconds (interruptibly) for the disconnect to finish,
+ * unless the file is non-blocking; detaches the protocol; aborts every connection still
+ * queued on a listener; frees so.  Returns the disconnect's, the linger sleep's or the
+ * detach's errno; so is gone either way.  Blocks.
+ */
+export function* soclose(so: Ptr, fflag: number): Blocking<number> {
+  let error = 0;
+  crit_enter();
+  k32[so + SO.so_sigio] = 0;                  // funsetown
+  discard: {
+    if (k32[so + SO.so_pcb] === NULL) break discard;
+    drop: {
+      if ((k32[so + SO.so_state] & SS_ISCONNECTED) !== 0) {
+        if ((k32[so + SO.so_state] & SS_ISDISCONNECTING) === 0) {
+          error = yield* sodisconnect(so);
+          if (error !== 0) break drop;
+        }
+        if ((k32[so + SO.so_options] & SO_LINGER) !== 0) {
+          if ((k32[so + SO.so_state] & SS_ISDISCONNECTING) !== 0 && (fflag & FNONBLOCK) !== 0) break drop;
+          // Interlocked with soisdisconnected's wakeup(&so_timeo) from another CPU.
+          for (;;) {
+            tsleep_interlock(so + SO.so_timeo);
+            if ((Atomics.load(k32, so + SO.so_state) & SS_ISCONNECTED) === 0) break;
+            error = yield* tsleep(so + SO.so_timeo, PCATCH, 'soclos', k32[so + SO.so_linger] * HZ);
+            if (error !== 0) break;
+          }
+        }
+      }
+    }
+    if (k32[so + SO.so_pcb] !== NULL) {
+      const error2 = yield* so_pru_detach(so);
+      if (error === 0) error = error2;
+    }
+  }
+  if ((k32[so + SO.so_options] & SO_ACCEPTCONN) !== 0) {
+    let sp: Ptr;
+    while ((sp = TAILQ_FIRST(so + SO.so_incomp)) !== NULL) {
+      TAILQ_REMOVE(so + SO.so_incomp, sp, SO.so_list);
+      soclrstate(sp, SS_INCOMP);
+      k32[sp + SO.so_head] = NULL;
+      k32[so + SO.so_incqlen]--;
+      soaborta(sp);
+    }
+    while ((sp = TAILQ_FIRST(so + SO.so_comp)) !== NULL) {
+      TAILQ_REMOVE(so + SO.so_comp, sp, SO.so_list);
+      soclrstate(sp, SS_COMP);
+      k32[sp + SO.so_head] = NULL;
+      k32[so + SO.so_qlen]--;
+      soaborta(sp);
+    }
+  }
+  if ((k32[so + SO.so_state] & SS_NOFDREF) !== 0) panic('soclose: NOFDREF');
+  sosetstate(so, SS_NOFDREF);
+  sofree(so);
+  crit_exit();
+  return error;
+}
+
+/*
+ * soabort: abort so synchronously, unless an abort is already in flight (SS_ABORTING:
+ * only one at a time).  soaborta: the same, asynchronously (a plain call: the abort runs
+ * later on the serving port, or at once on the sync port).  The protocol frees so.
+ */
+export function* soabort(so: Ptr): Blocking<void> {
+  if ((k32[so + SO.so_state] & SS_ABORTING) === 0) {
+    sosetstate(so, SS_ABORTING);
+    yield* so_pru_abort(so);
+  }
+}
+
+export function soaborta(so: Ptr): void {
+  if ((k32[so + SO.so_state] & SS_ABORTING) === 0) {
+    sosetstate(so, SS_ABORTING);
+    so_pru_aborta(so);
+  }
+}
+
+/*
+ * soaccept: a connection taken off a listener's queue gets its file: SS_NOFDREF is cleared
+ * and the protocol fills in the peer's address (nam, a kmem word for the dup'd sockaddr,
+ * or NULL).  Never blocks (pru_accept is a direct call).
+ */
+export function soaccept(so: Ptr, nam: Ptr): number {
+  crit_enter();
+  if ((k32[so + SO.so_state] & SS_NOFDREF) === 0) panic('soaccept: !NOFDREF');
+  soclrstate(so, SS_NOFDREF);
+  const error = so_pru_accept(so, nam);
+  crit_exit();
+  return error;
+}
+
+/*
+ * soconnect: connect so to nam.  EOPNOTSUPP on a listener.  A connected or connecting
+ * socket: EISCONN for a connection-oriented protocol, else it is disconnected first
+ * (EISCONN if that fails).  Clears so_error, then asks the protocol.  Blocks.
+ */
+export function* soconnect(so: Ptr, nam: Ptr, td: Ptr): Blocking<number> {
+  if ((k32[so + SO.so_options] & SO_ACCEPTCONN) !== 0) return EOPNOTSUPP;
+  crit_enter();
+  let error: number;
+  if ((k32[so + SO.so_state] & (SS_ISCONNECTED | SS_ISCONNECTING)) !== 0 &&
+      ((protosw_of(k32[so + SO.so_proto]).pr_flags & PR_CONNREQUIRED) !== 0 || (yield* sodisconnect(so)) !== 0)) {
+    error = EISCONN;
+  } else {
+    k32[so + SO.so_error] = 0;
+    error = yield* so_pru_connect(so, nam, td);
+  }
+  crit_exit();
+  return error;
+}
+
+/* soconnect2: connect two sockets of one protocol to each other (socketpair).  Blocks. */
+export function* soconnect2(so1: Ptr, so2: Ptr): Blocking<number> {
+  crit_enter();
+  const error = yield* so_pru_connect2(so1, so2);
+  crit_exit();
+  return error;
+}
+
+/* sodisconnect: ENOTCONN when not connected, EALREADY when already disconnecting.  Blocks. */
+export function* sodisconnect(so: Ptr): Blocking<number> {
+  crit_enter();
+  let error: number;
+  const state = k32[so + SO.so_state];
+  if ((state & SS_ISCONNECTED) === 0) error = ENOTCONN;
+  else if ((state & SS_ISDISCONNECTING) !== 0) error = EALREADY;
+  else error = yield* so_pru_disconnect(so);
+  crit_exit();
+  return error;
+}
+
+/* SBLOCKWAIT: only MSG_DONTWAIT makes the I/O lock non-blocking (not a non-blocking file). */
+function SBLOCKWAIT(flags: number): number { return (flags & MSG_DONTWAIT) !== 0 ? M_NOWAIT : M_WAITOK; }
+
+/*
+ * Would sosend still wait for space now?  The re-check after SSB_WAIT is published: false
+ * as soon as anything the sender must look at has changed (state, error, space).
+ */
+function sosend_mustwait(so: Ptr, resid: number, clen: number, atomic: boolean, flags: number): boolean {
+  const snd = so + SO.so_snd;
+  if ((Atomics.load(k32, so + SO.so_state) & SS_CANTSENDMORE) !== 0 || k32[so + SO.so_error] !== 0) return false;
+  let space = ssb_space(snd);
+  if ((flags & MSG_OOB) !== 0) space += 1024;
+  return space < resid + clen && (atomic || space < k32[snd + SSB.ssb_lowat] || space < clen);
+}
+
+/*
+ * sosend: send data (uio, or the prepared chain top when uio is null) and control to so's
+ * protocol; addr names the destination for unconnected protocols.  Atomic protocols
+ * (PR_ATOMIC, or a prepared chain) send the whole message in one pru_send or fail with
+ * EMSGSIZE beyond the send hiwat; a stream send goes one mbuf (at most MCLBYTES) per
+ * pru_send, sampling the space once per pass.  With too little space it sleeps (dropping
+ * the I/O lock, then starting over), or fails with EWOULDBLOCK for MSG_DONTWAIT or a
+ * non-blocking file (MSG_FNONBLOCKING).  Errors: EINVAL (resid < 0, MSG_EOR on a stream),
+ * EPIPE after the send side is shut (the caller raises SIGPIPE), a pending so_error
+ * (returned once and cleared), ENOTCONN, EDESTADDRREQ, EMSGSIZE, EWOULDBLOCK, the sleep's
+ * EINTR/ERESTART/EWOULDBLOCK (timeout), the protocol's.  The caller learns how much went
+ * out from uio.resid.  top and control are consumed in every case.  Blocks.
+ */
+export function* sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: Ptr, flags: number,
+    td: Ptr): Blocking<number> {
+  const pr = protosw_of(k32[so + SO.so_proto]);
+  const snd = so + SO.so_snd;
+  const atomic = (pr.pr_flags & PR_ATOMIC) !== 0 || top !== NULL;
+  let resid = uio !== null ? uio.resid : k32[top + MB.m_pkthdr_len];
+  let clen = 0;
+  let error = 0;
+  out: {
+    // resid is signed: a negative one would loop sending empty segments.
+    if (resid < 0 || (k32[so + SO.so_type] === SOCK_STREAM && (flags & MSG_EOR) !== 0)) {
+      error = EINVAL;
+      break out;
+    }
+    const dontroute = (flags & MSG_DONTROUTE) !== 0 && (k32[so + SO.so_options] & SO_DONTROUTE) === 0 &&
+      (pr.pr_flags & PR_ATOMIC) !== 0;
+    if (control !== NULL) clen = k32[control + MB.m_len];
+    restart: for (;;) {
+      error = yield* ssb_lock(snd, SBLOCKWAIT(flags));
+      if (error !== 0) break out;
+      release: {
+        do {
+          crit_enter();
+          const state = k32[so + SO.so_state];
+          if ((state & SS_CANTSENDMORE) !== 0) { error = EPIPE; crit_exit(); break release; }
+          if (k32[so + SO.so_error] !== 0) {
+            error = k32[so + SO.so_error];
+            k32[so + SO.so_error] = 0;
+            crit_exit();
+            break release;
+          }
+          if ((state & SS_ISCONNECTED) === 0) {
+            // sendto/sendmsg on a connection-based socket only with an implied connect.
+            if ((pr.pr_flags & PR_CONNREQUIRED) !== 0 && (pr.pr_flags & PR_IMPLOPCL) === 0) {
+              if ((state & SS_ISCONFIRMING) === 0 && !(resid === 0 && clen !== 0)) {
+                error = ENOTCONN;
+                crit_exit();
+                break release;
+              }
+            } else if (addr === NULL) {
+              error = (pr.pr_flags & PR_CONNREQUIRED) !== 0 ? ENOTCONN : EDESTADDRREQ;
+              crit_exit();
+              break release;
+            }
+          }
+          const hiwat = k32[snd + SSB.ssb_hiwat];
+          if ((atomic && resid > hiwat) || clen > hiwat) { error = EMSGSIZE; crit_exit(); break release; }
+          let space = ssb_space(snd);
+          if ((flags & MSG_OOB) !== 0) space += 1024;
+          if (space < resid + clen && uio !== null &&
+              (atomic || space < k32[snd + SSB.ssb_lowat] || space < clen)) {
+            if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) { error = EWOULDBLOCK; crit_exit(); break release; }
+            // Queue on the channel, publish SSB_WAIT, re-check, then sleep (file header).
+            tsleep_interlock(snd + SSB.ssb_cc);
+            Atomics.or(k32, snd + SSB.ssb_flags, SSB_WAIT);
+            ssb_unlock(snd);
+            if (sosend_mustwait(so, resid, clen, atomic, flags)) error = yield* ssb_wait(snd);
+            crit_exit();
+            if (error !== 0) break out;
+            continue restart;
+          }
+          crit_exit();
+          space -= clen;
+          do {
+            if (uio === null) {
+              // The data is prepackaged in top.
+              resid = 0;
+              if ((flags & MSG_EOR) !== 0) k32[top + MB.m_flags] |= M_EOR;
+            } else {
+              let mp = NULL;                  // last mbuf of the chain being built
+              do {
+                const m = yield* m_getl_wait(resid, MT_DATA, top === NULL ? M_PKTHDR : 0);
+                const mlen = M_TRAILINGSPACE(m);
+                if (top === NULL) {
+                  k32[m + MB.m_pkthdr_len] = 0;
+                  k32[m + MB.m_pkthdr_rcvif] = NULL;
+                }
+                const len = Math.min(mlen, resid, space);
+                // A datagram protocol's first short mbuf leaves room in front for headers.
+                if (resid < MINCLSIZE && atomic && top === NULL && len < mlen) MH_ALIGN(m, len);
+                space -= len;
+                error = uiomove(k32[m + MB.m_data], len, uio);
+                resid = uio.resid;
+                k32[m + MB.m_len] = len;
+                if (top === NULL) top = m;
+                else k32[mp + MB.m_next] = m;
+                mp = m;
+                k32[top + MB.m_pkthdr_len] += len;
+                if (error !== 0) break release;
+                if (resid <= 0) {
+                  if ((flags & MSG_EOR) !== 0) k32[top + MB.m_flags] |= M_EOR;
+                  break;
+                }
+              } while (space > 0 && atomic);
+            }
+            if (dontroute) k32[so + SO.so_options] |= SO_DONTROUTE;
+            let pru_flags: number;
+            if ((flags & MSG_OOB) !== 0) pru_flags = PRUS_OOB;
+            else if ((flags & MSG_EOF) !== 0 && (pr.pr_flags & PR_IMPLOPCL) !== 0 && resid <= 0) pru_flags = PRUS_EOF;
+            else if (resid > 0 && space > 0) pru_flags = PRUS_MORETOCOME;
+            else pru_flags = 0;
+            crit_enter();
+            // The protocol owns top and control from here on, even when it fails.
+            error = yield* so_pru_send(so, pru_flags, top, addr, control, td);
+            crit_exit();
+            if (dontroute) k32[so + SO.so_options] &= ~SO_DONTROUTE;
+            clen = 0;
+            control = NULL;
+            top = NULL;
+            if (error !== 0) break release;
+          } while (resid !== 0 && space > 0);
+        } while (resid !== 0);
+      }
+      ssb_unlock(snd);
+      break;
+    }
+  }
+  if (top !== NULL) m_freem(top);
+  if (control !== NULL) m_freem(control);
+  return error;
+}
+
+/*
+ * Would soreceive still wait for data now?  The re-check after SSB_WAIT is published
+ * (caller holds so_rcv's ssb_spin): the block condition of step 4, less the cases that
+ * end the wait (an error, EOF, an out-of-band or end-of-record mbuf).
+ */
+function soreceive_mustwait(so: Ptr, resid: number, flags: number, pr_flags: number): boolean {
+  const rcv = so + SO.so_rcv;
+  const m = k32[rcv + SSB.ssb_mb];
+  const cc = k32[rcv + SSB.ssb_cc];
+  if (m !== NULL && !((flags & MSG_DONTWAIT) === 0 && cc < resid &&
+      (cc < k32[rcv + SSB.ssb_lowat] || ((flags & MSG_WAITALL) !== 0 && resid <= k32[rcv + SSB.ssb_hiwat])) &&
+      k32[m + MB.m_nextpkt] === NULL && (pr_flags & PR_ATOMIC) === 0)) return false;
+  if (k32[so + SO.so_error] !== 0 || (Atomics.load(k32, so + SO.so_state) & SS_CANTRCVMORE) !== 0) return false;
+  for (let n = m; n !== NULL; n = k32[n + MB.m_next]) {
+    if (k32[n + MB.m_type] === MT_OOBDATA || (k32[n + MB.m_flags] & M_EOR) !== 0) return false;
+  }
+  return true;
+}
+
+/*
+ * soreceive: receive from so into uio (or, with uio null, move the mbufs into the
+ * sockbuf sio).  psa, controlp and flagsp are kmem words (or NULL) for the sender's
+ * address (a dup_sockaddr copy the caller frees), the control mbufs, and the flags in
+ * and out (MSG_EOR, MSG_TRUNC, MSG_OOB out).  Queued data is returned before a pending
+ * so_error (then returned once, and cleared unless MSG_PEEK) and before EOF (0 bytes,
+ * no error).  An atomic protocol returns at most one record: the rest of it is dropped,
+ * with MSG_TRUNC.  MSG_PEEK leaves the data queued.  MSG_WAITALL waits, holding the I/O
+ * lock, until the request is filled (a signal or timeout then gives the short count and
+ * no error).  Errors: ENOTCONN (never connected, CONNREQUIRED), EWOULDBLOCK (nothing to
+ * read and MSG_DONTWAIT or a non-blocking file), the sleep's EINTR/ERESTART/timeout
+ * EWOULDBLOCK, the protocol's (MSG_OOB).  Blocks.
+ */
+export function* soreceive(so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp: Ptr, flagsp: Ptr): Blocking<number> {
+  const pr = protosw_of(k32[so + SO.so_proto]);
+  const rcv = so + SO.so_rcv;
+  const spin = rcv + SSB.ssb_spin;
+  let m: Ptr;
+  let free_chain = NULL;
+  let error = 0;
+  let resid = uio !== null ? uio.resid : k32[sio + SSB.ssb_climit] - k32[sio + SSB.ssb_cc];
+  let orig_resid = resid;
+  let type = 0;
+
+  if (psa !== NULL) k32[psa] = NULL;
+  if (controlp !== NULL) k32[controlp] = NULL;
+  let flags = flagsp !== NULL ? k32[flagsp] & ~MSG_EOR : 0;
+  if ((flags & MSG_OOB) !== 0) {
+    m = yield* m_get_wait(MT_DATA);
+    error = yield* so_pru_rcvoob(so, m, flags & MSG_PEEK);
+    if (error === 0) {
+      if (sio !== NULL) {
+        sbappend(sio, m);
+        m = NULL;
+      } else {
+        do {
+          error = uiomove(k32[m + MB.m_data], Math.min(uio!.resid, k32[m + MB.m_len]), uio!);
+          m = m_free(m);
+        } while (uio!.resid !== 0 && error === 0 && m !== NULL);
+      }
+    }
+    if (m !== NULL) m_freem(m);
+    return error;
+  }
+  if ((k32[so + SO.so_state] & SS_ISCONFIRMING) !== 0 && resid !== 0) yield* so_pru_rcvd(so, 0);
+
+  restart: for (;;) {
+    crit_enter();
+    done: {
+      error = yield* ssb_lock(rcv, SBLOCKWAIT(flags));
+      if (error !== 0) break done;
+      release: {
+        spin_lock(spin);
+        m = k32[rcv + SSB.ssb_mb];
+        // Block for more if we have less than asked for and: less than the low-water
+        // mark, or MSG_WAITALL and the whole request could fit at once (resid <= hiwat);
+        // never with MSG_DONTWAIT.  A larger MSG_WAITALL is received in sections.
+        const cc = k32[rcv + SSB.ssb_cc];
+        if (m === NULL || ((flags & MSG_DONTWAIT) === 0 && cc < resid &&
+            (cc < k32[rcv + SSB.ssb_lowat] || ((flags & MSG_WAITALL) !== 0 && resid <= k32[rcv + SSB.ssb_hiwat])) &&
+            k32[m + MB.m_nextpkt] === NULL && (pr.pr_flags & PR_ATOMIC) === 0)) {
+          KASSERT(m !== NULL || cc === 0, 'receive 1');
+          dontblock: {
+            if (k32[so + SO.so_error] !== 0) {
+              if (m !== NULL) break dontblock;
+              error = k32[so + SO.so_error];
+              if ((flags & MSG_PEEK) === 0) k32[so + SO.so_error] = 0;
+              spin_unlock(spin);
+              break release;
+            }
+            if ((k32[so + SO.so_state] & SS_CANTRCVMORE) !== 0) {
+              if (m !== NULL) break dontblock;
+              spin_unlock(spin);
+              break release;
+            }
+            let eor = false;
+            for (let n = m; n !== NULL && !eor; n = k32[n + MB.m_next]) {
+              eor = k32[n + MB.m_type] === MT_OOBDATA || (k32[n + MB.m_flags] & M_EOR) !== 0;
+            }
+            if (eor) break dontblock;
+            if ((k32[so + SO.so_state] & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0 &&
+                (pr.pr_flags & PR_CONNREQUIRED) !== 0) {
+              error = ENOTCONN;
+              spin_unlock(spin);
+              break release;
+            }
+            if (resid === 0) { spin_unlock(spin); break release; }
+            if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) {
+              error = EWOULDBLOCK;
+              spin_unlock(spin);
+              break release;
+            }
+            spin_unlock(spin);
+            // Queue on the channel, publish SSB_WAIT, re-check, then sleep (file header).
+            tsleep_interlock(rcv + SSB.ssb_cc);
+            Atomics.or(k32, rcv + SSB.ssb_flags, SSB_WAIT);
+            ssb_unlock(rcv);
+            spin_lock(spin);
+            const wait = soreceive_mustwait(so, resid, flags, pr.pr_flags);
+            spin_unlock(spin);
+            if (wait) error = yield* ssb_wait(rcv);
+            if (error !== 0) break done;
+            crit_exit();
+            continue restart;
+          }
+          m = k32[rcv + SSB.ssb_mb];
+        }
+        // dontblock: m is the first mbuf of the first record, and we hold ssb_spin.
+        KASSERT(m === k32[rcv + SSB.ssb_mb], 'soreceive: m is not ssb_mb');
+        // Skip the address mbuf that leads the record.
+        if ((pr.pr_flags & PR_ADDR) !== 0) {
+          KASSERT(k32[m + MB.m_type] === MT_SONAME, 'receive 1a');
+          orig_resid = 0;
+          if (psa !== NULL) k32[psa] = dup_sockaddr(k32[m + MB.m_data]);
+          if ((flags & MSG_PEEK) !== 0) {
+            m = k32[m + MB.m_next];
+          } else {
+            const n = sbunlinkmbuf(rcv, m, free_chain);
+            free_chain = m;
+            m = n;
+          }
+        }
+        // Then the control mbufs.
+        let cp = controlp;
+        while (m !== NULL && k32[m + MB.m_type] === MT_CONTROL && error === 0) {
+          if ((flags & MSG_PEEK) !== 0) {
+            // No externalize: raw kernel pointers are copied, an old wart kept.
+            if (cp !== NULL) k32[cp] = m_copy(m, 0, k32[m + MB.m_len]);
+            m = k32[m + MB.m_next];
+          } else if (cp !== NULL) {
+            const n = sbunlinkmbuf(rcv, m, NULL);
+            const dom = pr.pr_domain;
+            if (dom.dom_externalize !== null && k32[(k32[m + MB.m_data] >> 2) + 2] === SCM_RIGHTS) {
+              error = dom.dom_externalize(m);
+            }
+            k32[cp] = m;
+            m = n;
+          } else {
+            // Rights dropped here stay in flight until the protocol's garbage collector.
+            const n = sbunlinkmbuf(rcv, m, free_chain);
+            free_chain = m;
+            m = n;
+          }
+          if (cp !== NULL && k32[cp] !== NULL) {
+            orig_resid = 0;
+            cp = k32[cp] + MB.m_next;
+          }
+        }
+        // Flag out-of-band data.
+        if (m !== NULL) {
+          type = k32[m + MB.m_type];
+          if (type === MT_OOBDATA) flags |= MSG_OOB;
+        }
+        // Copy to the uio, or pass the mbufs to sio.
+        let moff = 0;
+        let offset = 0;
+        while (m !== NULL && resid > 0 && error === 0) {
+          const mtype = k32[m + MB.m_type];
+          if (mtype === MT_OOBDATA) {
+            if (type !== MT_OOBDATA) break;
+          } else if (type === MT_OOBDATA) {
+            break;
+          } else {
+            KASSERT(mtype === MT_DATA || mtype === MT_HEADER, 'receive 3');
+          }
+          soclrstate(so, SS_RCVATMARK);
+          let len = resid;
+          const oobmark = k32[so + SO.so_oobmark];
+          if (oobmark !== 0 && len > oobmark - offset) len = oobmark - offset;
+          if (len > k32[m + MB.m_len] - moff) len = k32[m + MB.m_len] - moff;
+          if (uio !== null) {
+            uiomove(k32[m + MB.m_data] + moff, len, uio);
+            resid = uio.resid;
+          } else {
+            resid -= len;
+          }
+          // Eat the whole mbuf or a piece of it.
+          if (len === k32[m + MB.m_len] - moff) {
+            if ((k32[m + MB.m_flags] & M_EOR) !== 0) flags |= MSG_EOR;
+            if ((flags & MSG_PEEK) !== 0) {
+              m = k32[m + MB.m_next];
+              moff = 0;
+            } else if (sio !== NULL) {
+              const n = sbunlinkmbuf(rcv, m, NULL);
+              sbappend(sio, m);
+              m = n;
+            } else {
+              const n = sbunlinkmbuf(rcv, m, free_chain);
+              free_chain = m;
+              m = n;
+            }
+          } else if ((flags & MSG_PEEK) !== 0) {
+            moff += len;
+          } else {
+            if (sio !== NULL) {
+              // Here MB_DONTWAIT (C: MB_WAIT): nothing may sleep under ssb_spin.
+              const n = m_copym(m, 0, len, MB_DONTWAIT);
+              if (n !== NULL) sbappend(sio, n);
+            }
+            k32[m + MB.m_data] += len;
+            k32[m + MB.m_len] -= len;
+            k32[rcv + SSB.ssb_cc] -= len;
+          }
+          if (k32[so + SO.so_oobmark] !== 0) {
+            if ((flags & MSG_PEEK) === 0) {
+              k32[so + SO.so_oobmark] -= len;
+              if (k32[so + SO.so_oobmark] === 0) {
+                sosetstate(so, SS_RCVATMARK);
+                break;
+              }
+            } else {
+              offset += len;
+              if (offset === k32[so + SO.so_oobmark]) break;
+            }
+          }
+          if ((flags & MSG_EOR) !== 0) break;
+          // MSG_WAITALL on a non-atomic protocol: wait for the rest while keeping the I/O
+          // lock against other readers; a signal or timeout returns the short count with
+          // no error.
+          while ((flags & MSG_WAITALL) !== 0 && m === NULL && resid > 0 && (pr.pr_flags & PR_ATOMIC) === 0 &&
+                 k32[rcv + SSB.ssb_mb] === NULL) {
+            if (k32[so + SO.so_error] !== 0 || (k32[so + SO.so_state] & SS_CANTRCVMORE) !== 0) break;
+            spin_unlock(spin);
+            // The window may have closed to zero: tell the protocol we drained it.
+            if ((pr.pr_flags & PR_WANTRCVD) !== 0 && k32[so + SO.so_pcb] !== NULL) yield* so_pru_rcvd(so, flags);
+            tsleep_interlock(rcv + SSB.ssb_cc);
+            Atomics.or(k32, rcv + SSB.ssb_flags, SSB_WAIT);
+            spin_lock(spin);
+            const wait = k32[rcv + SSB.ssb_mb] === NULL && k32[so + SO.so_error] === 0 &&
+              (Atomics.load(k32, so + SO.so_state) & SS_CANTRCVMORE) === 0;
+            spin_unlock(spin);
+            if (wait) error = yield* ssb_wait(rcv);
+            if (error !== 0) {
+              ssb_unlock(rcv);
+              error = 0;
+              break done;
+            }
+            spin_lock(spin);
+            m = k32[rcv + SSB.ssb_mb];
+          }
+        }
+        // An atomic read that left data in the record: MSG_TRUNC.
+        if (m !== NULL && (pr.pr_flags & PR_ATOMIC) !== 0) flags |= MSG_TRUNC;
+        // Clean up: an atomic read drops the rest of the record.
+        if ((flags & MSG_PEEK) === 0 && m !== NULL && (pr.pr_flags & PR_ATOMIC) !== 0) sbdroprecord(rcv);
+        spin_unlock(spin);
+        if ((flags & MSG_PEEK) === 0 && (pr.pr_flags & PR_WANTRCVD) !== 0 && k32[so + SO.so_pcb] !== NULL) {
+          yield* so_pru_rcvd(so, flags);
+        }
+        if (orig_resid === resid && orig_resid !== 0 && (flags & MSG_EOR) === 0 &&
+            (k32[so + SO.so_state] & SS_CANTRCVMORE) === 0) {
+          ssb_unlock(rcv);
+          crit_exit();
+          continue restart;
+        }
+        if (flagsp !== NULL) k32[flagsp] |= flags;
+      }
+      ssb_unlock(rcv);
+    }
+    crit_exit();
+    break;
+  }
+  if (free_chain !== NULL) m_freem(free_chain);
+  return error;
+}
+
+/*
+ * soshutdown: SHUT_RD flushes the receive side (never telling the peer); SHUT_WR tells
+ * the protocol (pru_shutdown); SHUT_RDWR both.  EINVAL for another how.  Blocks.
+ */
+export function* soshutdown(so: Ptr, how: number): Blocking<number> {
+  if (!(how === SHUT_RD || how === SHUT_WR || how === SHUT_RDWR)) return EINVAL;
+  if (how !== SHUT_WR) yield* sorflush(so);
+  if (how !== SHUT_RD) return yield* so_pru_shutdown(so);
+  return 0;
+}
+
+/*
+ * sorflush: throw away everything receivable: take the I/O lock uninterruptibly
+ * (SSB_NOINTR; a MSG_WAITALL reader may hold it), mark the socket unable to receive
+ * (waking readers), then empty so_rcv completely: every field is zeroed (hiwat, lowat,
+ * timeo and flags included) except a kqueue's knote state; in-flight rights are disposed
+ * of by the domain (PR_RIGHTS) and the reservation returned.  Blocks only for the lock.
+ */
+export function sorflush(so: Ptr): Blocking<void> {
+  const ssb = so + SO.so_rcv;
+  Atomics.or(k32, ssb + SSB.ssb_flags, SSB_NOINTR);
+  if (sleeplock_try(ssb + SSB.ssb_flags, SSB_LOCK)) {
+    sorflush_locked(so);
+    return DONE_VOID;
+  }
+  return sorflush_wait(so);
+}
+
+function* sorflush_wait(so: Ptr): Blocking<void> {
+  yield* ssb_lock(so + SO.so_rcv, M_WAITOK);   // SSB_NOINTR: no signal ends this wait
+  sorflush_locked(so);
+}
+
+/* The rest of sorflush, with so_rcv's I/O lock held.  asb: past struct socket (file header). */
+function sorflush_locked(so: Ptr): void {
+  const ssb = so + SO.so_rcv;
+  const asb = so + SO.SIZE;
+  const pr = protosw_of(k32[so + SO.so_proto]);
+  crit_enter();
+  socantrcvmore(so);
+  ssb_unlock(ssb);
+  spin_lock(ssb + SSB.ssb_spin);
+  k32.copyWithin(asb, ssb, ssb + SSB.SIZE);
+  // bzero the live signalsockbuf, all but its spinlock (held, and kept for its class).
+  k32.fill(0, ssb, ssb + SSB.ssb_spin);
+  if ((k32[asb + SSB.ssb_flags] & SSB_KNOTE) !== 0) {
+    k32[ssb + SSB.ssb_sel + SEL.si_note] = k32[asb + SSB.ssb_sel + SEL.si_note];
+    k32[ssb + SSB.ssb_sel + SEL.si_note + 1] = k32[asb + SSB.ssb_sel + SEL.si_note + 1];
+    Atomics.store(k32, ssb + SSB.ssb_flags, SSB_KNOTE);
+  }
+  spin_unlock(ssb + SSB.ssb_spin);
+  crit_exit();
+  if ((pr.pr_flags & PR_RIGHTS) !== 0 && pr.pr_domain.dom_dispose !== null) pr.pr_domain.dom_dispose(k32[asb + SSB.ssb_mb]);
+  ssb_release(asb, so);
+  k32.fill(0, asb, asb + SSB.SIZE);
+}
+
+/*
+ * do_setopt_accept_filter: with sopt NULL, remove so's accept filter (freeing so_accf).
+ * Setting one needs a listener (else EINVAL) and a registered filter; the registry
+ * (uipc_accf.c) does not exist yet, so every name is unknown: ENOENT.
+ */
+function do_setopt_accept_filter(so: Ptr, sopt: Ptr): number {
+  if (sopt === NULL) {
+    const af = k32[so + SO.so_accf];
+    if (af !== NULL) {
+      zfree(Z_KMALLOC16, af);
+      k32[so + SO.so_accf] = NULL;
+    }
+    k32[so + SO.so_options] &= ~SO_ACCEPTFILTER;
+    return 0;
+  }
+  if ((k32[so + SO.so_options] & SO_ACCEPTCONN) === 0) return EINVAL;
+  return ENOENT;
+}
+
+/* The value a sockopt moves, as the C local does; consumed before anything else runs. */
+const optbuf32 = new Int32Array(4);
+const optbuf = new Uint8Array(optbuf32.buffer);
+
+/*
+ * sooptcopyin: copy the option value into optbuf: EINVAL when it is shorter than minlen;
+ * at most len bytes are taken.
+ */
+export function sooptcopyin(sopt: Ptr, len: number, minlen: number): number {
+  let valsize = k32[sopt + SOPT.sopt_valsize];
+  if (valsize < minlen) return EINVAL;
+  if (valsize > len) k32[sopt + SOPT.sopt_valsize] = valsize = len;
+  optbuf32.fill(0);
+  const src = k32[sopt + SOPT.sopt_val];
+  for (let i = 0; i < valsize; i++) optbuf[i] = ku8[src + i];
+  return 0;
+}
+
+/* sooptcopyout: copy len bytes of optbuf out, at most sopt_valsize; sopt_valsize = bytes copied. */
+export function sooptcopyout(sopt: Ptr, len: number): number {
+  const valsize = Math.min(len, k32[sopt + SOPT.sopt_valsize]);
+  k32[sopt + SOPT.sopt_valsize] = valsize;
+  const dst = k32[sopt + SOPT.sopt_val];
+  for (let i = 0; i < valsize; i++) ku8[dst + i] = optbuf[i];
+  return 0;
+}
+
+/*
+ * sosetopt: set a socket option.  Another level goes to the protocol's pr_ctloutput
+ * (ENOPROTOOPT without one).  SOL_SOCKET: SO_LINGER (struct linger), the boolean options
+ * (an int, non-zero sets), SO_SNDBUF/SO_RCVBUF (EINVAL below 1; a new reservation),
+ * SO_SNDLOWAT/SO_RCVLOWAT (EINVAL below 1; clamped to the hiwat), SO_SNDTIMEO/SO_RCVTIMEO
+ * (struct timeval to ticks at HZ, EDOM out of range), SO_ACCEPTFILTER; ENOPROTOOPT for
+ * anything else.  A successful SOL_SOCKET set is also shown to pr_ctloutput (its answer
+ * ignored).  Blocks (a protocol request).
+ */
+export function* sosetopt(so: Ptr, sopt: Ptr): Blocking<number> {
+  const pr = protosw_of(k32[so + SO.so_proto]);
+  let error = 0;
+  k32[sopt + SOPT.sopt_dir] = SOPT_SET;
+  if (k32[sopt + SOPT.sopt_level] !== SOL_SOCKET) {
+    if (pr.pr_ctloutput !== null) return yield* so_pru_ctloutput(so, sopt);
+    return ENOPROTOOPT;
+  }
+  const name = k32[sopt + SOPT.sopt_name];
+  bad: {
+    switch (name) {
+      case SO_ACCEPTFILTER:
+        error = do_setopt_accept_filter(so, sopt);
+        if (error !== 0) break bad;
+        break;
+      case SO_LINGER:
+        error = sooptcopyin(sopt, LINGER_BYTES, LINGER_BYTES);
+        if (error !== 0) break bad;
+        k32[so + SO.so_linger] = optbuf32[1];
+        if (optbuf32[0] !== 0) k32[so + SO.so_options] |= SO_LINGER;
+        else k32[so + SO.so_options] &= ~SO_LINGER;
+        break;
+      case SO_DEBUG: case SO_KEEPALIVE: case SO_DONTROUTE: case SO_USELOOPBACK: case SO_BROADCAST:
+      case SO_REUSEADDR: case SO_REUSEPORT: case SO_OOBINLINE: case SO_TIMESTAMP: case SO_NOSIGPIPE:
+        error = sooptcopyin(sopt, INT_BYTES, INT_BYTES);
+        if (error !== 0) break bad;
+        if (optbuf32[0] !== 0) k32[so + SO.so_options] |= name;
+        else k32[so + SO.so_options] &= ~name;
+        break;
+      case SO_SNDBUF: case SO_RCVBUF: case SO_SNDLOWAT: case SO_RCVLOWAT: {
+        error = sooptcopyin(sopt, INT_BYTES, INT_BYTES);
+        if (error !== 0) break bad;
+        const optval = optbuf32[0];
+        // Values below 1 make no sense for any of these.
+        if (optval < 1) { error = EINVAL; break bad; }
+        if (name === SO_SNDBUF || name === SO_RCVBUF) {
+          const td = k32[sopt + SOPT.sopt_td];
+          const p = td !== NULL ? k32[td + TD.td_proc] : NULL;
+          if (ssb_reserve(so + (name === SO_SNDBUF ? SO.so_snd : SO.so_rcv), optval, so, ai_sb_rlimit(p)) === 0) {
+            error = ENOBUFS;
+            break bad;
+          }
+        } else {
+          // The low-water mark never exceeds the high-water mark.
+          const ssb = so + (name === SO_SNDLOWAT ? SO.so_snd : SO.so_rcv);
+          k32[ssb + SSB.ssb_lowat] = Math.min(optval, k32[ssb + SSB.ssb_hiwat]);
+        }
+        break;
+      }
+      case SO_SNDTIMEO: case SO_RCVTIMEO: {
+        error = sooptcopyin(sopt, TIMEVAL_BYTES, TIMEVAL_BYTES);
+        if (error !== 0) break bad;
+        const tv_sec = optbuf32[0], tv_usec = optbuf32[1];
+        if (tv_sec < 0 || tv_sec > Math.trunc(SHRT_MAX / HZ) || tv_usec < 0 || tv_usec >= 1000000) {
+          error = EDOM;
+          break bad;
+        }
+        let val = tv_sec * HZ + Math.trunc(tv_usec / USTICK);
+        if (val > SHRT_MAX) { error = EDOM; break bad; }
+        if (val === 0 && tv_usec !== 0) val = 1;
+        k32[so + (name === SO_SNDTIMEO ? SO.so_snd : SO.so_rcv) + SSB.ssb_timeo] = val;
+        break;
+      }
+      default:
+        error = ENOPROTOOPT;
+        break;
+    }
+    if (error === 0 && pr.pr_ctloutput !== null) yield* so_pru_ctloutput(so, sopt);
+  }
+  return error;
+}
+
+/*
+ * sogetopt: read a socket option into the caller's value (sopt_valsize becomes the bytes
+ * written).  SO_ERROR returns so_error and clears it; SO_SNDBUF/SO_RCVBUF the hiwats;
+ * SO_*TIMEO a struct timeval; the booleans their bit (non-zero when set).  ENOPROTOOPT
+ * for an unknown option or a level the protocol has no handler for.  Blocks (a protocol
+ * request).
+ */
+export function* sogetopt(so: Ptr, sopt: Ptr): Blocking<number> {
+  const pr = protosw_of(k32[so + SO.so_proto]);
+  k32[sopt + SOPT.sopt_dir] = SOPT_GET;
+  if (k32[sopt + SOPT.sopt_level] !== SOL_SOCKET) {
+    if (pr.pr_ctloutput !== null) return yield* so_pru_ctloutput(so, sopt);
+    return ENOPROTOOPT;
+  }
+  const name = k32[sopt + SOPT.sopt_name];
+  optbuf32.fill(0);
+  switch (name) {
+    case SO_LINGER:
+      optbuf32[0] = k32[so + SO.so_options] & SO_LINGER;
+      optbuf32[1] = k32[so + SO.so_linger];
+      return sooptcopyout(sopt, LINGER_BYTES);
+    case SO_USELOOPBACK: case SO_DONTROUTE: case SO_DEBUG: case SO_KEEPALIVE: case SO_REUSEADDR:
+    case SO_REUSEPORT: case SO_BROADCAST: case SO_OOBINLINE: case SO_TIMESTAMP: case SO_ACCEPTCONN:
+    case SO_NOSIGPIPE:
+      optbuf32[0] = k32[so + SO.so_options] & name;
+      return sooptcopyout(sopt, INT_BYTES);
+    case SO_TYPE:
+      optbuf32[0] = k32[so + SO.so_type];
+      return sooptcopyout(sopt, INT_BYTES);
+    case SO_ERROR:
+      optbuf32[0] = k32[so + SO.so_error];
+      k32[so + SO.so_error] = 0;
+      return sooptcopyout(sopt, INT_BYTES);
+    case SO_SNDBUF:
+      optbuf32[0] = k32[so + SO.so_snd + SSB.ssb_hiwat];
+      return sooptcopyout(sopt, INT_BYTES);
+    case SO_RCVBUF:
+      optbuf32[0] = k32[so + SO.so_rcv + SSB.ssb_hiwat];
+      return sooptcopyout(sopt, INT_BYTES);
+    case SO_SNDLOWAT:
+      optbuf32[0] = k32[so + SO.so_snd + SSB.ssb_lowat];
+      return sooptcopyout(sopt, INT_BYTES);
+    case SO_RCVLOWAT:
+      optbuf32[0] = k32[so + SO.so_rcv + SSB.ssb_lowat];
+      return sooptcopyout(sopt, INT_BYTES);
+    case SO_SNDTIMEO: case SO_RCVTIMEO: {
+      const optval = k32[so + (name === SO_SNDTIMEO ? SO.so_snd : SO.so_rcv) + SSB.ssb_timeo];
+      optbuf32[0] = Math.trunc(optval / HZ);
+      optbuf32[1] = (optval % HZ) * USTICK;
+      return sooptcopyout(sopt, TIMEVAL_BYTES);
+    }
+    default:
+      return ENOPROTOOPT;
+  }
+}
