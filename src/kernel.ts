@@ -46,3 +46,8 @@ export * from './kern/sys_generic.js';
 export * from './kern/kern_sig.js';
 export * from './kern/uipc_socket.js';
 export * from './kern/uipc_msg.js';
+export * from './kern/sys_socket.js';
+export * from './kern/uipc_syscalls.js';
+export * from './sys/unpcb.js';
+export * from './kern/vfs_unixsock.js';
+export * from './kern/uipc_usrreq.js';

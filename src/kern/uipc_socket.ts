@@ -65,6 +65,7 @@ import {
 } from '../sys/mbuf.js';
 import { RLIMIT_SBSIZE, RLIM_INFINITY, UCRED } from '../sys/proc.js';
 import { FNONBLOCK } from '../sys/file.js';
+import { POLLIN, POLLINIGNEOF, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRNORM } from '../sys/poll.js';
 import { m_copy, m_copym, m_free, m_freem, m_get_wait, m_getl_wait } from './uipc_mbuf.js';
 import { sbappend, sbdroprecord, sbflush, sbunlinkmbuf, ssb_space } from './uipc_sockbuf.js';
 import { pffindproto, pffindtype, protosw_of } from './uipc_domain.js';
@@ -1107,4 +1108,41 @@ export function* sogetopt(so: Ptr, sopt: Ptr): Blocking<number> {
     default:
       return ENOPROTOOPT;
   }
+}
+
+/* ---- readiness (sys/socketvar.h soreadable/sowriteable; uipc_socket.c sopoll) ---- */
+
+/* soreadable: data at or above the low-water mark, EOF, a completed connection, or an error. */
+export function soreadable(so: Ptr): boolean {
+  const r = so + SO.so_rcv;
+  return k32[r + SSB.ssb_cc] >= k32[r + SSB.ssb_lowat] || (Atomics.load(k32, so + SO.so_state) & SS_CANTRCVMORE) !== 0 ||
+    k32[so + SO.so_comp] !== NULL || k32[so + SO.so_error] !== 0;
+}
+
+/* sowriteable: room at or above the send low-water mark on a socket that may send, a
+ * shut send side (the write then fails), or an error. */
+export function sowriteable(so: Ptr): boolean {
+  const s = so + SO.so_snd;
+  const st = Atomics.load(k32, so + SO.so_state);
+  return (ssb_space(s) >= k32[s + SSB.ssb_lowat] &&
+      ((st & SS_ISCONNECTED) !== 0 || (protosw_of(k32[so + SO.so_proto]).pr_flags & PR_CONNREQUIRED) === 0)) ||
+    (st & SS_CANTSENDMORE) !== 0 || k32[so + SO.so_error] !== 0;
+}
+
+/*
+ * sopoll: which of `events` hold now.  Here: only this half of DragonFly's sopoll; the
+ * other half, recording the poller (selrecord and SSB_SEL) when nothing is ready so that
+ * sowakeup wakes it, belongs to select(2) and poll(2), which come with their issue.
+ */
+export function sopoll(so: Ptr, events: number): number {
+  let revents = 0;
+  if ((events & (POLLIN | POLLRDNORM)) !== 0 && soreadable(so)) revents |= events & (POLLIN | POLLRDNORM);
+  if ((events & POLLINIGNEOF) !== 0 && (k32[so + SO.so_rcv + SSB.ssb_cc] >= k32[so + SO.so_rcv + SSB.ssb_lowat] ||
+      k32[so + SO.so_comp] !== NULL || k32[so + SO.so_error] !== 0)) revents |= POLLINIGNEOF;
+  if ((events & (POLLOUT | POLLWRNORM)) !== 0 && sowriteable(so)) revents |= events & (POLLOUT | POLLWRNORM);
+  if ((events & (POLLPRI | POLLRDBAND)) !== 0 &&
+      (k32[so + SO.so_oobmark] !== 0 || (Atomics.load(k32, so + SO.so_state) & SS_RCVATMARK) !== 0)) {
+    revents |= events & (POLLPRI | POLLRDBAND);
+  }
+  return revents;
 }

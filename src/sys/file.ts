@@ -10,6 +10,7 @@
 
 import { layout, flag_names, type Ptr } from '../../shared/struct.js';
 import type { Blocking } from '../../shared/effect.js';
+import type { Uio } from '../kern/uipc_socket.js';
 
 /* ---- struct file ---- */
 
@@ -97,13 +98,14 @@ export const UF_RESERVED = 0x100;    // here: DragonFly's fdnode.reserved (fallo
  * may linger; every pru request may travel to a protocol thread), so each is a generator
  * called with yield*.  Each returns an errno, except fo_poll which returns the ready
  * events.  The caller holds a reference to fp for the call's duration.  Arguments that
- * are structures (uio, ioctl data, struct stat) are kmem pointers, as in C.
+ * are structures (ioctl data, struct stat) are kmem pointers, as in C; struct uio is the
+ * socket layer's Uio (uipc_socket.ts), which names the caller's Uint8Array.
  */
 export interface Fileops {
   readonly fo_name: string;          // registration name; its kstr id goes in f_ops
   fo_id: number;                     // that id on the attached machine (set by fileops_register)
-  fo_read(fp: Ptr, uio: Ptr, cred: Ptr, flags: number): Blocking<number>;
-  fo_write(fp: Ptr, uio: Ptr, cred: Ptr, flags: number): Blocking<number>;
+  fo_read(fp: Ptr, uio: Uio, cred: Ptr, flags: number): Blocking<number>;
+  fo_write(fp: Ptr, uio: Uio, cred: Ptr, flags: number): Blocking<number>;
   fo_ioctl(fp: Ptr, com: number, data: Ptr, cred: Ptr): Blocking<number>;
   fo_poll(fp: Ptr, events: number, cred: Ptr): Blocking<number>;
   fo_stat(fp: Ptr, sb: Ptr, cred: Ptr): Blocking<number>;
