@@ -15,20 +15,11 @@ import {
   spin_unlock, sleeplock_lock, sleeplock_unlock, TD, lwkt_schedule, lwkt_sleep, lwkt_forwardmsg, type Blocking,
 } from '../../src/kernel.js';
 import { sleeplock_try } from '../../src/lwkt/lwkt_serialize.js';
+import { await_word, publish } from './common.js';
 
 const SIGUSR1 = 30;
 
-/* Wait (sleeping a tick at a time) until the word at w is non-zero; returns it. */
-function* await_word(w: number): Blocking<number> {
-  let v: number;
-  while ((v = Atomics.load(k32, w)) === 0) yield* tsleep(w, 0, 'await', 1);
-  return v;
-}
 
-function publish(w: number, v: number): void {
-  Atomics.store(k32, w, v);
-  wakeup(w);
-}
 
 /* ---- messages ---- */
 

@@ -22,6 +22,7 @@ import {
   crget, crhold, crfree, crdup, getuid, geteuid, setuid, kernel_sysctl,
 } from '../../src/kernel.js';
 import { done_num } from '../../shared/effect.js';
+import { await_word, publish } from './common.js';
 
 /* ---- a file type of the tests' own ---- */
 
@@ -84,16 +85,7 @@ function fp_of(p: Ptr, fd: number): Ptr {
 
 function count_of(p: Ptr, fd: number): number { return k32[fp_of(p, fd) + FILE.f_count]; }
 
-function* await_word(w: number): Blocking<number> {
-  let v: number;
-  while ((v = Atomics.load(k32, w)) === 0) yield* tsleep(w, 0, 'await', 1);
-  return v;
-}
 
-function publish(w: number, v: number): void {
-  Atomics.store(k32, w, v);
-  wakeup(w);
-}
 
 function rlim_get(p: Ptr, which: number, rl: Ptr): number[] {
   const e = kern_getrlimit(p, which, rl);

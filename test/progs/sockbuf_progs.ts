@@ -22,6 +22,7 @@ import {
   sbappend, sbappendstream, sbappendrecord, sbappendaddr, sbappendcontrol, sbflush, sbdrop, sbdroprecord,
   sbunlinkmbuf, sbcreatecontrol, ssb_space, ssb_appendaddr, ssb_appendcontrol, _sbcheck, sockbuf_debug_set,
 } from '../../src/kern/uipc_sockbuf.js';
+import { await_word, publish } from './common.js';
 
 /* ---- helpers ---- */
 
@@ -561,17 +562,7 @@ export function* appendcontrol(): Blocking<number[]> {
 
 /* ---- waiting for mbufs ---- */
 
-/* Wait (a tick at a time) until the word at w is non-zero; returns it. */
-function* await_word(w: number): Blocking<number> {
-  let v: number;
-  while ((v = Atomics.load(k32, w)) === 0) yield* tsleep(w, 0, 'await', 1);
-  return v;
-}
 
-function publish(w: number, v: number): void {
-  Atomics.store(k32, w, v);
-  wakeup(w);
-}
 
 /*
  * Take every free mbuf (clusters too when `clusters`), leaving `leave` of each, and

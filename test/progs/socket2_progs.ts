@@ -9,6 +9,7 @@ import {
 import { STAT } from '../../src/sys/stat.js';
 import { soreserve, ssb_reserve, ssb_release, sotoxsocket, XSOCKET, UCRED, RLIM_INFINITY, crget, crfree, uifind,
   ui_sbsize, net_add_domain, pffindtype, SOCK_STREAM, type Protosw, type Domain, type PrUsrreqs } from '../../src/kernel.js';
+import { await_word } from './common.js';
 
 /* sotoxsocket needs so_proto: a one-protocol test domain (family 77), registered once per isolate. */
 const testproto: Protosw = { pr_type: SOCK_STREAM, pr_domain: null as unknown as Domain, pr_protocol: 0, pr_flags: 0,
@@ -23,11 +24,6 @@ function so_setproto_for_test(so: number): void {
 
 const SIGUSR1 = 30;
 
-function* await_word(w: number): Blocking<number> {
-  let v: number;
-  while ((v = Atomics.load(k32, w)) === 0) yield* tsleep(w, 0, 'await', 1);
-  return v;
-}
 
 /* Read, set and re-read kern.ipc.maxsockbuf; returns every figure the test checks. */
 export function* maxsockbuf(): Blocking<number[]> {

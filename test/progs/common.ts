@@ -1,0 +1,15 @@
+/* Helpers every test-thread module uses: a rendezvous word in kmem. */
+import { k32, tsleep, wakeup, type Blocking } from '../../src/kernel.js';
+
+/* Wait (sleeping a tick at a time) until the word at w is non-zero; returns it. */
+export function* await_word(w: number): Blocking<number> {
+  let v: number;
+  while ((v = Atomics.load(k32, w)) === 0) yield* tsleep(w, 0, 'await', 1);
+  return v;
+}
+
+/* Store v in the word at w and wake whoever waits for it. */
+export function publish(w: number, v: number): void {
+  Atomics.store(k32, w, v);
+  wakeup(w);
+}
