@@ -51,3 +51,5 @@ export * from './kern/uipc_syscalls.js';
 export * from './sys/unpcb.js';
 export * from './kern/vfs_unixsock.js';
 export * from './kern/uipc_usrreq.js';
+export * from './kern/sys_console.js';
+export * from './kern/kern_exec.js';

@@ -8,9 +8,10 @@ import { PANICMSG_BYTES } from '../../shared/param.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { Globaldata, set_mycpu, type CpuHooks } from '../lwkt/globaldata.js';
 import { lwkt_create, lwkt_init_idle } from '../lwkt/lwkt_thread.js';
-import { TDPRI_KERN_DAEMON, TDPRI_MAX, TD } from '../lwkt/thread.js';
+import { TDPRI_KERN_DAEMON, TDPRI_MAX, TDPRI_USER_NORM, TD } from '../lwkt/thread.js';
 import { is_generator, thread_fn } from './modules.js';
 import { netisr_cpu_init } from '../kern/uipc_msg.js';
+import { is_program, proc_exec, type ProgramFn } from '../kern/kern_exec.js';
 
 export function cpu_bringup(cpuid: number, hooks: CpuHooks): Globaldata {
   const gd = new Globaldata(cpuid, hooks);
@@ -26,6 +27,8 @@ export interface SpawnRequest {
   args?: unknown[];
   name?: string;
   priority?: number;
+  process?: boolean;      // spawnProcess: run the export as a program (kern_exec.ts proc_exec)
+  uid?: number;           //   as this uid (default 0)
 }
 
 /* Load the thread's module (async), then create the thread on gd. */
@@ -38,9 +41,20 @@ export async function spawn_prepare(req: SpawnRequest): Promise<(...a: unknown[]
 
 export function spawn_create(gd: Globaldata, req: SpawnRequest, fn: (...a: unknown[]) => unknown): number {
   set_mycpu(gd);
-  const gen = fn(...(req.args ?? []));
-  if (!is_generator(gen)) throw new TypeError(`spawn: '${req.export ?? 'default'}' of ${req.module} is not a generator function`);
-  const td = lwkt_create(gd, req.name ?? req.export ?? 'thread', req.priority ?? TDPRI_KERN_DAEMON, gen);
+  const what = `'${req.export ?? 'default'}' of ${req.module}`;
+  let gen: Generator<number, unknown, unknown>;
+  if (req.process === true) {
+    if (!is_program(fn)) throw new TypeError(`spawnProcess: ${what} is not a generator function`);
+    const uid = req.uid ?? 0;
+    if (!Number.isInteger(uid) || uid < 0 || uid > 0x7fffffff) throw new RangeError('spawnProcess: uid must be 0..2^31-1');
+    gen = proc_exec(fn as ProgramFn, uid, req.args ?? [], req.name ?? req.export ?? 'default');
+  } else {
+    const g = fn(...(req.args ?? []));
+    if (!is_generator(g)) throw new TypeError(`spawn: ${what} is not a generator function`);
+    gen = g;
+  }
+  const pri = req.process === true ? TDPRI_USER_NORM : req.priority ?? TDPRI_KERN_DAEMON;
+  const td = lwkt_create(gd, req.name ?? req.export ?? 'thread', pri, gen);
   if (td === NULL) throw new RangeError('spawn: thread zone exhausted (boot with more maxThreads)');
   return k32[td + TD.td_id];
 }

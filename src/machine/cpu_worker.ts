@@ -23,6 +23,7 @@ import { cpu_step, cpu_idle_work, STEP_RAN } from '../lwkt/lwkt_thread.js';
 import { callout_next_deadline } from '../lwkt/kern_timeout.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
 import { doorbell_all } from './doorbell.js';
+import { console_attach } from '../kern/sys_console.js';
 
 export interface CpuWorkerData {
   sab: SharedArrayBuffer;
@@ -35,6 +36,8 @@ export interface CpuWorkerData {
 
 export interface CpuApi {
   spawn(req: SpawnRequest): Promise<number>;
+  /* A process running a program (kern_exec.ts); req.process is forced on. */
+  spawnProcess(req: SpawnRequest): Promise<number>;
   load(module: string): Promise<void>;
 }
 
@@ -42,7 +45,8 @@ export type CpuEvent =
   | { type: 'ready'; cpu: number }
   | { type: 'exit'; id: number; name: string; result?: unknown; error?: string; uncloneable?: boolean }
   | { type: 'panic'; cpu: number; message: string; stack?: string }
-  | { type: 'halted'; cpu: number };
+  | { type: 'halted'; cpu: number }
+  | { type: 'console'; pid: number; data: Uint8Array };
 
 export async function cpu_worker_main(): Promise<void> {
   const wd = workerData as CpuWorkerData;
@@ -59,6 +63,7 @@ export async function cpu_worker_main(): Promise<void> {
       }
     },
   });
+  console_attach(gd, (pid, data) => post({ type: 'console', pid, data }));
   gd.ipi_out = wd.ipiOut;
   gd.ipi_in = wd.ipiIn;
   calibrate_polls(gd);
@@ -73,6 +78,16 @@ export async function cpu_worker_main(): Promise<void> {
       try {
         const fn = await spawn_prepare(req);
         return spawn_create(gd, req, fn);
+      } finally {
+        control_calls--;
+      }
+    },
+    async spawnProcess(req) {
+      arrived();
+      try {
+        const r: SpawnRequest = { ...req, process: true };
+        const fn = await spawn_prepare(r);
+        return spawn_create(gd, r, fn);
       } finally {
         control_calls--;
       }

@@ -26,7 +26,8 @@ import { cpu_bringup, panic_record_here, spawn_create, spawn_prepare } from './c
 import { module_load } from './modules.js';
 import { DetRng } from './det_rng.js';
 import { MessageChannel } from 'node:worker_threads';
-import { MachineBase, type SpawnOptions } from './machine.js';
+import { MachineBase, type ProcessOptions, type SpawnOptions } from './machine.js';
+import { console_attach } from '../kern/sys_console.js';
 
 const SLICE_STEPS = 50_000;
 const LIVELOCK_STEPS = 5_000_000;   // steps in a row in which no CPU could run a thread
@@ -56,6 +57,7 @@ export class DeterministicMachine extends MachineBase {
         thread_exit: (id, _name, result, error) => this.thread_exited(id, result, error === undefined ? undefined : String(error)),
       });
       gd.trace_log = this.log;
+      console_attach(gd, (pid, bytes) => this.console_in(pid, bytes));
       this.gds.push(gd);
     }
     if (ports) {
@@ -90,6 +92,22 @@ export class DeterministicMachine extends MachineBase {
     set_mycpuid(-1);
     this.spawned.add(id);
     return id;
+  }
+
+  async spawnProcess(opts: ProcessOptions): Promise<number> {
+    const cpu = this.check_spawn(opts);
+    this.check_process(opts);
+    const req = { module: opts.module, export: opts.export, args: opts.args, name: opts.name, uid: opts.uid ?? 0,
+      process: true };
+    const fn = await spawn_prepare(req);
+    this.attach();
+    try {
+      const id = spawn_create(this.gds[cpu], req, fn);
+      this.spawned.add(id);
+      return id;
+    } finally {
+      set_mycpuid(-1);
+    }
   }
 
   async join(id: number): Promise<unknown> {

@@ -10,6 +10,7 @@ import { zone_stats, type ZoneStats } from '../../shared/zone.js';
 import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_KMALLOC256 } from '../../shared/zone.js';
 import { set_mycpuid } from '../../shared/cpu.js';
 import { thread_dump, cpu_dump, panic_record, PanicError, type ThreadInfo } from './dump.js';
+import { exec_killed_message } from '../kern/kern_exec.js';
 
 export type EngineName = 'parallel' | 'deterministic';
 export type IpiCarrier = 'sab' | 'messageport';
@@ -37,6 +38,16 @@ export interface SpawnOptions {
   args?: unknown[];               // its arguments (structured-cloneable for the parallel engine)
   name?: string;
   priority?: number;              // TDPRI_* (default TDPRI_KERN_DAEMON, 12)
+}
+
+/* spawnProcess: a program (a generator function `function* main(sys: Sys, ...args)`) as a process. */
+export interface ProcessOptions {
+  cpu?: number;                   // default 0
+  module: string;                 // module URL or absolute path, as for spawn
+  export?: string;                // the program's generator function (default 'default')
+  args?: unknown[];               // its arguments after sys (structured-cloneable for the parallel engine)
+  uid?: number;                   // real, effective and saved uid and gid (default 0, root)
+  name?: string;                  // the thread's name (default the export's)
 }
 
 export interface CpuStats {
@@ -69,7 +80,9 @@ export interface Machine {
   readonly ncpus: number;
   readonly kmem: SharedArrayBuffer;
   spawn(opts: SpawnOptions): Promise<number>;
+  spawnProcess(opts: ProcessOptions): Promise<number>;
   join(id: number): Promise<unknown>;
+  console(): string;
   kmalloc(words: number): number;
   stats(): MachineStats;
   threads(): ThreadInfo[];
@@ -97,6 +110,7 @@ export abstract class MachineBase implements Machine {
   }
 
   abstract spawn(opts: SpawnOptions): Promise<number>;
+  abstract spawnProcess(opts: ProcessOptions): Promise<number>;
   abstract join(id: number): Promise<unknown>;
   abstract traceHash(): string;
   abstract shutdown(): Promise<void>;
@@ -110,8 +124,46 @@ export abstract class MachineBase implements Machine {
     return cpu;
   }
 
-  /* A thread ended: settle its joiners. */
+  /* Host-side checks of spawnProcess's options (the CPU checks them again). */
+  protected check_process(opts: ProcessOptions): void {
+    const uid = opts.uid ?? 0;
+    if (!Number.isInteger(uid) || uid < 0 || uid > 0x7fffffff) throw new RangeError('spawnProcess: uid must be 0..2^31-1');
+  }
+
+  /* ---- the console (kern/sys_console.ts): bytes from the CPUs, shown by line with the pid ---- */
+
+  private readonly con_lines: string[] = [];
+  private readonly con_partial = new Map<number, { dec: InstanceType<typeof TextDecoder>; text: string }>();
+
+  protected console_in(pid: number, bytes: Uint8Array): void {
+    let part = this.con_partial.get(pid);
+    if (part === undefined) {
+      part = { dec: new TextDecoder(), text: '' };
+      this.con_partial.set(pid, part);
+    }
+    const lines = (part.text + part.dec.decode(bytes, { stream: true })).split('\n');
+    part.text = lines.pop() ?? '';
+    for (const l of lines) this.con_lines.push(`[pid ${pid}] ${l}\n`);
+  }
+
+  /*
+   * The console output so far: every line written to a console descriptor, prefixed
+   * with the writer's pid ("[pid 3] "), in the order the lines were completed; a line
+   * not yet ended by a newline comes last, as it is so far.
+   */
+  console(): string {
+    let out = this.con_lines.join('');
+    for (const [pid, part] of this.con_partial) if (part.text !== '') out += `[pid ${pid}] ${part.text}\n`;
+    return out;
+  }
+
+  /* A thread ended: settle its joiners.  A killed process's record becomes the join's error. */
   protected thread_exited(id: number, result: unknown, error: string | undefined): void {
+    const killed = error === undefined ? exec_killed_message(result) : null;
+    if (killed !== null) {
+      result = undefined;
+      error = killed;
+    }
     this.exited.set(id, { result, error });
     const ws = this.waiters.get(id);
     if (ws === undefined) return;

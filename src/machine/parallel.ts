@@ -18,7 +18,7 @@ import { PC, PCPU_WORDS, CPUSTATE_IDLE, CPUSTATE_RUN } from '../../shared/pcpu.j
 import { PANICMSG_BYTES } from '../../shared/param.js';
 import { IPIQ_RI, IPIQ_WI, ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
 import { H_OFF_IPIQ, H_IPIQ_SLOTS } from '../../shared/kmem.js';
-import { MachineBase, type SpawnOptions } from './machine.js';
+import { MachineBase, type ProcessOptions, type SpawnOptions } from './machine.js';
 import { module_url } from './modules.js';
 import { machine_attach } from './attach.js';
 import type { CpuApi, CpuEvent, CpuWorkerData } from './cpu_worker.js';
@@ -122,6 +122,9 @@ export class ParallelMachine extends MachineBase {
         this.halted.add(cpu);
         this.wake_halt_waiters();
         break;
+      case 'console':
+        this.console_in(e.pid, e.data);
+        break;
       case 'ready':
         break;
     }
@@ -163,6 +166,22 @@ export class ParallelMachine extends MachineBase {
     this.spawning++;
     try {
       const id = await this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) });
+      this.spawned.add(id);
+      return id;
+    } finally {
+      this.spawning--;
+      this.idle_epochs = null;
+    }
+  }
+
+  async spawnProcess(opts: ProcessOptions): Promise<number> {
+    const cpu = this.check_spawn(opts);
+    this.check_process(opts);
+    this.control(cpu);
+    this.spawning++;
+    try {
+      const id = await this.apis[cpu].spawnProcess({ module: module_url(opts.module), export: opts.export,
+        args: opts.args, name: opts.name, uid: opts.uid ?? 0 });
       this.spawned.add(id);
       return id;
     } finally {

@@ -1,0 +1,98 @@
+/*
+ * sys_console.ts: the console, a character-device file type (DTYPE_CONSOLE).  Every
+ * process starts with descriptors 0, 1 and 2 open on it (kern_exec.ts).
+ * Stands for DragonFly 2008's /dev/console (a tty vnode behind vn_read/vn_write), cut
+ * down to what a simulated program needs: fo_write appends the bytes to the machine's
+ * console output, which the host reads (Machine.console(), each line labelled with the
+ * writer's pid); fo_read is EOF; fo_shutdown is ENOTSOCK (shutdown(2) on a non-socket);
+ * socket calls on it are ENOTSOCK already (holdsock).
+ *
+ * Differs: there is no tty and no kmem ring.  Output leaves the kernel at once through a
+ * per-CPU sink the engine attaches (console_attach): the deterministic engine appends to
+ * the host's buffer directly, the parallel engine posts the bytes on the CPU's events
+ * port, ahead of any later thread exit, so a join sees all output written before it.
+ * Writes never block and never fail for lack of room (a sink with no host attached
+ * drops the bytes, as a console with no terminal does).
+ */
+
+import { k32 } from '../../shared/kmem.js';
+import { NULL, type Ptr } from '../../shared/struct.js';
+import { done_num, type Blocking } from '../../shared/effect.js';
+import { ENOTSOCK, ENOTTY } from '../../shared/errno.js';
+import { curthread, mycpu } from '../lwkt/globaldata.js';
+import type { Globaldata } from '../lwkt/globaldata.js';
+import { TD } from '../lwkt/thread.js';
+import { FILE, FIOASYNC, FIONBIO, FNONBLOCK, FASYNC, type Fileops } from '../sys/file.js';
+import { PROC } from '../sys/proc.js';
+import { STAT, S_IFCHR } from '../sys/stat.js';
+import { POLLOUT } from '../sys/poll.js';
+import { fileops_register } from './kern_descrip.js';
+import { FIONREAD } from './sys_socket.js';
+import type { Uio } from './uipc_socket.js';
+
+/* Where one CPU's console output goes: (pid of the writer, a copy of the bytes). */
+export type ConsoleSink = (pid: number, bytes: Uint8Array) => void;
+
+const sinks = new WeakMap<Globaldata, ConsoleSink>();
+
+/* The engine attaches a sink to each CPU it brings up. */
+export function console_attach(gd: Globaldata, sink: ConsoleSink): void { sinks.set(gd, sink); }
+
+function curpid(): number {
+  const p = k32[curthread() + TD.td_proc];
+  return p === NULL ? 0 : k32[p + PROC.p_pid];
+}
+
+/* Set or clear bits of f_flag by CAS (fcntl changes other bits concurrently). */
+function f_flag_change(fp: Ptr, bits: number, on: boolean): void {
+  for (;;) {
+    const o = Atomics.load(k32, fp + FILE.f_flag);
+    const n = on ? o | bits : o & ~bits;
+    if (Atomics.compareExchange(k32, fp + FILE.f_flag, o, n) === o) return;
+  }
+}
+
+/* cn_read: end of file, always (no keyboard). */
+function cn_read(_fp: Ptr, _uio: Uio, _cred: Ptr, _flags: number): Blocking<number> { return done_num(0); }
+
+/* cn_write: the whole uio goes to this CPU's console sink.  Never blocks. */
+function cn_write(_fp: Ptr, uio: Uio, _cred: Ptr, _flags: number): Blocking<number> {
+  const n = uio.resid;
+  if (n > 0) {
+    const sink = sinks.get(mycpu);
+    if (sink !== undefined) sink(curpid(), uio.buf.slice(uio.offset, uio.offset + n));
+    uio.offset += n;
+    uio.resid = 0;
+  }
+  return done_num(0);
+}
+
+/* cn_ioctl: FIONBIO and FIOASYNC set the file flags (nothing else to do), FIONREAD is 0. */
+function cn_ioctl(fp: Ptr, cmd: number, data: Ptr, _cred: Ptr): Blocking<number> {
+  switch (cmd) {
+    case FIONBIO: f_flag_change(fp, FNONBLOCK, k32[data] !== 0); return done_num(0);
+    case FIOASYNC: f_flag_change(fp, FASYNC, k32[data] !== 0); return done_num(0);
+    case FIONREAD: k32[data] = 0; return done_num(0);
+    default: return done_num(ENOTTY);
+  }
+}
+
+/* cn_poll: always writable, never readable (nothing is ever typed). */
+function cn_poll(_fp: Ptr, events: number, _cred: Ptr): Blocking<number> { return done_num(events & POLLOUT); }
+
+function cn_stat(_fp: Ptr, sb: Ptr, _cred: Ptr): Blocking<number> {
+  for (let i = 0; i < STAT.SIZE; i++) k32[sb + i] = 0;
+  k32[sb + STAT.st_mode] = S_IFCHR | 0o620;
+  return done_num(0);
+}
+
+function cn_close(_fp: Ptr): Blocking<number> { return done_num(0); }
+
+function cn_shutdown(_fp: Ptr, _how: number): Blocking<number> { return done_num(ENOTSOCK); }
+
+export const consoleops: Fileops = {
+  fo_name: 'consoleops', fo_id: 0,
+  fo_read: cn_read, fo_write: cn_write, fo_ioctl: cn_ioctl, fo_poll: cn_poll, fo_stat: cn_stat,
+  fo_close: cn_close, fo_shutdown: cn_shutdown,
+};
+fileops_register(consoleops);

@@ -1,0 +1,45 @@
+/*
+ * sys/errors.ts: what a failing system call throws in a simulated program (sys/sys.ts):
+ * a SysError with the errno's name as `code` (as Node names its errors), the BSD number
+ * as `errno` and the call's name as `syscall`.
+ */
+
+import { errno_name } from '../../shared/errno.js';
+
+export class SysError extends Error {
+  override name = 'SysError';
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+
+  constructor(syscall: string, errno: number) {
+    const code = errno_name(errno);
+    super(`${syscall}: ${code} (errno ${errno})`);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/*
+ * Thrown through a program when a signal's default action terminates its process (at
+ * the return from a system call, where the kernel would deliver it).  The program may
+ * catch it, but cannot survive it: every later system call throws it again, and the
+ * process is recorded as killed by the signal however the program ends.
+ */
+export class ProcessKilled extends Error {
+  override name = 'ProcessKilled';
+  readonly signal: number;
+  constructor(sig: number) {
+    super(`killed by signal ${sig}${SIGNAMES[sig] !== undefined ? ` (${SIGNAMES[sig]})` : ''}`);
+    this.signal = sig;
+  }
+}
+
+export const SIGNAMES: Record<number, string> = {
+  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGEMT', 8: 'SIGFPE',
+  9: 'SIGKILL', 10: 'SIGBUS', 11: 'SIGSEGV', 12: 'SIGSYS', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',
+  16: 'SIGURG', 17: 'SIGSTOP', 18: 'SIGTSTP', 19: 'SIGCONT', 20: 'SIGCHLD', 21: 'SIGTTIN', 22: 'SIGTTOU',
+  23: 'SIGIO', 24: 'SIGXCPU', 25: 'SIGXFSZ', 26: 'SIGVTALRM', 27: 'SIGPROF', 28: 'SIGWINCH', 29: 'SIGINFO',
+  30: 'SIGUSR1', 31: 'SIGUSR2',
+};

@@ -1,0 +1,562 @@
+/*
+ * sys/sys.ts: the system-call interface of a simulated process.  A program is a
+ * generator function `function* main(sys: Sys, ...args)` started by
+ * Machine.spawnProcess (kern/kern_exec.ts); it calls the kernel with `yield* sys.call()`.
+ * Each method is the user half of one system call and its return path: it checks the
+ * arguments a C library could not have made (a buffer that is not a Uint8Array is
+ * EFAULT, a bad length or enum EINVAL, a descriptor that is not a small non-negative
+ * integer EBADF), calls the kernel half (uipc_syscalls.ts, kern_descrip.ts, ...),
+ * delivers pending signals as the syscall return path does (userret: a caught signal
+ * runs its handler; a signal whose default action terminates kills the process), then
+ * restarts the call on ERESTART, or throws SysError for any other errno.
+ *
+ * Differs from C:
+ *  - The results C returns through user pointers come back as values (accept's fd,
+ *    socketpair's [fd0, fd1], FIONREAD's count, getsockname's path); recvfrom returns
+ *    [bytes, sender path or null].
+ *  - Addresses are AF_LOCAL paths (strings, UTF-8, at most SUN_PATH_MAX bytes), the only
+ *    domain with names here; file-system paths are at most PATH_ROOM bytes (less than
+ *    MAXPATHLEN: one scratch item holds them).
+ *  - Socket options are ints only (4 bytes each way); SO_LINGER and the timeouts, which
+ *    take two ints, give EINVAL on set and their first int on get.
+ *  - A signal handler is a JS function run in the program at the return from the next
+ *    system call; SIGSTOP and the other stop signals are ignored (no job control).
+ *  - kill() takes a pid > 0 only (no process groups or broadcast).
+ *  - The kmem the calls need (result words, a struct sockopt, a struct rlimit, a
+ *    sockaddr_un or a path) is one kmalloc256 item per process, allocated at exec and
+ *    freed at exit; the Uio is one per process.  A call allocates no kmem of its own
+ *    beyond what the kernel half does.
+ */
+
+import { k32, ku8, kf64 } from '../../shared/kmem.js';
+import { NULL, type Ptr } from '../../shared/struct.js';
+import type { Blocking } from '../../shared/effect.js';
+import {
+  EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOTTY, EPERM, EPIPE, ERESTART, ESRCH, EWOULDBLOCK,
+} from '../../shared/errno.js';
+import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
+import { CURSIG, PCATCH, lwkt_sigtake, sigbit, tsleep } from '../lwkt/kern_synch.js';
+import { lwkt_yield } from '../lwkt/lwkt_thread.js';
+import { HZ } from '../../shared/param.js';
+import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL } from './file.js';
+import {
+  KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
+  SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, kern_globals,
+} from './proc.js';
+import { AF_LOCAL, SOMAXCONN, SO_NOSIGPIPE, SUN_PATH_MAX } from './socket.js';
+import { SO } from './socketvar.js';
+import { SOCKADDR_UN_BYTES } from './unpcb.js';
+import { SysError, ProcessKilled } from './errors.js';
+import { fdrop, fileops_of, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE } from '../kern/kern_descrip.js';
+import { psignal, kern_sigaction } from '../kern/kern_proc.js';
+import { getuid, geteuid, setuid } from '../kern/kern_prot.js';
+import { kern_getrlimit, kern_setrlimit } from '../kern/kern_resource.js';
+import { kernel_sysctl } from '../kern/kern_sysctl.js';
+import { FIONREAD, FIOGETOWN, FIOSETOWN, SIOCATMARK } from '../kern/sys_socket.js';
+import { SOPT, SOPT_GET, SOPT_SET, UIO_READ, UIO_WRITE, Uio } from '../kern/uipc_socket.js';
+import { free_sockaddr } from '../kern/uipc_socket2.js';
+import {
+  kern_accept, kern_bind, kern_connect, kern_getpeername, kern_getsockname, kern_getsockopt, kern_listen,
+  kern_recvmsg, kern_sendmsg, kern_setsockopt, kern_shutdown, kern_socket, kern_socketpair,
+} from '../kern/uipc_syscalls.js';
+import { kern_chmod, kern_mkdir, kern_rmdir, kern_unlink } from '../kern/vfs_unixsock.js';
+import '../kern/uipc_usrreq.js';     // AF_LOCAL registers itself in every isolate that runs programs
+
+/* ---- the per-process scratch item (kmalloc256: 256 words) ---- */
+
+export const SCRATCH_WORDS = 256;
+const S_RES = 0;          // a result word; socketpair's second fd at S_RES + 1
+const S_NAME = 2;         // getsockname/getpeername: the sockaddr pointer
+const S_NAMELEN = 3;      //   and its length
+const S_PSA = 4;          // recvfrom: the sender's sockaddr pointer
+const S_FLAGS = 5;        // recvmsg's flags in and out
+const S_INT = 6;          // an ioctl's int argument
+const S_OPTVAL = 7;       // a socket option's int value
+const S_RLIM = 8;         // struct rlimit (4 words, on an even word: see rlim())
+const S_SLEEP = 13;       // sleep()'s wait channel
+const S_SOPT = 14;        // struct sockopt
+const S_PATH = 32;        // a sockaddr_un or a path, to the end of the item
+export const PATH_ROOM = (SCRATCH_WORDS - S_PATH) * 4;
+
+if (S_SOPT + SOPT.SIZE > S_PATH || S_RLIM + RLIMIT.SIZE + 1 > S_SOPT) throw new Error('sys: scratch layout overlaps');
+
+/* The stop signals: their default action (stop) is ignored here. */
+const SIGPROP_STOP = sigbit(SIGSTOP) | sigbit(18) | sigbit(21) | sigbit(22);
+
+/* The ioctls a program may make. */
+const IOCTLS = new Set([FIONBIO, FIOASYNC, FIONREAD, FIOSETOWN, FIOGETOWN, SIOCATMARK]);
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function fd_ok(fd: unknown): fd is number {
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff;
+}
+function int_ok(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff;
+}
+
+export type SigHandler = typeof SIG_DFL | typeof SIG_IGN | typeof SIG_CATCH | ((sig: number) => void);
+
+export interface Rlimit { cur: number; max: number }
+
+export class Sys {
+  private readonly p: Ptr;
+  private readonly td: Ptr;
+  private w: Ptr;
+  private readonly uio = new Uio();
+  private readonly handlers: (((sig: number) => void) | undefined)[] = [];
+  /* The signal that killed the process (its default action), or 0. */
+  killedBy = 0;
+
+  /* Made by kern_exec for the process p whose only thread is td, with its scratch item w. */
+  constructor(p: Ptr, td: Ptr, w: Ptr) {
+    this.p = p;
+    this.td = td;
+    this.w = w;
+  }
+
+  /* kern_exec, at exit: the scratch item goes back (the caller frees it). */
+  release(): Ptr {
+    const w = this.w;
+    this.w = NULL;
+    return w;
+  }
+
+  /* ---- the return path ---- */
+
+  /*
+   * userret: deliver the pending unblocked signals: a caught one runs its handler, an
+   * ignored one is dropped, one whose default action terminates kills the process.
+   */
+  private userret(): void {
+    if (this.killedBy !== 0) throw new ProcessKilled(this.killedBy);
+    if (this.w === NULL) throw new Error('sys: the process has exited');
+    const ps = this.p + PROC.p_sigacts;
+    for (let sig = CURSIG(this.td); sig !== 0; sig = CURSIG(this.td)) {
+      lwkt_sigtake(this.td, sig);
+      const bit = sigbit(sig);
+      if ((k32[ps + SIGACTS.ps_sigignore] & bit) !== 0) continue;
+      if ((k32[ps + SIGACTS.ps_sigcatch] & bit) !== 0) {
+        const h = this.handlers[sig];
+        if (h !== undefined) h(sig);
+        continue;
+      }
+      if (((SIGPROP_IGNORE | SIGPROP_STOP) & bit) !== 0) continue;
+      this.killedBy = sig;
+      throw new ProcessKilled(sig);
+    }
+  }
+
+  /* The end of a call with errno e: signals delivered; true to restart (ERESTART); throws SysError. */
+  private ret(syscall: string, e: number): boolean {
+    this.userret();
+    if (e === 0) return false;
+    if (e === ERESTART) return true;
+    throw new SysError(syscall, e);
+  }
+
+  /* A call refused before it reached the kernel. */
+  private fail(syscall: string, e: number): never {
+    this.userret();
+    throw new SysError(syscall, e);
+  }
+
+  private rlim(): Ptr { return this.w + S_RLIM + (this.w & 1); }
+
+  /* Write s into the scratch item's path area (UTF-8); returns its byte length, or -errno. */
+  private put_path(s: unknown, max: number, at: number): number {
+    if (typeof s !== 'string') return -EFAULT;
+    const dst = ku8.subarray(at, at + PATH_ROOM - (at - (this.w + S_PATH) * 4));
+    const n = s.length <= 32 && /^[\x01-\x7f]*$/.test(s) ? ascii_into(s, dst) : utf8_into(s, dst);
+    if (n < 0 || n > max) return -ENAMETOOLONG;
+    return n;
+  }
+
+  /* A sockaddr_un for path in the scratch item: its byte address, or -errno. */
+  private sun(path: unknown): number {
+    const a = (this.w + S_PATH) * 4;
+    ku8.fill(0, a, a + SOCKADDR_UN_BYTES);
+    const n = this.put_path(path, SUN_PATH_MAX, a + 2);
+    if (n < 0) return n;
+    ku8[a] = 2 + n;
+    ku8[a + 1] = AF_LOCAL;
+    return a;
+  }
+
+  /* The path of a kernel sockaddr (then freed); '' for an unnamed one. */
+  private take_sockaddr(sa: number): string {
+    let end = sa + 2;
+    const lim = sa + ku8[sa];
+    while (end < lim && ku8[end] !== 0) end++;
+    const bytes = new Uint8Array(end - sa - 2);
+    bytes.set(ku8.subarray(sa + 2, end));
+    free_sockaddr(sa);
+    return decoder.decode(bytes);
+  }
+
+  /* ---- sockets ---- */
+
+  *socket(domain: number, type: number, protocol = 0): Blocking<number> {
+    for (;;) {
+      const e = yield* kern_socket(domain, type, protocol, this.w + S_RES);
+      if (!this.ret('socket', e)) return k32[this.w + S_RES];
+    }
+  }
+
+  *socketpair(domain: number, type: number, protocol = 0): Blocking<[number, number]> {
+    for (;;) {
+      const e = yield* kern_socketpair(domain, type, protocol, this.w + S_RES);
+      if (!this.ret('socketpair', e)) return [k32[this.w + S_RES], k32[this.w + S_RES + 1]];
+    }
+  }
+
+  *bind(fd: number, path: string): Blocking<void> {
+    for (;;) {
+      const sa = this.sun(path);
+      if (sa < 0) this.fail('bind', -sa);
+      if (!this.ret('bind', yield* kern_bind(fd, sa))) return;
+    }
+  }
+
+  *listen(fd: number, backlog: number = SOMAXCONN): Blocking<void> {
+    for (;;) if (!this.ret('listen', yield* kern_listen(fd, backlog))) return;
+  }
+
+  *accept(fd: number): Blocking<number> {
+    for (;;) {
+      const e = yield* kern_accept(fd, 0, NULL, NULL, this.w + S_RES);
+      if (!this.ret('accept', e)) return k32[this.w + S_RES];
+    }
+  }
+
+  *connect(fd: number, path: string): Blocking<void> {
+    for (;;) {
+      const sa = this.sun(path);
+      if (sa < 0) this.fail('connect', -sa);
+      if (!this.ret('connect', yield* kern_connect(fd, 0, sa))) return;
+    }
+  }
+
+  /* send: the bytes of buf (all of it, or len) on a connected socket; the count sent. */
+  *send(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<number> {
+    return yield* this.sendto_(fd, buf, flags, null, len, 'send');
+  }
+
+  /* sendto: to the socket bound at path (null: the connected peer). */
+  *sendto(fd: number, buf: Uint8Array, flags: number, path: string | null, len?: number): Blocking<number> {
+    return yield* this.sendto_(fd, buf, flags, path, len, 'sendto');
+  }
+
+  private *sendto_(fd: number, buf: Uint8Array, flags: number, path: string | null, len: number | undefined,
+      name: string): Blocking<number> {
+    const n = this.io_len(buf, len, name);
+    if (!int_ok(flags)) this.fail(name, EINVAL);
+    for (;;) {
+      let sa = NULL;
+      if (path !== null) {
+        sa = this.sun(path);
+        if (sa < 0) this.fail(name, -sa);
+      }
+      k32[this.w + S_RES] = 0;
+      const e = yield* kern_sendmsg(fd, sa, buf, 0, n, NULL, flags, this.w + S_RES);
+      if (!this.ret(name, e)) return k32[this.w + S_RES];
+    }
+  }
+
+  /* recv: into buf (all of it, or len); the count received (0 at end of file). */
+  *recv(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<number> {
+    const n = this.io_len(buf, len, 'recv');
+    if (!int_ok(flags)) this.fail('recv', EINVAL);
+    for (;;) {
+      k32[this.w + S_RES] = 0;
+      k32[this.w + S_FLAGS] = flags;
+      const e = yield* kern_recvmsg(fd, NULL, buf, 0, n, NULL, this.w + S_FLAGS, this.w + S_RES);
+      if (!this.ret('recv', e)) return k32[this.w + S_RES];
+    }
+  }
+
+  /* recvfrom: as recv, with the sender's path ('' unnamed, null when the protocol gives none). */
+  *recvfrom(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<[number, string | null]> {
+    const n = this.io_len(buf, len, 'recvfrom');
+    if (!int_ok(flags)) this.fail('recvfrom', EINVAL);
+    for (;;) {
+      k32[this.w + S_RES] = 0;
+      k32[this.w + S_FLAGS] = flags;
+      const e = yield* kern_recvmsg(fd, this.w + S_PSA, buf, 0, n, NULL, this.w + S_FLAGS, this.w + S_RES);
+      const sa = k32[this.w + S_PSA];
+      const from = sa !== NULL ? this.take_sockaddr(sa) : null;
+      if (!this.ret('recvfrom', e)) return [k32[this.w + S_RES], from];
+    }
+  }
+
+  *shutdown(fd: number, how: number): Blocking<void> {
+    for (;;) if (!this.ret('shutdown', yield* kern_shutdown(fd, how))) return;
+  }
+
+  /* getsockopt / setsockopt: int-valued options (SOL_SOCKET, or a protocol's level). */
+  *getsockopt(fd: number, level: number, name: number): Blocking<number> {
+    return yield* this.sockopt(fd, level, name, 0, false);
+  }
+
+  *setsockopt(fd: number, level: number, name: number, value: number | boolean): Blocking<void> {
+    const v = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+    yield* this.sockopt(fd, level, name, v, true);
+  }
+
+  private *sockopt(fd: number, level: number, name: number, value: number, set: boolean): Blocking<number> {
+    const call = set ? 'setsockopt' : 'getsockopt';
+    if (!int_ok(level) || !int_ok(name) || !int_ok(value)) this.fail(call, EINVAL);
+    for (;;) {
+      const so = this.w + S_SOPT;
+      k32[so + SOPT.sopt_dir] = set ? SOPT_SET : SOPT_GET;
+      k32[so + SOPT.sopt_level] = level;
+      k32[so + SOPT.sopt_name] = name;
+      k32[so + SOPT.sopt_val] = (this.w + S_OPTVAL) * 4;
+      k32[so + SOPT.sopt_valsize] = 4;
+      k32[this.w + S_OPTVAL] = set ? value : 0;
+      const e = set ? yield* kern_setsockopt(fd, so) : yield* kern_getsockopt(fd, so);
+      if (!this.ret(call, e)) return k32[this.w + S_OPTVAL];
+    }
+  }
+
+  /* getsockname / getpeername: the path ('' when unnamed). */
+  *getsockname(fd: number): Blocking<string> { return yield* this.getname(fd, false); }
+  *getpeername(fd: number): Blocking<string> { return yield* this.getname(fd, true); }
+
+  private *getname(fd: number, peer: boolean): Blocking<string> {
+    const call = peer ? 'getpeername' : 'getsockname';
+    for (;;) {
+      k32[this.w + S_NAME] = NULL;
+      k32[this.w + S_NAMELEN] = SOCKADDR_UN_BYTES;
+      const e = peer ? yield* kern_getpeername(fd, this.w + S_NAME, this.w + S_NAMELEN)
+        : yield* kern_getsockname(fd, this.w + S_NAME, this.w + S_NAMELEN);
+      const sa = e === 0 ? k32[this.w + S_NAME] : NULL;
+      const path = sa !== NULL ? this.take_sockaddr(sa) : '';
+      if (!this.ret(call, e)) return path;
+    }
+  }
+
+  /* ---- files ---- */
+
+  /* The byte count of a read or write: buf must be a Uint8Array (EFAULT), len 0..buf.length. */
+  private io_len(buf: unknown, len: unknown, call: string): number {
+    if (!(buf instanceof Uint8Array)) this.fail(call, EFAULT);
+    if (len === undefined) return buf.length;
+    if (typeof len !== 'number' || !Number.isInteger(len) || len < 0) this.fail(call, EINVAL);
+    if (len > buf.length) this.fail(call, EFAULT);
+    return len;
+  }
+
+  /* read: up to len bytes (default buf.length) into buf; 0 at end of file. */
+  *read(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return yield* this.rw(fd, buf, len, false); }
+
+  /* write: len bytes (default buf.length) of buf; the count written.  EPIPE raises SIGPIPE. */
+  *write(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return yield* this.rw(fd, buf, len, true); }
+
+  /* print: text and a newline on fd 1 (the console unless redirected). */
+  *print(text: string): Blocking<number> {
+    return yield* this.write(1, encoder.encode(`${String(text)}\n`));
+  }
+
+  private *rw(fd: number, buf: Uint8Array, len: number | undefined, write: boolean): Blocking<number> {
+    const call = write ? 'write' : 'read';
+    const n = this.io_len(buf, len, call);
+    if (!fd_ok(fd)) this.fail(call, EBADF);
+    for (;;) {
+      const fp = holdfp(k32[this.p + PROC.p_fd], fd, write ? FWRITE : FREAD);
+      if (fp === NULL) this.fail(call, EBADF);
+      const uio = this.uio;
+      uio.buf = buf; uio.offset = 0; uio.resid = n; uio.rw = write ? UIO_WRITE : UIO_READ; uio.td = this.td;
+      const ops = fileops_of(fp), cred = k32[fp + FILE.f_cred];
+      let e = write ? yield* ops.fo_write(fp, uio, cred, 0) : yield* ops.fo_read(fp, uio, cred, 0);
+      const moved = n - uio.resid;
+      uio.buf = EMPTY;
+      // dofilewrite: EPIPE raises SIGPIPE (a socket with SO_NOSIGPIPE excepted).
+      if (write && e === EPIPE && !(k32[fp + FILE.f_type] === DTYPE_SOCKET &&
+          (k32[k32[fp + FILE.f_data] + SO.so_options] & SO_NOSIGPIPE) !== 0)) psignal(this.p, SIGPIPE);
+      yield* fdrop(fp);
+      if (e !== 0 && moved !== 0 && (e === ERESTART || e === EINTR || e === EWOULDBLOCK)) e = 0;
+      if (!this.ret(call, e)) return moved;
+    }
+  }
+
+  *close(fd: number): Blocking<void> {
+    if (!fd_ok(fd)) this.fail('close', EBADF);
+    const e = yield* kern_close(this.p, fd);
+    this.ret('close', e === ERESTART ? EINTR : e);   // the descriptor is gone: never restarted
+  }
+
+  *dup(fd: number): Blocking<number> {
+    if (!fd_ok(fd)) this.fail('dup', EBADF);
+    for (;;) {
+      const e = yield* kern_dup(DUP_VARIABLE, fd, 0, this.p, this.w + S_RES);
+      if (!this.ret('dup', e)) return k32[this.w + S_RES];
+    }
+  }
+
+  *dup2(fd: number, nfd: number): Blocking<number> {
+    if (!fd_ok(fd) || !fd_ok(nfd)) this.fail('dup2', EBADF);
+    for (;;) {
+      const e = yield* kern_dup(DUP_FIXED, fd, nfd, this.p, this.w + S_RES);
+      if (!this.ret('dup2', e)) return k32[this.w + S_RES];
+    }
+  }
+
+  /* fcntl: F_DUPFD, F_GETFD/F_SETFD, F_GETFL/F_SETFL (O_NONBLOCK, O_ASYNC); the result or 0. */
+  *fcntl(fd: number, cmd: number, arg = 0): Blocking<number> {
+    if (!fd_ok(fd)) this.fail('fcntl', EBADF);
+    if (!int_ok(cmd) || !int_ok(arg)) this.fail('fcntl', EINVAL);
+    for (;;) {
+      k32[this.w + S_RES] = 0;
+      const e = yield* kern_fcntl(this.p, fd, cmd, arg, this.w + S_RES);
+      if (!this.ret('fcntl', e)) return cmd === F_GETFL || cmd === F_GETFD || cmd === F_DUPFD ? k32[this.w + S_RES] : 0;
+    }
+  }
+
+  /*
+   * ioctl: FIONBIO / FIOASYNC (arg: on or off), FIONREAD (returns the bytes readable),
+   * FIOSETOWN (arg: pid), FIOGETOWN and SIOCATMARK (return the value).  ENOTTY for any
+   * other command.
+   */
+  *ioctl(fd: number, cmd: number, arg: number | boolean = 0): Blocking<number> {
+    if (!fd_ok(fd)) this.fail('ioctl', EBADF);
+    const v = typeof arg === 'boolean' ? (arg ? 1 : 0) : arg;
+    if (!int_ok(v)) this.fail('ioctl', EINVAL);
+    if (typeof cmd !== 'number' || !IOCTLS.has(cmd)) this.fail('ioctl', ENOTTY);
+    for (;;) {
+      const fp = holdfp(k32[this.p + PROC.p_fd], fd, -1);
+      if (fp === NULL || (k32[fp + FILE.f_flag] & (FREAD | FWRITE)) === 0) {
+        if (fp !== NULL) yield* fdrop(fp);
+        this.fail('ioctl', EBADF);
+      }
+      k32[this.w + S_INT] = cmd === FIONBIO || cmd === FIOASYNC ? (v !== 0 ? 1 : 0) : v;
+      const e = yield* fileops_of(fp).fo_ioctl(fp, cmd, this.w + S_INT, k32[fp + FILE.f_cred]);
+      yield* fdrop(fp);
+      if (!this.ret('ioctl', e)) return cmd === FIONREAD || cmd === FIOGETOWN || cmd === SIOCATMARK ? k32[this.w + S_INT] : 0;
+    }
+  }
+
+  /* ---- the file namespace (AF_LOCAL socket files and directories) ---- */
+
+  private *path_call(call: string, path: string, mode: number,
+      fn: (a: number, n: number, mode: number, td: Ptr) => number): Blocking<void> {
+    if (!int_ok(mode)) this.fail(call, EINVAL);
+    const a = (this.w + S_PATH) * 4;
+    const n = this.put_path(path, PATH_ROOM, a);
+    if (n < 0) this.fail(call, -n);
+    this.ret(call, fn(a, n, mode, this.td));
+  }
+
+  *mkdir(path: string, mode = 0o777): Blocking<void> { yield* this.path_call('mkdir', path, mode, kern_mkdir); }
+  *unlink(path: string): Blocking<void> {
+    yield* this.path_call('unlink', path, 0, (a, n, _m, td) => kern_unlink(a, n, td));
+  }
+  *rmdir(path: string): Blocking<void> {
+    yield* this.path_call('rmdir', path, 0, (a, n, _m, td) => kern_rmdir(a, n, td));
+  }
+  *chmod(path: string, mode: number): Blocking<void> { yield* this.path_call('chmod', path, mode, kern_chmod); }
+
+  /* ---- processes ---- */
+
+  /* sched_yield: let other threads of this CPU run. */
+  *sched_yield(): Blocking<void> {
+    yield* lwkt_yield();
+    this.userret();
+  }
+
+  /* sleep: ms milliseconds (whole ticks, at least one); EINTR when a signal interrupts it. */
+  *sleep(ms: number): Blocking<void> {
+    if (typeof ms !== 'number' || !(ms >= 0) || ms > 0x7fffffff) this.fail('sleep', EINVAL);
+    const e = yield* tsleep(this.w + S_SLEEP, PCATCH, 'nanslp', Math.max(1, Math.ceil((ms * HZ) / 1000)));
+    this.ret('sleep', e === 0 || e === EWOULDBLOCK ? 0 : EINTR);
+  }
+
+  *getpid(): Blocking<number> { this.userret(); return k32[this.p + PROC.p_pid]; }
+  *getuid(): Blocking<number> { this.userret(); return getuid(this.p); }
+  *geteuid(): Blocking<number> { this.userret(); return geteuid(this.p); }
+  *setuid(uid: number): Blocking<void> { this.ret('setuid', setuid(this.p, uid)); }
+
+  /* sysctl: the value of name; set it to newValue when given (root only).  Returns the old value. */
+  *sysctl(name: string, newValue?: number): Blocking<number> {
+    if (typeof name !== 'string') this.fail('sysctl', EINVAL);
+    if (newValue !== undefined && typeof newValue !== 'number') this.fail('sysctl', EINVAL);
+    const r = kernel_sysctl(name, newValue, geteuid(this.p));
+    this.ret('sysctl', r.error);
+    return r.old;
+  }
+
+  *getrlimit(resource: number): Blocking<Rlimit> {
+    if (!int_ok(resource) || resource < 0 || resource >= RLIM_NLIMITS) this.fail('getrlimit', EINVAL);
+    const rl = this.rlim();
+    this.ret('getrlimit', kern_getrlimit(this.p, resource, rl));
+    return { cur: kf64[(rl + RLIMIT.rlim_cur_f64) >> 1], max: kf64[(rl + RLIMIT.rlim_max_f64) >> 1] };
+  }
+
+  *setrlimit(resource: number, limit: Rlimit): Blocking<void> {
+    if (typeof limit !== 'object' || limit === null) this.fail('setrlimit', EFAULT);
+    if (!int_ok(resource) || resource < 0 || resource >= RLIM_NLIMITS ||
+        typeof limit.cur !== 'number' || typeof limit.max !== 'number') this.fail('setrlimit', EINVAL);
+    const rl = this.rlim();
+    kf64[(rl + RLIMIT.rlim_cur_f64) >> 1] = limit.cur;
+    kf64[(rl + RLIMIT.rlim_max_f64) >> 1] = limit.max;
+    this.ret('setrlimit', kern_setrlimit(this.p, resource, rl));
+  }
+
+  /*
+   * kill: post sig to the process pid (sig 0: only check that it exists and may be
+   * signalled).  ESRCH when there is none; EPERM unless we are root or our real or
+   * effective uid is its real uid.  EINVAL for a bad signal or a pid <= 0.
+   */
+  *kill(pid: number, sig: number): Blocking<void> {
+    if (!int_ok(pid) || pid <= 0 || !int_ok(sig) || sig < 0 || sig > NSIG) this.fail('kill', EINVAL);
+    const ruid = getuid(this.p), euid = geteuid(this.p);
+    const kg = kern_globals();
+    let e = 0;
+    spin_lock(kg + KERN.kg_proc_spin);
+    let q = k32[kg + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1))];
+    while (q !== NULL && k32[q + PROC.p_pid] !== pid) q = k32[q + PROC.p_hash];
+    if (q === NULL || k32[q + PROC.p_stat] !== SACTIVE) {
+      e = ESRCH;
+    } else {
+      spin_lock(q + PROC.p_spin);
+      const qr = k32[k32[q + PROC.p_ucred] + UCRED.cr_ruid];
+      spin_unlock(q + PROC.p_spin);
+      if (euid !== 0 && ruid !== qr && euid !== qr) e = EPERM;
+      else if (sig !== 0) psignal(q, sig);   // under kg_proc_spin: q cannot be freed meanwhile
+    }
+    spin_unlock(kg + KERN.kg_proc_spin);
+    this.ret('kill', e);
+  }
+
+  /*
+   * sigaction: sig's disposition: SIG_DFL, SIG_IGN, or a handler function (run at the
+   * return from the next system call after the signal arrives), with SA_RESTART in flags
+   * to restart an interrupted call instead of failing it with EINTR.
+   */
+  *sigaction(sig: number, handler: SigHandler, flags = 0): Blocking<void> {
+    if (!int_ok(sig) || !int_ok(flags) || (flags & ~SA_RESTART) !== 0) this.fail('sigaction', EINVAL);
+    const disp = typeof handler === 'function' ? SIG_CATCH : handler;
+    if (disp !== SIG_DFL && disp !== SIG_IGN && disp !== SIG_CATCH) this.fail('sigaction', EINVAL);
+    const e = kern_sigaction(this.p, sig, disp, flags);
+    if (e === 0) this.handlers[sig] = typeof handler === 'function' ? handler : undefined;
+    this.ret('sigaction', e);
+  }
+}
+
+/* Copy an ASCII string into dst; its length, or -1 if it does not fit. */
+function ascii_into(s: string, dst: Uint8Array): number {
+  if (s.length > dst.length) return -1;
+  for (let i = 0; i < s.length; i++) dst[i] = s.charCodeAt(i);
+  return s.length;
+}
+
+/* Encode s as UTF-8 into dst; its length, or -1 if it does not fit. */
+function utf8_into(s: string, dst: Uint8Array): number {
+  const b = encoder.encode(s);
+  if (b.length > dst.length) return -1;
+  dst.set(b);
+  return b.length;
+}
+

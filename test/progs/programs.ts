@@ -1,0 +1,326 @@
+/*
+ * Programs for test/sys.test.ts: simulated processes started with Machine.spawnProcess,
+ * each a generator `function* (sys: Sys, ...args)` calling the kernel through Sys.
+ */
+import {
+  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_TYPE, SO_SNDBUF, SHUT_WR, SHUT_RD, MSG_PEEK,
+  F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, FIONBIO, FIONREAD, SIGPIPE, SIGUSR1, SIG_IGN, SA_RESTART, RLIMIT_NOFILE,
+  ECONNREFUSED, ENOENT,
+} from '../../src/sys/index.js';
+import type { Blocking } from '../../src/kernel.js';
+
+/* An order-sensitive checksum (FNV-1a) continued over bytes. */
+function fnv(h: number, b: Uint8Array, n: number): number {
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+function code(e: unknown): string {
+  if (e instanceof SysError) return e.code;
+  throw e;
+}
+
+/* Try a call; its SysError code, or 'ok'. */
+function* attempt(g: Blocking<unknown>): Blocking<string> {
+  try {
+    yield* g;
+    return 'ok';
+  } catch (e) {
+    return code(e);
+  }
+}
+
+/* Connect to path, retrying while the server has not bound or listened yet. */
+function* connect_retry(sys: Sys, fd: number, path: string): Blocking<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      yield* sys.connect(fd, path);
+      return;
+    } catch (e) {
+      if (!(e instanceof SysError) || (e.errno !== ENOENT && e.errno !== ECONNREFUSED) || tries > 10_000) throw e;
+      yield* sys.sleep(1);
+    }
+  }
+}
+
+/* ---- stream server and client over AF_LOCAL ---- */
+
+export function* server(sys: Sys, path: string): Blocking<number[]> {
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* sys.bind(s, path);
+  yield* sys.listen(s, 5);
+  const c = yield* sys.accept(s);
+  const peer = yield* sys.getpeername(c);
+  const buf = new Uint8Array(3000);
+  let total = 0, h = 0x811c9dc5;
+  for (;;) {
+    const n = yield* sys.recv(c, buf);
+    if (n === 0) break;
+    total += n;
+    h = fnv(h, buf, n);
+  }
+  const reply = new Uint8Array(8);
+  new DataView(reply.buffer).setUint32(0, total);
+  new DataView(reply.buffer).setUint32(4, h);
+  yield* sys.write(c, reply);
+  yield* sys.close(c);
+  yield* sys.close(s);
+  yield* sys.unlink(path);
+  yield* sys.print(`server got ${total} bytes`);
+  return [total, h, peer === '' ? 1 : 0];
+}
+
+export function* client(sys: Sys, path: string, total: number, seed: number): Blocking<number[]> {
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* connect_retry(sys, s, path);
+  const name = yield* sys.getpeername(s);
+  const buf = new Uint8Array(4096);
+  let sent = 0, h = 0x811c9dc5, x = seed >>> 0 || 1;
+  while (sent < total) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    const n = Math.min(total - sent, 1 + (x % buf.length));
+    for (let i = 0; i < n; i++) buf[i] = (x >>> (i & 15)) + i;
+    const m = yield* sys.send(s, buf, 0, n);
+    h = fnv(h, buf, m);
+    sent += m;
+  }
+  yield* sys.shutdown(s, SHUT_WR);
+  const reply = new Uint8Array(8);
+  let got = 0;
+  while (got < 8) {
+    const n = yield* sys.read(s, reply.subarray(got));
+    if (n === 0) break;
+    got += n;
+  }
+  const dv = new DataView(reply.buffer);
+  yield* sys.close(s);
+  return [sent, h, dv.getUint32(0), dv.getUint32(4), name === path ? 1 : 0];
+}
+
+/* ---- datagram socketpair: record boundaries ---- */
+
+export function* dgram_pair(sys: Sys): Blocking<unknown[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
+  const out: unknown[] = [a, b];
+  for (const n of [5, 1, 300, 10]) yield* sys.send(a, new Uint8Array(n).fill(n & 0xff));
+  out.push(yield* sys.ioctl(b, FIONREAD));
+  const buf = new Uint8Array(1000);
+  for (let i = 0; i < 3; i++) {
+    const n = yield* sys.recv(b, buf);
+    out.push(n, buf[0]);
+  }
+  // A short buffer takes the front of one record; the rest of it is discarded.
+  out.push(yield* sys.recv(b, buf, 0, 4));
+  // Non-blocking and empty: EAGAIN.
+  yield* sys.fcntl(b, F_SETFL, O_NONBLOCK);
+  out.push((yield* sys.fcntl(b, F_GETFL)) === (O_RDWR | O_NONBLOCK) ? 'nonblock' : 'blocking');
+  out.push(yield* attempt(sys.recv(b, buf)));
+  yield* sys.ioctl(b, FIONBIO, false);
+  out.push((yield* sys.fcntl(b, F_GETFL)) & O_NONBLOCK);
+  // The other way, with a peek first.
+  yield* sys.send(b, new Uint8Array([7, 8, 9]));
+  out.push(yield* sys.recv(a, buf, MSG_PEEK), yield* sys.recv(a, buf), buf[2]);
+  out.push(yield* sys.getsockopt(a, SOL_SOCKET, SO_TYPE));
+  yield* sys.setsockopt(a, SOL_SOCKET, SO_SNDBUF, 8192);
+  out.push(yield* sys.getsockopt(a, SOL_SOCKET, SO_SNDBUF));
+  // dup / dup2 share the socket.
+  const d = yield* sys.dup(a);
+  out.push(d, yield* sys.dup2(a, 9));
+  yield* sys.send(9, new Uint8Array(2));
+  out.push(yield* sys.recv(b, buf));
+  yield* sys.close(a);
+  yield* sys.close(d);
+  return out;   // fd 9 and b are left to exit
+}
+
+/* ---- EPIPE and SIGPIPE ---- */
+
+function* epipe_setup(sys: Sys): Blocking<number> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.close(b);
+  return a;
+}
+
+/* SIGPIPE's default action: the write kills the process. */
+export function* epipe_default(sys: Sys, viaSend: boolean): Blocking<string> {
+  const a = yield* epipe_setup(sys);
+  if (viaSend) yield* sys.send(a, new Uint8Array(10));
+  else yield* sys.write(a, new Uint8Array(10));
+  return 'survived';
+}
+
+/* SIGPIPE ignored: EPIPE. */
+export function* epipe_ignored(sys: Sys): Blocking<unknown[]> {
+  yield* sys.sigaction(SIGPIPE, SIG_IGN);
+  const a = yield* epipe_setup(sys);
+  try {
+    yield* sys.write(a, new Uint8Array(10));
+    return ['no error'];
+  } catch (e) {
+    if (!(e instanceof SysError)) throw e;
+    return [e.code, e.errno, e.syscall];
+  }
+}
+
+/* SIGPIPE caught: the handler runs, then the call fails with EPIPE. */
+export function* epipe_caught(sys: Sys): Blocking<unknown[]> {
+  let caught = 0;
+  yield* sys.sigaction(SIGPIPE, (sig) => { if (sig === SIGPIPE) caught++; });
+  const a = yield* epipe_setup(sys);
+  const c = yield* attempt(sys.send(a, new Uint8Array(10)));
+  return [c, caught];
+}
+
+/* A program that catches its own SIGPIPE death and returns anyway is still killed. */
+export function* epipe_swallow(sys: Sys): Blocking<string> {
+  const a = yield* epipe_setup(sys);
+  try { yield* sys.write(a, new Uint8Array(1)); } catch { /* ignored */ }
+  return 'returned';
+}
+
+/* ---- console ---- */
+
+export function* hello(sys: Sys, word: string, n: number): Blocking<number> {
+  const pid = yield* sys.getpid();
+  for (let i = 0; i < n; i++) yield* sys.print(`${word} ${i}`);
+  const enc = new TextEncoder();
+  yield* sys.write(2, enc.encode('part'));          // a line in two writes, on stderr
+  yield* sys.write(1, enc.encode('ial\n'));
+  const buf = new Uint8Array(4);
+  const eof = yield* sys.read(0, buf);
+  return eof === 0 ? pid : -1;
+}
+
+/* ---- a program that throws ---- */
+
+export function* thrower(sys: Sys, kind: string): Blocking<number> {
+  yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const s = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
+  yield* sys.bind(s, `/thrower-${kind}.sock`);
+  if (kind === 'error') throw new Error('boom in program');
+  if (kind === 'value') throw 42;         // eslint-disable-line no-throw-literal
+  if (kind === 'yield') yield 99 as never;
+  return 0;
+}
+
+export function* unlinker(sys: Sys, paths: string[]): Blocking<string[]> {
+  const out: string[] = [];
+  for (const p of paths) out.push(yield* attempt(sys.unlink(p)));
+  return out;
+}
+
+export function not_a_generator(): number { return 1; }
+
+/* ---- bad input ---- */
+
+export function* bad_input(sys: Sys): Blocking<string[]> {
+  const out: string[] = [];
+  const any = sys as unknown as Record<string, (...a: unknown[]) => Blocking<unknown>>;
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.close(a);
+  out.push(yield* attempt(sys.close(a)));                              // EBADF: closed
+  out.push(yield* attempt(sys.send(a, new Uint8Array(1))));            // EBADF
+  out.push(yield* attempt(sys.read(17, new Uint8Array(1))));           // EBADF: never open
+  out.push(yield* attempt(sys.send(1, new Uint8Array(1))));            // ENOTSOCK: the console
+  out.push(yield* attempt(sys.getsockname(1)));                        // ENOTSOCK
+  out.push(yield* attempt(sys.shutdown(1, SHUT_RD)));                  // ENOTSOCK
+  out.push(yield* attempt(sys.accept(2)));                             // ENOTSOCK
+  out.push(yield* attempt(sys.shutdown(b, 7)));                        // EINVAL: bad how
+  out.push(yield* attempt(sys.fcntl(b, 99)));                          // EINVAL: bad cmd
+  out.push(yield* attempt(sys.sigaction(99, SIG_IGN)));                // EINVAL: bad signal
+  out.push(yield* attempt(sys.sigaction(SIGUSR1, 7 as never)));        // EINVAL: bad disposition
+  out.push(yield* attempt(sys.getrlimit(99)));                         // EINVAL
+  out.push(yield* attempt(sys.send(b, new Uint8Array(1), 0x40000000)));// EINVAL: unknown flag
+  out.push(yield* attempt(any.send('x' as never, new Uint8Array(1))));  // EBADF: not an fd
+  out.push(yield* attempt(any.send(b, 'abc')));                        // EFAULT: not a Uint8Array
+  out.push(yield* attempt(any.read(0, null)));                         // EFAULT
+  out.push(yield* attempt(sys.write(1, new Uint8Array(4), -1)));       // EINVAL: negative length
+  out.push(yield* attempt(sys.write(1, new Uint8Array(4), 10)));       // EFAULT: past the buffer
+  out.push(yield* attempt(sys.close(1.5)));                            // EBADF
+  out.push(yield* attempt(any.dup('x')));                              // EBADF
+  out.push(yield* attempt(sys.dup2(b, -1)));                           // EBADF
+  out.push(yield* attempt(sys.ioctl(b, 12345)));                       // ENOTTY
+  out.push(yield* attempt(any.bind(b, 123)));                          // EFAULT: not a path
+  out.push(yield* attempt(sys.bind(b, 'x'.repeat(200))));              // ENAMETOOLONG
+  out.push(yield* attempt(sys.connect(b, '/nowhere')));                // ENOENT (b's peer closed: not connected)
+  out.push(yield* attempt(any.setsockopt(b, SOL_SOCKET, SO_SNDBUF, 'big'))); // EINVAL
+  out.push(yield* attempt(any.sysctl(5)));                             // EINVAL
+  out.push(yield* attempt(sys.sysctl('no.such.oid')));                 // ENOENT
+  out.push(yield* attempt(sys.kill(99998, 0)));                        // ESRCH
+  out.push(yield* attempt(sys.kill(0, 0)));                            // EINVAL
+  out.push(yield* attempt(sys.sleep(-1)));                             // EINVAL
+  out.push(yield* attempt(sys.write(1, new Uint8Array(0))));           // ok: the console
+  return out;
+}
+
+/* ---- process calls ---- */
+
+export function* proc_calls(sys: Sys): Blocking<unknown[]> {
+  const out: unknown[] = [];
+  out.push(yield* sys.getuid(), yield* sys.geteuid());
+  out.push(yield* attempt(sys.setuid(0)));                 // EPERM for uid 1000
+  out.push(yield* attempt(sys.setuid(1000)));              // ok: our own
+  const rl = yield* sys.getrlimit(RLIMIT_NOFILE);
+  yield* sys.setrlimit(RLIMIT_NOFILE, { cur: 5, max: rl.max });
+  out.push((yield* sys.getrlimit(RLIMIT_NOFILE)).cur);
+  const fds: number[] = [];
+  try {
+    for (;;) fds.push(yield* sys.socket(AF_LOCAL, SOCK_DGRAM));
+  } catch (e) {
+    out.push(code(e), fds.length);                         // EMFILE after fds 3 and 4
+  }
+  for (const fd of fds) yield* sys.close(fd);
+  out.push((yield* sys.sysctl('kern.maxfiles')) > 0 ? 'maxfiles' : 'none');
+  out.push(yield* attempt(sys.sysctl('kern.maxfiles', 10)));   // EPERM: not root
+  let usr1 = 0;
+  yield* sys.sigaction(SIGUSR1, () => { usr1++; });
+  yield* sys.kill(yield* sys.getpid(), SIGUSR1);               // delivered on the way out of kill
+  out.push(usr1);
+  yield* sys.mkdir('/d');
+  yield* sys.chmod('/d', 0o700);
+  out.push(yield* attempt(sys.mkdir('/d')));                   // EEXIST
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* sys.bind(s, '/d/s');
+  out.push(yield* sys.getsockname(s));
+  out.push(yield* attempt(sys.unlink('/d/s')), yield* attempt(sys.unlink('/d/s')));
+  out.push(yield* attempt(sys.rmdir('/d')));
+  return out;
+}
+
+/* ---- signals across processes: SA_RESTART restarts a blocked recv ---- */
+
+export function* restart_server(sys: Sys, path: string, flags: number): Blocking<unknown[]> {
+  let usr1 = 0;
+  yield* sys.sigaction(SIGUSR1, () => { usr1++; }, flags);
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* sys.bind(s, path);
+  yield* sys.listen(s);
+  const c = yield* sys.accept(s);
+  const pid = new Uint8Array(4);
+  new DataView(pid.buffer).setUint32(0, yield* sys.getpid());
+  yield* sys.send(c, pid);
+  const buf = new Uint8Array(16);
+  let r: unknown;
+  try {
+    r = yield* sys.recv(c, buf);
+  } catch (e) {
+    r = code(e);
+  }
+  yield* sys.unlink(path);
+  return [usr1, r];
+}
+
+export function* restart_client(sys: Sys, path: string): Blocking<string> {
+  yield* sys.sigaction(SIGPIPE, SIG_IGN);      // without SA_RESTART the server is gone by the send
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* connect_retry(sys, s, path);
+  const pid = new Uint8Array(4);
+  yield* sys.recv(s, pid, 0x40);
+  yield* sys.sleep(20);                                   // the server blocks in recv meanwhile
+  yield* sys.kill(new DataView(pid.buffer).getUint32(0), SIGUSR1);
+  yield* sys.sleep(20);
+  const r = yield* attempt(sys.send(s, new Uint8Array(5)));
+  yield* sys.close(s);
+  return r;
+}
+

@@ -1,0 +1,164 @@
+/*
+ * Processes and system calls (kern/kern_exec.ts, kern/sys_console.ts, sys/sys.ts):
+ * programs started with Machine.spawnProcess calling the kernel through Sys.
+ * Goal: bytes conserved between a server and a client process on two CPUs over an
+ * AF_LOCAL stream; datagram record boundaries; EPIPE with SIGPIPE's default action,
+ * ignored and caught; SA_RESTART against EINTR across processes; console output
+ * labelled by pid; a program that throws is killed without a panic and its descriptors
+ * closed; bad input gives BSD errnos.  Both engines, the bgl and netisr dispatch models
+ * where the socket layer runs; every zone back to its starting use after each test.
+ */
+import { describe, it, expect } from 'vitest';
+import { PanicError, type Machine } from '../src/index.js';
+import { SA_RESTART, SOCK_DGRAM } from '../src/sys/index.js';
+import { ENGINES, machine, down, zoneUsed, type TestMachine } from './helpers.js';
+
+const P = new URL('./progs/programs.ts', import.meta.url).href;
+const ZONES = ['socket', 'mbuf', 'mbuf_cluster', 'kmalloc16', 'kmalloc64', 'kmalloc256', 'lwkt_msg', 'proc', 'file',
+  'thread'];
+const MODELS = ['bgl', 'netisr'] as const;
+type Engine = (typeof ENGINES)[number];
+type Model = (typeof MODELS)[number];
+
+async function boot(engine: Engine, dispatch: Model = 'bgl', cpus = 2): Promise<TestMachine> {
+  return machine({ cpus, engine, seed: 7, dispatch });
+}
+function zones(m: Machine): number[] { return ZONES.map((z) => zoneUsed(m, z)); }
+function proc(m: Machine, cpu: number, name: string, args: unknown[] = [], uid = 1000): Promise<number> {
+  return m.spawnProcess({ cpu, module: P, export: name, args, uid });
+}
+async function run1(engine: Engine, model: Model, name: string, args: unknown[] = [], uid = 1000): Promise<unknown> {
+  const m = await boot(engine, model);
+  const z0 = zones(m);
+  const r = await m.join(await proc(m, 0, name, args, uid));
+  expect(zones(m)).toEqual(z0);
+  await down(m);
+  return r;
+}
+
+describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
+  describe.each(MODELS)('%s dispatch', (model) => {
+    it('server and client processes on two CPUs stream checksummed data over AF_LOCAL', async () => {
+      const m = await boot(engine, model);
+      const z0 = zones(m);
+      const total = 200_003;
+      const srv = await proc(m, 1, 'server', ['/srv.sock']);
+      const cli = await proc(m, 0, 'client', ['/srv.sock', total, 12345]);
+      const [sent, h, rtotal, rh, named] = (await m.join(cli)) as number[];
+      const [stotal, sh, unnamed] = (await m.join(srv)) as number[];
+      expect(sent).toBe(total);
+      expect(stotal).toBe(total);
+      expect(sh).toBe(h);
+      expect([rtotal, rh]).toEqual([total, h]);
+      expect([named, unnamed]).toEqual([1, 1]);
+      expect(m.console()).toMatch(/^\[pid \d+\] server got 200003 bytes\n$/);
+      expect(zones(m)).toEqual(z0);
+      await down(m);
+    });
+
+    it('a datagram socketpair keeps record boundaries; O_NONBLOCK, FIONREAD, options, dup', async () => {
+      expect(await run1(engine, model, 'dgram_pair')).toEqual([
+        3, 4,                  // after the console's 0, 1, 2
+        380,                   // FIONREAD: so_rcv's cc, four records with their 16-byte sender names
+        5, 5, 1, 1, 300, 44,   // three records, whole
+        4,                     // a short buffer: the front of the fourth
+        'nonblock', 'EAGAIN', 0,
+        3, 3, 9,               // peek, then read
+        SOCK_DGRAM, 8192,
+        5, 9,                  // dup, dup2
+        2,
+      ]);
+    });
+
+    it('a write to a closed peer: SIGPIPE kills by default; ignored gives EPIPE; caught runs the handler', async () => {
+      const m = await boot(engine, model);
+      const z0 = zones(m);
+      for (const viaSend of [false, true]) {
+        const err = await m.join(await proc(m, 0, 'epipe_default', [viaSend])).then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(Error);
+        expect(err).not.toBeInstanceOf(PanicError);
+        expect(String((err as Error).message)).toMatch(/process \d+ \(epipe_default\) killed by signal 13 \(SIGPIPE\)/);
+      }
+      expect(await m.join(await proc(m, 1, 'epipe_ignored'))).toEqual(['EPIPE', 32, 'write']);
+      expect(await m.join(await proc(m, 1, 'epipe_caught'))).toEqual(['EPIPE', 1]);
+      await expect(m.join(await proc(m, 0, 'epipe_swallow'))).rejects.toThrow(/SIGPIPE/);
+      expect(zones(m)).toEqual(z0);
+      expect(m.panicked).toBeNull();
+      await down(m);
+    });
+
+    it('a signal from another process: SA_RESTART restarts the blocked recv, without it EINTR', async () => {
+      const m = await boot(engine, model);
+      const z0 = zones(m);
+      for (const [flags, want] of [[SA_RESTART, [1, 5]], [0, [1, 'EINTR']]] as const) {
+        const s = await proc(m, 1, 'restart_server', [`/r${flags}`, flags]);
+        const c = await proc(m, 0, 'restart_client', [`/r${flags}`]);
+        expect(await m.join(c)).toBe(flags === 0 ? 'EPIPE' : 'ok');
+        expect(await m.join(s)).toEqual(want);
+      }
+      expect(zones(m)).toEqual(z0);
+      await down(m);
+    });
+  });
+
+  it('console output of two processes on two CPUs, labelled by pid; fd 0 reads EOF', async () => {
+    const m = await boot(engine);
+    const z0 = zones(m);
+    const a = await proc(m, 0, 'hello', ['alpha', 3]);
+    const b = await proc(m, 1, 'hello', ['beta', 2]);
+    const pa = (await m.join(a)) as number, pb = (await m.join(b)) as number;
+    expect(pa).toBeGreaterThan(0);
+    expect(pb).not.toBe(pa);
+    const lines = m.console().split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => l.startsWith(`[pid ${pa}] `))).toEqual(
+      ['alpha 0', 'alpha 1', 'alpha 2', 'partial'].map((t) => `[pid ${pa}] ${t}`));
+    expect(lines.filter((l) => l.startsWith(`[pid ${pb}] `))).toEqual(
+      ['beta 0', 'beta 1', 'partial'].map((t) => `[pid ${pb}] ${t}`));
+    expect(lines.length).toBe(7);
+    expect(zones(m)).toEqual(z0);
+    await down(m);
+  });
+
+  it('a program that throws is killed, not the machine: its descriptors are closed, the machine runs on', async () => {
+    const m = await boot(engine);
+    const z0 = zones(m);
+    const e1 = await m.join(await proc(m, 0, 'thrower', ['error'])).then(() => null, (e: unknown) => e);
+    expect(e1).toBeInstanceOf(Error);
+    expect(e1).not.toBeInstanceOf(PanicError);
+    expect((e1 as Error).message).toMatch(/process \d+ \(thrower\) killed: program threw Error: boom in program/);
+    await expect(m.join(await proc(m, 1, 'thrower', ['value']))).rejects.toThrow(/program threw a number: 42/);
+    await expect(m.join(await proc(m, 1, 'thrower', ['yield']))).rejects.toThrow(/program yielded 99/);
+    // The names the killed programs bound stay until unlinked, as in BSD.
+    expect(await m.join(await proc(m, 0, 'unlinker', [['/thrower-error.sock', '/thrower-value.sock',
+      '/thrower-yield.sock']]))).toEqual(['ok', 'ok', 'ok']);
+    expect(zones(m)).toEqual(z0);
+    // The machine still serves new processes.
+    expect(await m.join(await proc(m, 0, 'thrower', ['none']))).toBe(0);
+    expect(await m.join(await proc(m, 0, 'unlinker', [['/thrower-none.sock']]))).toEqual(['ok']);
+    expect(zones(m)).toEqual(z0);
+    await expect(proc(m, 0, 'not_a_generator')).rejects.toThrow(/not a generator function/);
+    await expect(m.spawnProcess({ module: P, export: 'hello', uid: -1 })).rejects.toThrow(/uid/);
+    expect(m.panicked).toBeNull();
+    await down(m);
+  });
+
+  it('bad input gives the errno a BSD kernel gives, never a JS exception from the kernel', async () => {
+    expect(await run1(engine, 'bgl', 'bad_input')).toEqual([
+      'EBADF', 'EBADF', 'EBADF',
+      'ENOTSOCK', 'ENOTSOCK', 'ENOTSOCK', 'ENOTSOCK',
+      'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL',
+      'EBADF', 'EFAULT', 'EFAULT', 'EINVAL', 'EFAULT', 'EBADF', 'EBADF', 'EBADF', 'ENOTTY',
+      'EFAULT', 'ENAMETOOLONG', 'ENOENT', 'EINVAL', 'EINVAL', 'ENOENT', 'ESRCH', 'EINVAL', 'EINVAL', 'ok',
+    ]);
+  });
+
+  it('uids, limits, sysctl, kill to self with a handler, the file namespace', async () => {
+    expect(await run1(engine, 'bgl', 'proc_calls')).toEqual([
+      1000, 1000, 'EPERM', 'ok',
+      5, 'EMFILE', 2,
+      'maxfiles', 'EPERM',
+      1,
+      'EEXIST', '/d/s', 'ok', 'ENOENT', 'ok',
+    ]);
+  });
+});
