@@ -13,11 +13,12 @@ import { availableParallelism, cpus as os_cpus, loadavg, totalmem } from 'node:o
  */
 export type Target =
   | { kind: 'ratio-max'; x: number }
+  | { kind: 'ratio-min'; x: number }
   | { kind: 'abs-max'; x: number }
   | { kind: 'abs-min'; x: number }
   | { kind: 'none' };
 
-export type Unit = 'ns' | 'ops/s' | 'switch/s';
+export type Unit = 'ns' | 'ops/s' | 'switch/s' | 'B/s' | 'B';
 
 export interface Figure {
   id: string;
@@ -110,6 +111,7 @@ export class Report {
       let status: FigureSummary['status'] = 'info';
       const t = f.target;
       if (t.kind === 'ratio-max') status = ratio <= t.x ? 'PASS' : 'MISS';
+      else if (t.kind === 'ratio-min') status = ratio >= t.x ? 'PASS' : 'MISS';
       else if (t.kind === 'abs-max') status = value <= t.x ? 'PASS' : 'MISS';
       else if (t.kind === 'abs-min') status = value >= t.x ? 'PASS' : 'MISS';
       const sideText = (f.side ?? []).map((sd) => {
@@ -117,6 +119,8 @@ export class Report {
         return xs.length === 0 ? '' : `${fmt_ratio(median(xs))} ${sd.label}`;
       }).filter((x) => x !== '').join(', ');
       const b = median(f.baselines);
+      // A ratio target with no baseline this run (e.g. no C compiler for the host helper): info.
+      if ((t.kind === 'ratio-max' || t.kind === 'ratio-min') && !Number.isFinite(b)) status = 'info';
       const ref = f.reference;
       const disturbed = ref !== undefined && (ref.higherIsBetter ? b * DISTURBED_X < ref.value : b > ref.value * DISTURBED_X);
       out.push({
@@ -134,6 +138,7 @@ export class Report {
 export function target_text(t: Target, unit: Unit): string {
   switch (t.kind) {
     case 'ratio-max': return `<= ${t.x}x`;
+    case 'ratio-min': return `>= ${t.x}x`;
     case 'abs-max': return `<= ${fmt(t.x, unit)}`;
     case 'abs-min': return `>= ${fmt(t.x, unit)}`;
     default: return '-';
@@ -148,6 +153,12 @@ export function fmt(v: number, unit: Unit): string {
     if (v >= 1e3) return `${(v / 1e3).toFixed(2)} µs`;
     return `${v.toFixed(v < 10 ? 2 : 1)} ns`;
   }
+  if (unit === 'B/s') {
+    if (v >= 1e9) return `${(v / 1e9).toFixed(2)} GB/s`;
+    if (v >= 1e6) return `${(v / 1e6).toFixed(v >= 1e8 ? 0 : 1)} MB/s`;
+    return `${(v / 1e3).toFixed(1)} kB/s`;
+  }
+  if (unit === 'B') return Math.abs(v) >= 100 ? `${v.toFixed(0)} B` : `${v.toFixed(2)} B`;
   const u = unit === 'ops/s' ? 'op/s' : 'sw/s';
   if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M${u}`;
   if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k${u}`;
@@ -168,7 +179,9 @@ export function table(sums: FigureSummary[]): string {
   for (const s of sums) {
     if (s.section !== section) { section = s.section; sep.push(rows.length); }
     rows.push([
-      s.label, fmt(s.value, s.unit), `${fmt(s.baseline, s.unit)}${s.disturbed ? '!' : ''} ${s.baselineLabel}`, fmt_ratio(s.ratio),
+      s.label, fmt(s.value, s.unit),
+      Number.isFinite(s.baseline) ? `${fmt(s.baseline, s.unit)}${s.disturbed ? '!' : ''} ${s.baselineLabel}` : `no baseline (${s.baselineLabel})`,
+      Number.isFinite(s.ratio) ? fmt_ratio(s.ratio) : '-',
       s.rounds > 1 ? `${fmt_ratio(s.ratioSpread[0])}–${fmt_ratio(s.ratioSpread[1])}` : '', s.targetText, s.status,
       String(s.rounds), s.sideText,
     ]);

@@ -3,7 +3,7 @@
  *
  *   --quick            fewer rounds, shorter windows
  *   --only <substr>    run the sections whose name or keywords contain <substr>
- *                      (host, domsg, contended, switch; or e.g. spin, token, zone, det)
+ *                      (host, domsg, contended, switch, socket; or e.g. spin, token, zone, det)
  *   --name <name>      results file name (default: a timestamp)
  *
  * Every figure is printed beside a baseline measured in the same run (in the same round,
@@ -22,6 +22,8 @@ import { host_costs } from './host_bench.js';
 import { raw_futex_counter, raw_mp_pp, raw_spin_pp, raw_spinwait_pp } from './baselines.js';
 import { contended, det_switch_rate, domsg_pingpong, in_thread_uncontended, raw_generator_resume_ns, switch_cost, with_machine,
   K_BGL, K_SPIN, K_TOKEN, KIND_NAME } from './lwkt_bench.js';
+import { SOCKET_PROGS, compile_host_helper, heap_probe, host_rt, host_stream, remove_host_helper, sim_rt, sim_stream } from './socket_bench.js';
+import { median } from './report.js';
 
 interface Options { quick: boolean; only: string | null; name: string }
 
@@ -247,11 +249,80 @@ async function section_switch(): Promise<void> {
   }
 }
 
+/*
+ * socket: stream throughput (64 B, 2 KB, 64 KB writes) and a 1-byte round trip between two
+ * processes on an AF_LOCAL stream socket, same CPU and across CPUs, bgl and netisr, each
+ * beside the host kernel's socketpair(2) doing the same work in the same round (the C
+ * helper bench/host_socketpair.c, pinned the same way); then the JS heap a steady-state
+ * send allocates (bench/socket_heap.ts in a child node).
+ */
+async function section_socket(): Promise<void> {
+  const { helper, why } = compile_host_helper();
+  if (helper === null) progress(`socket: ${why}: skipping the host socketpair baselines (figures show 'no baseline')`);
+  else progress(`socket: host helper compiled with ${helper.cc} into ${helper.dir}`);
+  const rounds = opts.quick ? 3 : 5;
+  const SIZES: [number, string, number, number][] = [   // write size, label, sim bytes a round, host bytes a round
+    [64, '64 B', opts.quick ? 128 << 10 : 512 << 10, 2 << 20],
+    [2048, '2 KB', opts.quick ? 4 << 20 : 8 << 20, 64 << 20],
+    [65536, '64 KB', opts.quick ? 16 << 20 : 32 << 20, 256 << 20],
+  ];
+  const RT_N = opts.quick ? 1000 : 3000;
+  try {
+    for (const dispatch of ['bgl', 'netisr'] as const) {
+      await with_machine({ engine: 'parallel', cpus: 2, dispatch, modules: [SOCKET_PROGS] }, async (m) => {
+        progress(`socket: 2-CPU ${dispatch} machine booted; warming up`);
+        for (const [ws, , tot] of SIZES) { await sim_stream(m, ws, tot / 4, 2, 0, 0); await sim_stream(m, ws, tot / 4, 2, 1, 0); }
+        await sim_rt(m, RT_N / 2, 2, 1, 0);
+        for (let r = 0; r < rounds; r++) {
+          const tag = `round ${r + 1}/${rounds}`;
+          for (const [ws, wl, tot, htot] of SIZES) {
+            for (const cross of [false, true]) {
+              const where = cross ? 'x-CPU' : '1 CPU';
+              const h = helper === null ? NaN : median(host_stream(helper, ws, htot, 1, cross));
+              const v = median(await sim_stream(m, ws, tot, 2, cross ? 1 : 0, 0));   // 2 rounds in one connection: the median
+              progress(`socket ${tag}: ${dispatch} ${wl} writes, ${where}: ${(v / 1e6).toFixed(1)} MB/s; host ${(h / 1e6).toFixed(0)} MB/s`);
+              report.add({ id: `socket.stream.${ws}.${cross ? 'xcpu' : 'local'}.${dispatch}`, section: `socket stream throughput (${dispatch}, parallel engine)`,
+                label: `${wl} writes, ${where}, ${dispatch}`, unit: 'B/s', value: v, baseline: h,
+                baselineLabel: `host socketpair ${wl}${cross ? ' x-CPU' : ' 1 CPU'}`, target: { kind: 'ratio-min', x: ws === 64 ? 1 : 0.5 },
+                reference: ws === 64 ? undefined : { value: ws === 2048 ? 2.03e9 : 6.93e9, higherIsBetter: true },
+                extra: { simBytes: tot, hostBytes: htot } });
+            }
+          }
+          for (const cross of [false, true]) {
+            const h = helper === null ? NaN : median(host_rt(helper, RT_N * 5, 1, cross));
+            const v = median(await sim_rt(m, RT_N, 2, cross ? 1 : 0, 0));
+            progress(`socket ${tag}: ${dispatch} 1-byte round trip, ${cross ? 'x-CPU' : '1 CPU'}: ${(v / 1e3).toFixed(1)} µs; host ${(h / 1e3).toFixed(1)} µs`);
+            report.add({ id: `socket.rt.${cross ? 'xcpu' : 'local'}.${dispatch}`, section: `socket stream throughput (${dispatch}, parallel engine)`,
+              label: `1-byte round trip, ${cross ? 'x-CPU' : '1 CPU'}, ${dispatch}`, unit: 'ns', value: v, baseline: h,
+              baselineLabel: `host socketpair rt${cross ? ' x-CPU' : ' 1 CPU'}`, target: cross ? { kind: 'ratio-max', x: 1 } : { kind: 'none' },
+              reference: cross ? { value: 8202 } : undefined, extra: { roundTrips: RT_N } });
+          }
+        }
+      });
+    }
+  } finally {
+    remove_host_helper(helper);
+  }
+  for (const dispatch of ['bgl', 'netisr']) {
+    for (const ws of [64, 2048]) {
+      const hp = heap_probe(dispatch, ws, opts.quick);
+      progress(`socket heap: ${dispatch} ${ws} B writes: ${hp.bytesPerPair.toFixed(1)} B of JS heap a write (a minimal object: ` +
+        `${hp.bytesPerObject.toFixed(0)} B; GCs in the windows: ${hp.gcsInWindows})`);
+      report.add({ id: `socket.heap.${ws}.${dispatch}`, section: 'socket steady-state JS heap (deterministic engine, 1 CPU)',
+        label: `JS heap a ${ws} B send + its recvs, ${dispatch}`, unit: 'B', value: hp.bytesPerPair, baseline: hp.bytesPerObject,
+        baselineLabel: 'one minimal JS object', target: { kind: 'abs-max', x: 1 },
+        note: hp.gcsInWindows > 0 ? `${hp.gcsInWindows} GC(s) ran inside the measured windows: the figure undercounts` : undefined,
+        extra: { pairs: hp.pairs, deltas: hp.deltas, gcsInWindows: hp.gcsInWindows } });
+    }
+  }
+}
+
 const SECTIONS: { name: string; keywords: string; run: () => Promise<void> }[] = [
   { name: 'host', keywords: 'host tinybench uncontended spinlock spin lockstat zone zalloc cas', run: section_host },
   { name: 'domsg', keywords: 'domsg pingpong ping-pong ipi sab messageport busy idle local same-cpu cross-cpu x-cpu', run: section_domsg },
   { name: 'contended', keywords: 'contended counter spin token bgl futex in-thread zone', run: section_contended },
   { name: 'switch', keywords: 'switch scheduler yield yield_loop deterministic det generator', run: section_switch },
+  { name: 'socket', keywords: 'socket socketpair stream throughput unix af_local heap netisr', run: section_socket },
 ];
 
 function git_info(root: string): { commit: string; dirty: boolean } | null {

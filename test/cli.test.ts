@@ -55,10 +55,93 @@ describe('lwkt-sim CLI', () => {
     expect(r.stderr).toMatch(/engine/);
   }, 20_000);
 
+  it('run stream: bytes conserved, checksums match, throughput and the tables', async () => {
+    const r = await run(['run', 'stream', '--cpus', '2', '--bytes', '300000']);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/server on CPU 1, client on CPU 0: 300,000 bytes/);
+    expect(r.stdout).toMatch(/^ +\[pid \d+\] server: received 300000 bytes, checksum 0x[0-9a-f]{8}$/m);
+    expect(r.stdout).toMatch(/bytes +300,000 sent = 300,000 received +OK/);
+    expect(r.stdout).toMatch(/checksum +(0x[0-9a-f]{8}) = \1 +match OK/);
+    expect(r.stdout).toMatch(/^throughput +[\d.,]+ MB\/s/m);
+    expect(r.stdout).toMatch(/^cpu +threads +switches\/s +IPIs sent\/s/m);
+    expect(r.stdout).toMatch(/^class +acquisitions/m);
+    expect(r.stdout).toMatch(/^mbuf +256 /m);
+  }, 20_000);
+
+  it('run stream in the deterministic engine with netisr dispatch', async () => {
+    const r = await run(['run', 'stream', '--engine', 'deterministic', '--seed', '9', '--dispatch', 'netisr',
+      '--cpus', '3', '--bytes', '100000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('deterministic engine, netisr dispatch');
+    expect(r.stdout).toMatch(/checksum +(0x[0-9a-f]{8}) = \1 +match OK/);
+    expect(r.stdout).toMatch(/MB\/virtual s/);
+  }, 20_000);
+
+  it('run accept-storm: backlog 2 queues 4 of 12 connectors, the rest are refused, then all are accepted', async () => {
+    const r = await run(['run', 'accept-storm', '--cpus', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/at most 4 complete connections are queued/);
+    expect(r.stdout).toMatch(/^ +connected +4$/m);
+    expect(r.stdout).toMatch(/^ +refused +8 \(ECONNREFUSED\)$/m);
+    expect(r.stdout).toMatch(/^ +accepted +4, then 0 left in the queue$/m);
+    expect(r.stdout).toMatch(/4 connected <= 4 +OK/);
+    expect(r.stdout).not.toMatch(/MISMATCH|OVER/);
+  }, 20_000);
+
+  it('run accept-storm with --backlog 3 --connectors 9 (floor(9/2) + 1 = 5), deterministic', async () => {
+    const r = await run(['run', 'accept-storm', '--engine', 'deterministic', '--cpus', '3', '--backlog', '3',
+      '--connectors', '9']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ +connected +5$/m);
+    expect(r.stdout).toMatch(/^ +refused +4 \(ECONNREFUSED\)$/m);
+    expect(r.stdout).toMatch(/^ +accepted +5, then 0 left/m);
+  }, 20_000);
+
+  it.each(['parallel', 'deterministic'])('run socketpair (%s): the walkthrough\'s steps, in order', async (engine) => {
+    const r = await run(['run', 'socketpair', '--cpus', '2', '--engine', engine]);
+    expect(r.code, r.stderr).toBe(0);
+    const steps = [...r.stdout.matchAll(/\[pid \d+\] ktrace: (\w+)\(/g)].map((x) => x[1]);
+    const pair = ['socketpair', 'socreate', 'pffindtype', 'socreate', 'pffindtype', 'falloc', 'falloc', 'soconnect2'];
+    expect(steps).toEqual([...pair, ...pair, 'soconnect2']);   // a datagram pair connects back too
+    expect(r.stdout).toMatch(/ktrace: socketpair\(AF_LOCAL, SOCK_STREAM, 0\)/);
+    expect(r.stdout).toMatch(/ktrace: socreate\(AF_LOCAL, SOCK_DGRAM, 0\)/);
+    expect(r.stdout).toMatch(/ktrace: falloc\(\) -> fd 3, file 0x[0-9a-f]+\n.*ktrace: falloc\(\) -> fd 4/);
+    // The datagram pair's two soconnect2 calls are the same sockets, swapped.
+    const c2 = [...r.stdout.matchAll(/soconnect2\(so (0x[0-9a-f]+), so (0x[0-9a-f]+)\)/g)].slice(1);
+    expect([c2[1][1], c2[1][2]]).toEqual([c2[0][2], c2[0][1]]);
+    expect(r.stdout).toMatch(/messages +whole, both ways, on both pairs +OK/);
+  }, 20_000);
+
+  it('run <module path>: the program\'s console output and its return value', async () => {
+    const prog = fileURLToPath(new URL('../dist/test/progs/cli_prog.js', import.meta.url));
+    const r = await run(['run', prog, 'x', 'y', '--cpus', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/main\(sys, "x", "y"\) as one process on CPU 0/);
+    expect(r.stdout).toMatch(/\[pid 1\] got 'hello over a socketpair'/);
+    expect(r.stdout).toMatch(/^returned \[ 23, 1, 'x', 'y' \]$/m);
+    const f = await run(['run', prog, '--export', 'fails', '--cpus', '1']);
+    expect(f.code).toBe(1);
+    expect(f.stdout).toMatch(/\[pid 1\] about to fail/);
+    expect(f.stdout).toMatch(/killed: program threw SysError: close: EBADF/);
+    const missing = await run(['run', prog, '--export', 'nope']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no function export 'nope'/);
+  }, 20_000);
+
+  it.each([[['run', 'no-such-scenario']], [['run']], [['run', 'stream', '--bytes', '0']],
+    [['run', 'stream', '--dispatch', 'mpsafe']], [['run', 'accept-storm', '--backlog', 'x']]])(
+    'run usage errors exit 2: %j', async (args) => {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }, 20_000);
+
   it('lists its subcommands and knows its version', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^ +demo\b/m);
+    expect(help.stdout).toMatch(/^ +run\b/m);
     expect(help.stdout).toMatch(/^ +help\b/m);
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     const v = await run(['--version']);

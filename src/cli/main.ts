@@ -4,10 +4,17 @@
  * (0 ok, 1 a run failed or a check did not hold, 2 a usage error).
  */
 
-import { Command, CommanderError, Option } from 'commander';
-import { addBootOptions, bootMachine, bootOptions, parseSeconds, USAGE_EXIT, type BootFlags } from './options.js';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  addBootOptions, bootMachine, bootOptions, parseInteger, parseSeconds, USAGE_EXIT, type BootFlags,
+} from './options.js';
 import { DEMO_MODULES, demoMaxThreads } from './demo_workload.js';
 import { runDemo } from './demo.js';
+import { BUILTIN_SCENARIOS, runScenario, type BuiltinScenario, type ScenarioSpec } from './run.js';
+import { SCENARIO_PROGS } from './scenario_progs.js';
 import { packageVersion } from './version.js';
 
 function program(): Command {
@@ -27,7 +34,66 @@ function program(): Command {
         { out: process.stdout, err: process.stderr });
     });
 
+  addBootOptions(prog.command('run')
+    .description(`boot a machine and run a scenario: ${BUILTIN_SCENARIOS.join(', ')}, or the path of a module ` +
+      'whose export is a process main (run as one process on CPU 0)')
+    .argument('<scenario>', `${BUILTIN_SCENARIOS.join(' | ')} | <path to a module>`)
+    .argument('[args...]', "a module's program: its string arguments after sys"))
+    .addOption(new Option('--dispatch <model>', 'socket dispatch model').choices(['bgl', 'netisr']).default('bgl'))
+    .addOption(new Option('--bytes <n>', 'stream: bytes to send').argParser(parseRange('bytes', 1, 2 ** 31 - 1))
+      .default(1 << 20, '1 MiB'))
+    .addOption(new Option('--backlog <n>', "accept-storm: the listener's backlog").argParser(parseRange('backlog', 1, 128))
+      .default(2))
+    .addOption(new Option('--connectors <n>', 'accept-storm: connector processes').argParser(parseRange('connectors', 1, 256))
+      .default(12))
+    .addOption(new Option('--export <name>', "a module's program: the export to run").default('main'))
+    .action(async (scenario: string, args: string[], flags: RunFlags, cmd: Command) => {
+      const spec = await resolveScenario(cmd, scenario, args, flags.export);
+      const opts = bootOptions(flags);
+      const m = await bootMachine(cmd, { ...opts, dispatch: flags.dispatch,
+        modules: spec.kind === 'builtin' ? [SCENARIO_PROGS] : [] });
+      process.exitCode = await runScenario(m, spec,
+        { bytes: flags.bytes, backlog: flags.backlog, connectors: flags.connectors, ipi: flags.ipi, dispatch: flags.dispatch },
+        { out: process.stdout });
+    });
+
   return prog;
+}
+
+interface RunFlags extends BootFlags {
+  dispatch: 'bgl' | 'netisr';
+  bytes: number;
+  backlog: number;
+  connectors: number;
+  export: string;
+}
+
+function parseRange(what: string, lo: number, hi: number): (value: string) => number {
+  return (value) => {
+    const n = parseInteger(what)(value);
+    if (n < lo || n > hi) throw new InvalidArgumentError(`${what} must be an integer ${lo}..${hi}.`);
+    return n;
+  };
+}
+
+/*
+ * A built-in name, or a module path that exists and exports a function under `exp`
+ * (imported on the host to check).  Anything else is a usage error (status 2).
+ */
+async function resolveScenario(cmd: Command, name: string, args: string[], exp: string): Promise<ScenarioSpec> {
+  const usage = (msg: string): never => cmd.error(`error: ${msg}`, { exitCode: USAGE_EXIT, code: 'lwkt-sim.badScenario' });
+  if ((BUILTIN_SCENARIOS as readonly string[]).includes(name)) {
+    if (args.length > 0) usage(`scenario '${name}' takes no arguments`);
+    return { kind: 'builtin', name: name as BuiltinScenario };
+  }
+  const path = resolve(name);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    usage(`unknown scenario '${name}': not one of ${BUILTIN_SCENARIOS.join(', ')}, nor a module file`);
+  }
+  const url = pathToFileURL(path).href;
+  const mod = (await import(url)) as Record<string, unknown>;
+  if (typeof mod[exp] !== 'function') usage(`module '${name}' has no function export '${exp}'`);
+  return { kind: 'module', url, path: name, export: exp, args };
 }
 
 /* A reader that goes away (`| head`) is not an error: stop writing, finish the run. */

@@ -34,6 +34,7 @@ import {
 import { KERN, PROC, RLIMIT_NOFILE, UCRED, kern_globals } from '../sys/proc.js';
 import { p_rlimit_cur } from './kern_resource.js';
 import { crfree, p_crhold } from './kern_prot.js';
+import { ktrace_step } from './kern_ktrace.js';
 
 /* ---- the fileops table ---- */
 
@@ -381,6 +382,7 @@ export function falloc(p: Ptr, res: Ptr): number {
     }
   }
   k32[res] = fp;
+  ktrace_step('falloc', k32[res + 1], fp);
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 import { panic } from '../../shared/panic.js';
 import type { Domain, Protosw } from '../sys/protosw.js';
+import { ktrace_step } from './kern_ktrace.js';
 
 let domains: Domain | null = null;
 
@@ -30,6 +31,7 @@ export function net_add_domain(dp: Domain): void {
 
 /* The first protocol of the family with this socket type, or null. */
 export function pffindtype(family: number, type: number): Protosw | null {
+  ktrace_step('pffindtype', family, type);
   for (let dp = domains; dp !== null; dp = dp.dom_next) {
     if (dp.dom_family !== family) continue;
     for (const pr of dp.dom_protosw) if (pr.pr_type !== 0 && pr.pr_type === type) return pr;
@@ -44,6 +46,7 @@ export function pffindtype(family: number, type: number): Protosw | null {
  * as in BSD.
  */
 export function pffindproto(family: number, protocol: number, type: number): Protosw | null {
+  ktrace_step('pffindproto', family, protocol, type);
   if (family === 0) return null;
   let maybe: Protosw | null = null;
   for (let dp = domains; dp !== null; dp = dp.dom_next) {

@@ -54,6 +54,7 @@ import {
 } from '../sys/socket.js';
 import { falloc, fdrop, fileops_of, fsetfd, holdfp, holdsock } from './kern_descrip.js';
 import { psignal } from './kern_proc.js';
+import { ktrace_step } from './kern_ktrace.js';
 import { KNOTE } from './sys_generic.js';
 import { m_freem } from './uipc_mbuf.js';
 import {
@@ -414,6 +415,7 @@ function* kern_socketpair_body(p: Ptr, w: Ptr, domain: number, type: number, pro
     sv: Ptr): Blocking<number> {
   if (!Number.isInteger(domain) || !Number.isInteger(type) || !Number.isInteger(protocol)) return EINVAL;
   if (!word_ok(sv) || !word_ok(sv + 1)) return EFAULT;
+  ktrace_step('socketpair', domain, type, protocol);
   const td = curthread();
   let error = yield* socreate(domain, w + W_SO, type, protocol, td);
   if (error !== 0) return error;

@@ -469,7 +469,11 @@ function unp_connect(so: Ptr, nam: Ptr, td: Ptr): number {
   if (k32[so + SO.so_type] !== k32[so2 + SO.so_type]) return EPROTOTYPE;
   if ((protosw_of(k32[so + SO.so_proto]).pr_flags & PR_CONNREQUIRED) !== 0) {
     let so3 = NULL;
-    if ((k32[so2 + SO.so_options] & SO_ACCEPTCONN) === 0 || (so3 = sonewconn(so2, 0)) === NULL) return ECONNREFUSED;
+    // A listener whose uipc_listen has not run yet (solisten sets SO_ACCEPTCONN first; in
+    // the netisr model this connect may run on another CPU in between) is not listening.
+    if ((k32[so2 + SO.so_options] & SO_ACCEPTCONN) === 0 ||
+        (k32[sotounpcb(so2) + UNPCB.unp_flags] & UNP_HAVEPCCACHED) === 0 ||
+        (so3 = sonewconn(so2, 0)) === NULL) return ECONNREFUSED;
     const unp = sotounpcb(so), unp2 = sotounpcb(so2), unp3 = sotounpcb(so3);
     if (k32[unp2 + UNPCB.unp_addr] !== NULL) k32[unp3 + UNPCB.unp_addr] = dup_sockaddr(k32[unp2 + UNPCB.unp_addr]);
     // The connector's credentials, as of now, for the server side.

@@ -24,6 +24,7 @@ import { callout_next_deadline } from '../lwkt/kern_timeout.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
 import { doorbell_all } from './doorbell.js';
 import { console_attach } from '../kern/sys_console.js';
+import { ktrace_attach } from '../kern/kern_ktrace.js';
 
 export interface CpuWorkerData {
   sab: SharedArrayBuffer;
@@ -64,6 +65,7 @@ export async function cpu_worker_main(): Promise<void> {
     },
   });
   console_attach(gd, (pid, data) => post({ type: 'console', pid, data }));
+  ktrace_attach(gd, (pid, data) => post({ type: 'console', pid, data }));   // trace lines join the console
   gd.ipi_out = wd.ipiOut;
   gd.ipi_in = wd.ipiIn;
   calibrate_polls(gd);

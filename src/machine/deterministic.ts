@@ -28,6 +28,7 @@ import { DetRng } from './det_rng.js';
 import { MessageChannel } from 'node:worker_threads';
 import { MachineBase, type ProcessOptions, type SpawnOptions } from './machine.js';
 import { console_attach } from '../kern/sys_console.js';
+import { ktrace_attach } from '../kern/kern_ktrace.js';
 
 const SLICE_STEPS = 50_000;
 const LIVELOCK_STEPS = 5_000_000;   // steps in a row in which no CPU could run a thread
@@ -58,6 +59,7 @@ export class DeterministicMachine extends MachineBase {
       });
       gd.trace_log = this.log;
       console_attach(gd, (pid, bytes) => this.console_in(pid, bytes));
+      ktrace_attach(gd, (pid, bytes) => this.console_in(pid, bytes));   // trace lines join the console
       this.gds.push(gd);
     }
     if (ports) {

@@ -1,0 +1,141 @@
+/*
+ * socket_bench.ts: the `socket` section's measurements.
+ *
+ *  - The host kernel's socketpair(2) doing the same work (bench/host_socketpair.c, compiled
+ *    here with the system compiler into a temporary directory; null when there is none).
+ *  - The simulation's figures: a writer and a reader process (bench/progs/socket_progs.ts)
+ *    on an AF_LOCAL stream socket, timed inside the simulation with nanotime().
+ *  - The heap probe: a child node (--expose-gc, a big young generation) running
+ *    bench/socket_heap.js, which measures the JS heap bytes a steady-state send/recv pair
+ *    allocates on a deterministic-engine machine.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { join as join_thread, type Kmachine } from './lwkt_bench.js';
+
+export const SOCKET_PROGS = new URL('./progs/socket_progs.js', import.meta.url).href;
+
+/* ---- the host helper ---- */
+
+export interface HostHelper { bin: string; cc: string; dir: string }
+
+/* The C source sits in <root>/bench/ whether this runs from dist/bench or bench. */
+function helper_source(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = resolve(here, here.endsWith(join('dist', 'bench')) ? '../..' : '..');
+  return join(root, 'bench', 'host_socketpair.c');
+}
+
+/* Compile bench/host_socketpair.c with $CC or cc; null (and why) when that fails. */
+export function compile_host_helper(): { helper: HostHelper | null; why: string } {
+  const src = helper_source();
+  if (!existsSync(src)) return { helper: null, why: `${src} is missing` };
+  const cc = process.env.CC ?? 'cc';
+  const dir = mkdtempSync(join(tmpdir(), 'lwkt-sim-bench-'));
+  const bin = join(dir, 'host_socketpair');
+  try {
+    execFileSync(cc, ['-O2', '-pthread', '-o', bin, src], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return { helper: { bin, cc, dir }, why: '' };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    const err = e as { code?: string; stderr?: Buffer };
+    return { helper: null, why: err.code === 'ENOENT' ? `no C compiler ('${cc}' not found)` : `${cc} failed: ${String(err.stderr ?? e).trim()}` };
+  }
+}
+
+export function remove_host_helper(h: HostHelper | null): void {
+  if (h !== null) rmSync(h.dir, { recursive: true, force: true });
+}
+
+function run_helper(h: HostHelper, args: string[]): number[] {
+  const out = execFileSync(h.bin, args, { encoding: 'utf8', timeout: 120_000 });
+  const xs = out.trim().split('\n').map(Number);
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error(`host_socketpair ${args.join(' ')}: bad output '${out}'`);
+  return xs;
+}
+
+/* Host socketpair stream: bytes/s per round (same: both threads on CPU 0; cross: CPUs 0 and 1). */
+export function host_stream(h: HostHelper, wsize: number, total: number, rounds: number, cross: boolean): number[] {
+  return run_helper(h, ['stream', String(wsize), String(total), String(rounds), cross ? 'cross' : 'same']);
+}
+
+/* Host socketpair 1-byte round trip: ns per round trip per round. */
+export function host_rt(h: HostHelper, n: number, rounds: number, cross: boolean): number[] {
+  return run_helper(h, ['rt', String(n), String(rounds), cross ? 'cross' : 'same']);
+}
+
+/* ---- the simulation ---- */
+
+/* Wait (host side) until the server set its ready word after listen(2). */
+async function wait_ready(m: Kmachine, ready: number, what: string): Promise<void> {
+  const i32 = new Int32Array(m.kmem);
+  const t0 = Date.now();
+  while (Atomics.load(i32, ready) === 0) {
+    if (Date.now() - t0 > 30_000) throw new Error(`${what}: the server did not listen within 30 s`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+let npath = 0;
+function sock_path(): string { return `/bench.sock.${process.pid}.${npath++}`; }
+
+function as_nums(v: unknown, what: string): number[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw new Error(`${what}: unexpected result ${JSON.stringify(v)}`);
+  return v as number[];
+}
+
+/*
+ * Stream throughput: a reader process on readerCpu, a writer on writerCpu, `rounds` rounds
+ * of `total` bytes in `wsize`-byte writes (the reader's buffer: max(wsize, 64 KB), as the
+ * host helper's).  bytes/s per round, as the writer timed them.
+ */
+export async function sim_stream(m: Kmachine, wsize: number, total: number, rounds: number, readerCpu: number,
+    writerCpu: number): Promise<number[]> {
+  const path = sock_path();
+  const ready = m.kmalloc(1);
+  const reader = await m.spawnProcess({ cpu: readerCpu, module: SOCKET_PROGS, export: 'stream_reader',
+    args: [path, ready, total, rounds, Math.max(wsize, 65536)] });
+  await wait_ready(m, ready, 'stream_reader');
+  const writer = await m.spawnProcess({ cpu: writerCpu, module: SOCKET_PROGS, export: 'stream_writer',
+    args: [path, wsize, total, rounds] });
+  const r = as_nums(await join_thread(m, writer, 'stream_writer'), 'stream_writer');
+  const got = await join_thread(m, reader, 'stream_reader');
+  if (got !== total * rounds) throw new Error(`stream: reader got ${String(got)} bytes, ${total * rounds} were sent`);
+  return r;
+}
+
+/* 1-byte round trips: an echo server on serverCpu, the client on clientCpu; ns per round trip per round. */
+export async function sim_rt(m: Kmachine, n: number, rounds: number, serverCpu: number, clientCpu: number): Promise<number[]> {
+  const path = sock_path();
+  const ready = m.kmalloc(1);
+  const server = await m.spawnProcess({ cpu: serverCpu, module: SOCKET_PROGS, export: 'rt_server', args: [path, ready] });
+  await wait_ready(m, ready, 'rt_server');
+  const client = await m.spawnProcess({ cpu: clientCpu, module: SOCKET_PROGS, export: 'rt_client', args: [path, n, rounds] });
+  const r = as_nums(await join_thread(m, client, 'rt_client'), 'rt_client');
+  const echoed = await join_thread(m, server, 'rt_server');
+  if (echoed !== n * rounds) throw new Error(`rt: server echoed ${String(echoed)}, client sent ${n * rounds}`);
+  return r;
+}
+
+/* ---- the heap probe (a child node: see bench/socket_heap.ts) ---- */
+
+export interface HeapProbe {
+  dispatch: string;
+  bytesPerPair: number;          // JS heap bytes per send/recv pair (slope between two transfer sizes)
+  bytesPerObject: number;        // JS heap bytes of one minimal object ({ i }), measured the same way
+  pairs: [number, number];
+  deltas: [number, number];      // heap growth of the two transfers (medians)
+  gcsInWindows: number;          // GCs seen during the measured windows (0: the deltas are allocations)
+}
+
+export function heap_probe(dispatch: string, wsize: number, quick: boolean): HeapProbe {
+  const script = fileURLToPath(new URL('./socket_heap.js', import.meta.url));
+  const out = execFileSync(process.execPath, ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=128', script, dispatch, String(wsize),
+    quick ? 'quick' : 'full'], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });
+  const last = out.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as HeapProbe;
+}

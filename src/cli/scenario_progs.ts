@@ -1,0 +1,209 @@
+/*
+ * scenario_progs.ts: the programs of `lwkt-sim run`'s built-in scenarios (run.ts).  A
+ * module of processes: each is a generator `function* (sys: Sys, ...args)` the CPUs
+ * import; the host only names them in spawnProcess().
+ */
+
+import {
+  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, ENOENT, EAGAIN,
+} from '../sys/index.js';
+import type { Blocking } from '../kernel.js';
+
+export const SCENARIO_PROGS = import.meta.url;
+
+const FNV_BASIS = 0x811c9dc5;
+
+/* An order-sensitive checksum (FNV-1a) continued over n bytes of b. */
+function fnv(h: number, b: Uint8Array, n: number): number {
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+const hex = (h: number): string => `0x${(h >>> 0).toString(16).padStart(8, '0')}`;
+
+/* Connect fd to path, retrying while nobody has bound it (ENOENT) or listens yet (ECONNREFUSED). */
+function* connect_retry(sys: Sys, fd: number, path: string): Blocking<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      yield* sys.connect(fd, path);
+      return;
+    } catch (e) {
+      if (!(e instanceof SysError) || (e.errno !== ENOENT && e.errno !== ECONNREFUSED) || tries > 100_000) throw e;
+      yield* sys.sleep(1);
+    }
+  }
+}
+
+/* Read exactly buf.length bytes (fewer only at end of file). */
+function* read_full(sys: Sys, fd: number, buf: Uint8Array): Blocking<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const n = yield* sys.read(fd, buf.subarray(got));
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/* ---- stream: checksummed bytes from a client to a server ---- */
+
+/* Accept one connection on path, take everything it sends, answer [total, checksum]. */
+export function* stream_server(sys: Sys, path: string): Blocking<number[]> {
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* sys.bind(s, path);
+  yield* sys.listen(s, 5);
+  const c = yield* sys.accept(s);
+  const buf = new Uint8Array(16384);
+  let total = 0, h = FNV_BASIS;
+  for (;;) {
+    const n = yield* sys.recv(c, buf);
+    if (n === 0) break;
+    total += n;
+    h = fnv(h, buf, n);
+  }
+  const reply = new Uint8Array(8);
+  const dv = new DataView(reply.buffer);
+  dv.setUint32(0, total);
+  dv.setUint32(4, h);
+  yield* sys.write(c, reply);
+  yield* sys.close(c);
+  yield* sys.close(s);
+  yield* sys.unlink(path);
+  yield* sys.print(`server: received ${total} bytes, checksum ${hex(h)}`);
+  return [total, h];
+}
+
+/*
+ * Send total bytes of xorshift data (seeded) in chunks of varying size, shut down the
+ * sending side, read the server's [total, checksum].  Returns [sent, checksum, the
+ * server's total, the server's checksum].
+ */
+export function* stream_client(sys: Sys, path: string, total: number, seed: number): Blocking<number[]> {
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* connect_retry(sys, s, path);
+  const buf = new Uint8Array(8192);
+  let sent = 0, h = FNV_BASIS, x = seed >>> 0 || 1;
+  while (sent < total) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    const n = Math.min(total - sent, buf.length / 2 + (x % (buf.length / 2)));
+    for (let i = 0; i < n; i++) buf[i] = (x >>> (i & 15)) + i;
+    const m = yield* sys.send(s, buf, 0, n);
+    h = fnv(h, buf, m);
+    sent += m;
+  }
+  yield* sys.shutdown(s, SHUT_WR);
+  const reply = new Uint8Array(8);
+  const got = yield* read_full(sys, s, reply);
+  yield* sys.close(s);
+  if (got !== 8) throw new Error(`stream_client: short reply (${got} bytes)`);
+  const dv = new DataView(reply.buffer);
+  yield* sys.print(`client: sent ${sent} bytes, checksum ${hex(h)}`);
+  return [sent, h, dv.getUint32(0), dv.getUint32(4)];
+}
+
+/* ---- socketpair: the walkthrough's path, traced ---- */
+
+/*
+ * socketpair(AF_LOCAL, SOCK_STREAM), then SOCK_DGRAM, with the kernel's steps traced
+ * (sysctl kern.ktrace_steps; needs uid 0); each pair then carries a message both ways.
+ * Returns the four descriptors and 1 when every message came back whole.
+ */
+export function* socketpair_walk(sys: Sys): Blocking<number[]> {
+  const out: number[] = [];
+  let ok = 1;
+  for (const [type, name] of [[SOCK_STREAM, 'SOCK_STREAM'], [SOCK_DGRAM, 'SOCK_DGRAM']] as const) {
+    yield* sys.print(`a ${name} pair:`);
+    yield* sys.sysctl('kern.ktrace_steps', 1);
+    let sv: [number, number];
+    try {
+      sv = yield* sys.socketpair(AF_LOCAL, type);
+    } finally {
+      yield* sys.sysctl('kern.ktrace_steps', 0);
+    }
+    const [a, b] = sv;
+    out.push(a, b);
+    const buf = new Uint8Array(64);
+    for (const [from, to] of [[a, b], [b, a]]) {
+      const msg = new TextEncoder().encode(`hello from fd ${from}`);
+      yield* sys.send(from, msg);
+      const n = yield* sys.recv(to, buf);
+      if (n !== msg.length || new TextDecoder().decode(buf.subarray(0, n)) !== `hello from fd ${from}`) ok = 0;
+    }
+    yield* sys.print(`  -> [${a}, ${b}]; a message each way ${ok ? 'arrived whole' : 'was DAMAGED'}`);
+    yield* sys.close(a);
+    yield* sys.close(b);
+  }
+  out.push(ok);
+  return out;
+}
+
+/* ---- accept-storm: connectors against a listener that does not accept yet ---- */
+
+/*
+ * Listen on path with backlog, and do not accept until each of the k connectors has
+ * reported on the datagram socket ctl (bound only once listening, so a connector that
+ * reaches ctl knows the listener listens): 1 connected, 0 refused.  Then accept every
+ * queued connection, check that none is left (a non-blocking accept gives EAGAIN), and
+ * return [connected, refused, accepted, leftover].
+ */
+export function* storm_listener(sys: Sys, path: string, ctl: string, backlog: number, k: number): Blocking<number[]> {
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* sys.bind(s, path);
+  yield* sys.listen(s, backlog);
+  const d = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
+  yield* sys.bind(d, ctl);
+  const buf = new Uint8Array(4);
+  let connected = 0, refused = 0;
+  for (let i = 0; i < k; i++) {
+    yield* sys.recv(d, buf);
+    if (buf[0] === 1) connected++;
+    else refused++;
+  }
+  yield* sys.print(`listener: all ${k} connectors reported (${connected} connected, ${refused} refused); accepting`);
+  let accepted = 0;
+  for (let i = 0; i < connected; i++) {
+    const c = yield* sys.accept(s);
+    accepted++;
+    yield* sys.close(c);           // the connector sees end of file and exits
+  }
+  yield* sys.fcntl(s, F_SETFL, O_NONBLOCK);
+  let leftover = 0;
+  for (;;) {
+    try {
+      const c = yield* sys.accept(s);
+      leftover++;
+      yield* sys.close(c);
+    } catch (e) {
+      if (e instanceof SysError && e.errno === EAGAIN) break;
+      throw e;
+    }
+  }
+  yield* sys.print(`listener: accepted ${accepted}, ${leftover} left over`);
+  yield* sys.close(d);
+  yield* sys.close(s);
+  yield* sys.unlink(ctl);
+  yield* sys.unlink(path);
+  return [connected, refused, accepted, leftover];
+}
+
+/* Wait for the listener (ctl), connect once to path, report; 1 when connected, 0 when refused. */
+export function* storm_connector(sys: Sys, path: string, ctl: string): Blocking<number> {
+  const d = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
+  yield* connect_retry(sys, d, ctl);
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  let status = 1;
+  try {
+    yield* sys.connect(s, path);
+  } catch (e) {
+    if (!(e instanceof SysError) || e.errno !== ECONNREFUSED) throw e;
+    status = 0;
+  }
+  yield* sys.send(d, new Uint8Array([status]));
+  if (status === 1) {
+    const buf = new Uint8Array(16);
+    while ((yield* sys.read(s, buf)) !== 0) { /* until the listener accepts and closes */ }
+  }
+  yield* sys.close(s);
+  yield* sys.close(d);
+  return status;
+}
