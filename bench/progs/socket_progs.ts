@@ -10,18 +10,8 @@
 
 import { Sys, SysError, AF_LOCAL, SOCK_STREAM, ECONNREFUSED, ENOENT, ENOTCONN } from '../../src/sys/index.js';
 import { k32, nanotime, type Blocking } from '../../src/kernel.js';
+import { connect_retry } from '../../src/sys/libsim.js';
 
-function* connect_retry(sys: Sys, fd: number, path: string): Blocking<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      yield* sys.connect(fd, path);
-      return;
-    } catch (e) {
-      if (!(e instanceof SysError) || (e.errno !== ENOENT && e.errno !== ECONNREFUSED) || tries > 20_000) throw e;
-      yield* sys.sleep(1);
-    }
-  }
-}
 
 /*
  * close(2), tolerating ENOTCONN: with the netisr dispatch model, closing an accepted

@@ -8,6 +8,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, ENOENT, EAGAIN,
 } from '../sys/index.js';
 import type { Blocking } from '../kernel.js';
+import { connect_retry } from '../sys/libsim.js';
 
 export const SCENARIO_PROGS = import.meta.url;
 
@@ -21,18 +22,6 @@ function fnv(h: number, b: Uint8Array, n: number): number {
 
 const hex = (h: number): string => `0x${(h >>> 0).toString(16).padStart(8, '0')}`;
 
-/* Connect fd to path, retrying while nobody has bound it (ENOENT) or listens yet (ECONNREFUSED). */
-function* connect_retry(sys: Sys, fd: number, path: string): Blocking<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      yield* sys.connect(fd, path);
-      return;
-    } catch (e) {
-      if (!(e instanceof SysError) || (e.errno !== ENOENT && e.errno !== ECONNREFUSED) || tries > 100_000) throw e;
-      yield* sys.sleep(1);
-    }
-  }
-}
 
 /* Read exactly buf.length bytes (fewer only at end of file). */
 function* read_full(sys: Sys, fd: number, buf: Uint8Array): Blocking<number> {

@@ -8,6 +8,7 @@ import {
   ECONNREFUSED, ENOENT,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
+import { connect_retry } from '../../src/sys/libsim.js';
 
 /* An order-sensitive checksum (FNV-1a) continued over bytes. */
 function fnv(h: number, b: Uint8Array, n: number): number {
@@ -30,18 +31,6 @@ function* attempt(g: Blocking<unknown>): Blocking<string> {
   }
 }
 
-/* Connect to path, retrying while the server has not bound or listened yet. */
-function* connect_retry(sys: Sys, fd: number, path: string): Blocking<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      yield* sys.connect(fd, path);
-      return;
-    } catch (e) {
-      if (!(e instanceof SysError) || (e.errno !== ENOENT && e.errno !== ECONNREFUSED) || tries > 10_000) throw e;
-      yield* sys.sleep(1);
-    }
-  }
-}
 
 /* ---- stream server and client over AF_LOCAL ---- */
 
