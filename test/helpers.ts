@@ -48,3 +48,11 @@ export function zoneUsed(m: Machine, name: string): number {
   if (z === undefined) throw new Error(`no zone ${name}`);
   return z.used;
 }
+
+/* The socket layer's two dispatch models, for tests that run under both. */
+export const MODELS = ['bgl', 'netisr'] as const;
+export type Model = (typeof MODELS)[number];
+
+/* The zones a socket-layer test must leave as it found them. */
+export const SOCKET_ZONES = ['socket', 'mbuf', 'mbuf_cluster', 'kmalloc16', 'kmalloc64', 'kmalloc256', 'lwkt_msg', 'proc', 'file'];
+export function socketZones(m: Machine): number[] { return SOCKET_ZONES.map((z) => zoneUsed(m, z)); }

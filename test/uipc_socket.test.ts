@@ -15,24 +15,22 @@ import {
   ENOPROTOOPT, ENOENT, EPIPE, ENOTCONN, EINTR, EDESTADDRREQ, ECONNABORTED, MSG_TRUNC, SSB_MEVENT, SSB_SEL, SO_LINGER, SO_REUSEADDR, SO_NOSIGPIPE,
   SO_ACCEPTCONN, SOCK_STREAM,
 } from '../src/kernel.js';
-import { ENGINES, machine, down, zoneUsed, type TestMachine } from './helpers.js';
+import { ENGINES, MODELS, machine, down, socketZones, type Model, type TestMachine } from './helpers.js';
 
 const P = new URL('./progs/socket_progs.ts', import.meta.url).href;
-const ZONES = ['socket', 'mbuf', 'mbuf_cluster', 'kmalloc16', 'kmalloc64', 'kmalloc256', 'lwkt_msg', 'proc', 'file'];
-const MODELS = ['bgl', 'netisr'] as const;
 type Engine = (typeof ENGINES)[number];
-type Model = (typeof MODELS)[number] | 'mpsafe';
+type Dispatch = Model | 'mpsafe';
 
-async function boot(engine: Engine, dispatch: Model, cpus = 2): Promise<TestMachine> {
+async function boot(engine: Engine, dispatch: Dispatch, cpus = 2): Promise<TestMachine> {
   return machine({ cpus, engine, seed: 7, dispatch, modules: [P] });
 }
-function zones(m: TestMachine): number[] { return ZONES.map((z) => zoneUsed(m, z)); }
+const zones = socketZones;
 function spawn(m: TestMachine, cpu: number, name: string, ...args: unknown[]): Promise<number> {
   return m.spawn({ cpu, module: P, export: name, args, name });
 }
 
 /* Run one thread on CPU 0; the zones must come back. */
-async function run1(engine: Engine, dispatch: Model, name: string, ...args: unknown[]): Promise<number[]> {
+async function run1(engine: Engine, dispatch: Dispatch, name: string, ...args: unknown[]): Promise<number[]> {
   const m = await boot(engine, dispatch);
   const z0 = zones(m);
   const r = (await m.join(await spawn(m, 0, name, ...args))) as number[];

@@ -17,18 +17,15 @@ import {
   EPIPE, SSB_STOP, SSB_WAIT,
 } from '../src/kernel.js';
 import { S_IFSOCK } from '../src/sys/stat.js';
-import { ENGINES, machine, down, zoneUsed, type TestMachine } from './helpers.js';
+import { ENGINES, MODELS, machine, down, socketZones, type Model, type TestMachine } from './helpers.js';
 
 const P = new URL('./progs/usrreq_progs.ts', import.meta.url).href;
-const ZONES = ['socket', 'mbuf', 'mbuf_cluster', 'kmalloc16', 'kmalloc64', 'kmalloc256', 'lwkt_msg', 'proc', 'file'];
-const MODELS = ['bgl', 'netisr'] as const;
 type Engine = (typeof ENGINES)[number];
-type Model = (typeof MODELS)[number];
 
 async function boot(engine: Engine, dispatch: Model, cpus = 2): Promise<TestMachine> {
   return machine({ cpus, engine, seed: 11, dispatch, modules: [P] });
 }
-function zones(m: TestMachine): number[] { return ZONES.map((z) => zoneUsed(m, z)); }
+const zones = socketZones;
 function spawn(m: TestMachine, cpu: number, name: string, ...args: unknown[]): Promise<number> {
   return m.spawn({ cpu, module: P, export: name, args, name });
 }

@@ -10,7 +10,7 @@ import { DeterministicMachine } from '../machine/deterministic.js';
 import { PanicError, cpu_dump, format_threads } from '../machine/dump.js';
 import { joinDemo, setupDemo, spawnDemo, TOKEN_CLASS, type DemoResults } from './demo_workload.js';
 import { startProgress } from './progress.js';
-import { cpuTable, lockTable, zoneTable } from './stats_tables.js';
+import { machineTables } from './stats_tables.js';
 import { fmtCount, fmtNs, fmtRate } from './format.js';
 
 export const BLOCK_EVERY = 64;
@@ -82,7 +82,6 @@ async function demo(m: Machine, cfg: DemoConfig, io: DemoIO): Promise<number> {
 function report(say: (s?: string) => void, res: DemoResults, before: MachineStats, after: MachineStats,
     peak: number[], virtual: boolean, wallMs: number): number {
   const secs = (after.uptimeNs - before.uptimeNs) / 1e9;
-  const per = virtual ? 'per virtual second' : 'per second';
   const increments = res.counters.reduce((s, c) => s + c.increments, 0);
   const rounds = res.pairs.reduce((s, p) => s + p.rounds, 0);
   const wrong = res.pairs.reduce((s, p) => s + p.wrong, 0);
@@ -103,13 +102,6 @@ function report(say: (s?: string) => void, res: DemoResults, before: MachineStat
     (res.pairs.length > 1 ? ` (pair rates ${fmtRate(Math.min(...rates))}..${fmtRate(Math.max(...rates))}/s)` : ''));
   say(`token      ${fmtCount(increments)} increments, ${fmtRate(increments / secs)}/s`);
   say();
-  say(`per CPU (rates ${per}; threads: the most seen at once)`);
-  say(cpuTable(before, after, { peakThreads: peak }));
-  say();
-  say('lock classes (hold times over the sampled acquisitions)');
-  say(lockTable(after.locks));
-  say();
-  say('zones');
-  say(zoneTable(after.zones));
+  machineTables(say, before, after, virtual, peak);
   return tokenOk && pingOk ? 0 : 1;
 }

@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import type { Machine, MachineStats } from '../machine/machine.js';
 import { PanicError } from '../machine/dump.js';
 import { SCENARIO_PROGS } from './scenario_progs.js';
-import { cpuTable, lockTable, zoneTable } from './stats_tables.js';
+import { machineTables } from './stats_tables.js';
 import { fmtCount, fmtNs } from './format.js';
 
 export const BUILTIN_SCENARIOS = ['socketpair', 'stream', 'accept-storm'] as const;
@@ -147,20 +147,10 @@ async function runStream(m: Machine, cfg: RunConfig, say: Say): Promise<number> 
     `(${fmtCount(stotal)} bytes in ${fmtNs(ns)}${virtual ? ` of virtual time, ${fmtNs(wallMs * 1e6)} of host time` : ''}` +
     ', connect and close included)');
   say();
-  tables(say, before, after, virtual, sampler.peak);
+  machineTables(say, before, after, virtual, sampler.peak);
   return bytesOk && sumOk ? 0 : 1;
 }
 
-function tables(say: Say, before: MachineStats, after: MachineStats, virtual: boolean, peak: number[]): void {
-  say(`per CPU (rates ${virtual ? 'per virtual second' : 'per second'}; threads: the most seen at once)`);
-  say(cpuTable(before, after, { peakThreads: peak }));
-  say();
-  say('lock classes (hold times over the sampled acquisitions)');
-  say(lockTable(after.locks));
-  say();
-  say('zones');
-  say(zoneTable(after.zones));
-}
 
 /* ---- accept-storm ---- */
 
@@ -210,7 +200,7 @@ async function runAcceptStorm(m: Machine, cfg: RunConfig, say: Say): Promise<num
     `${connected === expected ? '' : ` (${expected} expected when nothing is accepted)`}  ${limitOk ? 'OK' : 'OVER THE LIMIT'}`);
   say(`  the listener took them all ${accepted} accepted = ${connected} connected  ${acceptOk ? 'OK' : 'MISMATCH'}`);
   say();
-  tables(say, before, after, m.engine === 'deterministic', sampler.peak);
+  machineTables(say, before, after, m.engine === 'deterministic', sampler.peak);
   return sumOk && limitOk && acceptOk ? 0 : 1;
 }
 

@@ -51,3 +51,16 @@ export function zoneTable(zones: ZoneStats[]): string {
   return formatTable([{ header: 'zone', align: 'left' }, { header: 'item bytes' }, { header: 'used' }, { header: 'hiwat' },
     { header: 'limit' }, { header: 'failures' }], rows);
 }
+
+/* The per-CPU, lock-class and zone tables of a run, as the demo and `run` print them. */
+export function machineTables(say: (s?: string) => void, before: MachineStats, after: MachineStats, virtual: boolean,
+    peak: number[]): void {
+  say(`per CPU (rates ${virtual ? 'per virtual second' : 'per second'}; threads: the most seen at once)`);
+  say(cpuTable(before, after, { peakThreads: peak }));
+  say();
+  say('lock classes (hold times over the sampled acquisitions)');
+  say(lockTable(after.locks));
+  say();
+  say('zones');
+  say(zoneTable(after.zones));
+}
