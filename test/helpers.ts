@@ -56,3 +56,23 @@ export type Model = (typeof MODELS)[number];
 /* The zones a socket-layer test must leave as it found them. */
 export const SOCKET_ZONES = ['socket', 'mbuf', 'mbuf_cluster', 'kmalloc16', 'kmalloc64', 'kmalloc256', 'lwkt_msg', 'proc', 'file'];
 export function socketZones(m: Machine): number[] { return SOCKET_ZONES.map((z) => zoneUsed(m, z)); }
+
+/*
+ * Wait until no thread is alive (bounded): a process's last thread, or a reaped child's,
+ * may still be finishing when the join that mattered has settled.  The deterministic
+ * engine runs until then; the parallel one is polled.
+ */
+export async function quiesce(m: Machine, ms = 20_000): Promise<void> {
+  const det = m as Machine & { run?: () => Promise<void> };
+  if (typeof det.run === 'function') {
+    await det.run();
+    return;
+  }
+  const t0 = Date.now();
+  while (m.stats().liveThreads !== 0) {
+    const failed = (m as unknown as { panicked: unknown }).panicked;
+    if (failed !== null && failed !== undefined) throw failed;
+    if (Date.now() - t0 > ms) throw new Error(`quiesce: ${m.stats().liveThreads} threads still alive after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

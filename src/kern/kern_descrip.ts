@@ -291,6 +291,22 @@ export function* fdfree(p: Ptr): Blocking<void> {
 }
 
 /*
+ * fdcloseexec: what exec does to the table: every descriptor marked close-on-exec
+ * (UF_EXCLOSE) is closed.  Blocks (each close may run fo_close).
+ */
+export function* fdcloseexec(p: Ptr): Blocking<void> {
+  const fdp = k32[p + PROC.p_fd];
+  for (let fd = 0; fd <= k32[fdp + FILEDESC.fd_lastfile]; fd++) {
+    spin_lock(fdp + FILEDESC.fd_spin);
+    const n = fdnode(fdp, fd);
+    const fp = k32[n + FDNODE.fdn_fp] !== NULL && (k32[n + FDNODE.fdn_flags] & UF_EXCLOSE) !== 0
+      ? funsetfd_locked(fdp, fd) : NULL;
+    spin_unlock(fdp + FILEDESC.fd_spin);
+    if (fp !== NULL) yield* closef(fp, p);
+  }
+}
+
+/*
  * fdavail: can p allocate n more descriptors?  (unp_externalize asks before it installs
  * passed rights.)  Never blocks.
  */

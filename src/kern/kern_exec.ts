@@ -1,40 +1,55 @@
 /*
- * kern_exec.ts: starting a process from a program, and ending it.
+ * kern_exec.ts: the bodies of a process's threads: the main thread, which runs the
+ * program and ends the process, and the further threads thread() makes.
  * Stands for what DragonFly 2008 does between fork1 and exit1 for a new program:
- * kern_execve's image activation (here: calling a module's generator function with a
- * Sys object and its arguments), init's opening of /dev/console on descriptors 0, 1 and
- * 2, and exit1 when main returns.  Named after kern_exec.c because that is where a
- * program's image becomes the running process.
+ * kern_execve's image activation (here: calling a generator function with a Sys object
+ * and its arguments), init's opening of /dev/console on descriptors 0, 1 and 2 for a
+ * process the host starts, and the exit when main returns.  Named after kern_exec.c
+ * because that is where a program's image becomes the running process.
  *
- * proc_exec is the generator an LWKT thread of priority TDPRI_USER_NORM runs (the
- * machine's spawnProcess creates it): it makes the process (proc_create with the uid as
- * real, effective and saved uid and gid), attaches itself, opens the console (falloc,
- * then dup to 1 and 2), runs the program, and exits the process (proc_exit closes every
- * descriptor).  A program that throws, or that a signal's default action terminates, is
- * killed: the wrapper catches the exception inside the thread (a kernel thread that
- * throws would panic the machine, cpu_resume), exits the process the same way and
- * returns a kill record instead of a value, which the host's join turns into a rejected
- * join (an Error naming the exception or signal, never a PanicError).  A KernelPanic
- * passing through the program is not a program error: it is re-thrown.
+ * proc_exec is the generator of a process the host starts (Machine.spawnProcess): it
+ * makes the process (proc_create with the uid as real, effective and saved uid and
+ * gid), attaches itself, opens the console (falloc, then dup to 1 and 2) and runs the
+ * main body.  proc_main is the main body, also the first thread of a process made by
+ * spawn or fork (kern_fork.ts, which attached it): it runs the program, then exits the
+ * process: exit1 with the program's status (its return value as an int, or exit()'s),
+ * waits for the other threads to end, and proc_exit.  proc_thread is the body of a
+ * thread() thread: its result goes to its join slot.
+ *
+ * How a program ends, and the process's wait status:
+ *  - main returns v: exit status v & 0xff when v is a number, else 0; the host's join
+ *    gets v itself.
+ *  - exit(n) in any thread: status n & 0xff; the host's join gets n & 0xff.
+ *  - a signal's default action (ProcessKilled): terminated by that signal; the host's
+ *    join rejects, naming the signal.
+ *  - a program (main or thread) throws: the process is killed, as an uncaught C++
+ *    exception aborts one: terminated by SIGABRT; the host's join rejects, naming the
+ *    exception when the thread ran in the main thread's isolate.
+ * A KernelPanic passing through the program is not a program error: it is re-thrown.
+ * Every other thread ends at its next return from a system call once exit1 has run
+ * (Sys.userret throws ProcessExit).
  *
  * Differs: no image, no address space, no argv/envp in memory (the arguments are the
- * generator's); the program's yields must be the kernel's effects (it may only yield*
- * the Sys calls): anything else kills it; the exit status is the program's return value
- * (any structured-cloneable value, not an int).
+ * generator's, copied: kern_exec_args.ts); the program's yields must be the kernel's
+ * effects (it may only yield* the Sys calls): anything else kills it.
  */
 
 import { k32 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { EFF_SPIN, EFF_STEP, EFF_SWITCH, type Blocking, type Effect } from '../../shared/effect.js';
-import { ENOMEM } from '../../shared/errno.js';
+import { E2BIG, EINVAL, ENOMEM } from '../../shared/errno.js';
 import { zalloc, zfree, Z_KMALLOC256 } from '../../shared/zone.js';
-import { curthread } from '../lwkt/globaldata.js';
+import { curthread, type ThreadGen } from '../lwkt/globaldata.js';
+import { wakeup } from '../lwkt/kern_synch.js';
 import { DTYPE_CONSOLE, FILE, FREAD, FWRITE } from '../sys/file.js';
-import { PROC } from '../sys/proc.js';
+import { PROC, SIGABRT, W_EXITCODE, WEXITSTATUS, WIFSIGNALED, WTERMSIG } from '../sys/proc.js';
 import { Sys } from '../sys/sys.js';
-import { ProcessKilled, SIGNAMES } from '../sys/errors.js';
+import { ProcessExit, ProcessKilled, SIGNAMES } from '../sys/errors.js';
 import { DUP_FIXED, falloc, fdrop, fsetfd, kern_dup } from './kern_descrip.js';
-import { proc_attach_thread, proc_create, proc_detach_thread, proc_exit } from './kern_proc.js';
+import { proc_attach_thread, proc_create, proc_detach_thread } from './kern_proc.js';
+import { exit1, exit_chan, proc_exit, proc_exit_wait } from './kern_exit.js';
+import { exec_set_bodies, is_program, thread_done, type Handlers, type ProgramFn } from './kern_fork.js';
+import { exec_args_copyin } from './kern_exec_args.js';
 import { consoleops } from './sys_console.js';
 
 /* What proc_exec returns for a killed process (plain data: it crosses to the host). */
@@ -52,12 +67,7 @@ export function exec_killed_message(r: unknown): string | null {
   return String((r as ExecKilled).message);
 }
 
-export type ProgramFn = (sys: Sys, ...args: unknown[]) => unknown;
-
-/* Is fn a generator function (checked before a process is made for it)? */
-export function is_program(fn: unknown): fn is ProgramFn {
-  return typeof fn === 'function' && Object.prototype.toString.call(fn) === '[object GeneratorFunction]';
-}
+export { is_program, type ProgramFn };
 
 /* Descriptors 0, 1 and 2 on one console file (init's open of /dev/console, then dups). */
 function* console_open(p: Ptr, w: Ptr): Blocking<number> {
@@ -82,8 +92,142 @@ function killed(pid: number, signal: number, message: string): ExecKilled {
   return { [EXEC_KILLED]: true, pid, signal, message };
 }
 
+/* Why a thread of p in this isolate killed it (read by the main thread when it shares the isolate). */
+const why_killed = new Map<Ptr, string>();
+
+/* How run_program ended. */
+const RUN_RETURNED = 0;     // the program returned (value in run.value)
+const RUN_EXITED = 1;       // ProcessExit: exit() here, or another thread's exit1
+const RUN_KILLED = 2;       // a signal's default action
+const RUN_THREW = 3;        // the program threw (message in run.why)
+interface RunResult { how: number; value: unknown; why: string }
+
 /*
- * proc_exec: the body of a process's main thread (see the file header).  Returns the
+ * Drive the program's generator in this thread: its yields must be the kernel's
+ * effects.  Never throws but for a kernel panic.  Blocks.
+ */
+function* run_program(sys: Sys, fn: ProgramFn, args: unknown[]): Blocking<RunResult> {
+  const run: RunResult = { how: RUN_RETURNED, value: undefined, why: '' };
+  try {
+    const gen = fn(sys, ...args) as Generator<unknown, unknown, unknown>;
+    let v: unknown = undefined;
+    for (;;) {
+      const r = gen.next(v);
+      if (r.done === true) { run.value = r.value; break; }
+      if (r.value !== EFF_SWITCH && r.value !== EFF_STEP && r.value !== EFF_SPIN) {
+        throw new TypeError(`program yielded ${String(r.value)}: a program may only yield* the Sys calls`);
+      }
+      v = yield r.value as Effect;
+    }
+  } catch (e) {
+    if (e instanceof Error && (e.name === 'KernelPanic' || e.name === 'KernelHalt')) throw e;
+    if (e instanceof ProcessExit) run.how = RUN_EXITED;
+    else if (e instanceof ProcessKilled) run.how = RUN_KILLED;
+    else {
+      run.how = RUN_THREW;
+      run.why = `killed: program threw ${describe(e)}`;
+    }
+  }
+  // Whatever the program did with the exceptions, these decide.
+  if (sys.killedBy !== 0) run.how = RUN_KILLED;
+  else if (sys.exited) run.how = RUN_EXITED;
+  return run;
+}
+
+/* Start the exit of p for how run ended.  True when this call set the status (the first). */
+function run_exit1(p: Ptr, td: Ptr, sys: Sys, run: RunResult): boolean {
+  switch (run.how) {
+    case RUN_RETURNED: {
+      const v = run.value;
+      return exit1(p, td, W_EXITCODE(typeof v === 'number' && Number.isFinite(v) ? v : 0, 0));
+    }
+    case RUN_KILLED:
+      if (!exit1(p, td, W_EXITCODE(0, sys.killedBy))) return false;
+      why_killed.set(p, new ProcessKilled(sys.killedBy).message);
+      return true;
+    case RUN_THREW:
+      if (!exit1(p, td, W_EXITCODE(0, SIGABRT))) return false;
+      why_killed.set(p, run.why);
+      return true;
+    default:
+      return false;   // RUN_EXITED: exit1 has run already (exit(), or another thread's)
+  }
+}
+
+/*
+ * proc_main: the main thread of p (attached already): run the program, then end the
+ * process (see the file header).  Returns what the host's join gets: the program's
+ * return value, exit()'s status, or an ExecKilled record.  Blocks.
+ */
+function* proc_main(p: Ptr, fn: ProgramFn, args: unknown[], what: string, handlers: Handlers | null): Blocking<unknown> {
+  const td = curthread();
+  const pid = k32[p + PROC.p_pid];
+  const w = zalloc(Z_KMALLOC256);
+  let run: RunResult = { how: RUN_THREW, value: undefined, why: 'killed: no memory for its system-call area' };
+  let first: boolean;
+  if (w === NULL) {
+    first = exit1(p, td, W_EXITCODE(0, SIGABRT));
+    if (first) why_killed.set(p, run.why);
+  } else {
+    const sys = new Sys(p, td, w, handlers !== null ? handlers.slice() : []);
+    run = yield* run_program(sys, fn, args);
+    first = run_exit1(p, td, sys, run);
+    yield* proc_exit_wait(p);
+    zfree(Z_KMALLOC256, sys.release());
+  }
+  if (w === NULL) yield* proc_exit_wait(p);
+  const xstat = k32[p + PROC.p_xstat];
+  const why = why_killed.get(p);
+  why_killed.delete(p);
+  proc_detach_thread(p, td);
+  yield* proc_exit(p);
+  if (WIFSIGNALED(xstat)) {
+    const sig = WTERMSIG(xstat);
+    return killed(pid, sig, `process ${pid} (${what}) ${why ?? new ProcessKilled(sig).message}`);
+  }
+  return first && run.how === RUN_RETURNED ? run.value : WEXITSTATUS(xstat);
+}
+
+/*
+ * proc_thread: a thread() thread of p in join slot `slot`: run fn, then leave its result
+ * (copied: kern_exec_args.ts) for join.  A thread that throws, or that a signal kills,
+ * takes the process down with it.  Blocks.
+ */
+function* proc_thread(p: Ptr, slot: number, fn: ProgramFn, args: unknown[], handlers: Handlers | null): Blocking<unknown> {
+  const td = curthread();
+  const w = zalloc(Z_KMALLOC256);
+  let res = NULL;
+  if (w === NULL) {
+    if (exit1(p, td, W_EXITCODE(0, SIGABRT))) why_killed.set(p, 'killed: a thread had no memory for its system-call area');
+  } else {
+    const sys = new Sys(p, td, w, handlers ?? []);
+    const run = yield* run_program(sys, fn, args);
+    if (run.how === RUN_RETURNED) {
+      res = exec_args_copyin(run.value);
+      if (res < 0) {
+        const e = -res;
+        res = NULL;
+        run.how = RUN_THREW;
+        run.why = `killed: a thread's result cannot be returned to join (${e === E2BIG ? 'larger than ARG_MAX' :
+          e === EINVAL ? 'not representable as JSON' : 'no memory'})`;
+      }
+    }
+    if (run.how !== RUN_RETURNED) run_exit1(p, td, sys, run);
+    zfree(Z_KMALLOC256, sys.release());
+  }
+  thread_done(p, slot, res);
+  proc_detach_thread(p, td);
+  wakeup(exit_chan(p));
+  return undefined;
+}
+
+exec_set_bodies({
+  main: (p, fn, args, name, handlers) => proc_main(p, fn, args, name, handlers) as ThreadGen,
+  thread: (p, slot, fn, args, handlers) => proc_thread(p, slot, fn, args, handlers) as ThreadGen,
+});
+
+/*
+ * proc_exec: the body of a process the host starts (see the file header).  Returns the
  * program's return value, or an ExecKilled record.  Blocks.
  */
 export function* proc_exec(fn: ProgramFn, uid: number, args: unknown[], what: string): Blocking<unknown> {
@@ -94,36 +238,13 @@ export function* proc_exec(fn: ProgramFn, uid: number, args: unknown[], what: st
   proc_attach_thread(p, td);        // a new process has room for its first thread
   const w = zalloc(Z_KMALLOC256);
   const e = w === NULL ? ENOMEM : yield* console_open(p, w);
+  if (w !== NULL) zfree(Z_KMALLOC256, w);
   if (e !== 0) {
-    if (w !== NULL) zfree(Z_KMALLOC256, w);
     proc_detach_thread(p, td);
     yield* proc_exit(p);
     return killed(pid, 0, `process ${pid} (${what}) could not start: errno ${e}`);
   }
-  const sys = new Sys(p, td, w);
-  let result: unknown;
-  let why: string | null = null;
-  try {
-    const gen = fn(sys, ...args) as Generator<unknown, unknown, unknown>;
-    let v: unknown = undefined;
-    for (;;) {
-      const r = gen.next(v);
-      if (r.done === true) { result = r.value; break; }
-      if (r.value !== EFF_SWITCH && r.value !== EFF_STEP && r.value !== EFF_SPIN) {
-        throw new TypeError(`program yielded ${String(r.value)}: a program may only yield* the Sys calls`);
-      }
-      v = yield r.value as Effect;
-    }
-  } catch (e) {
-    if (e instanceof Error && (e.name === 'KernelPanic' || e.name === 'KernelHalt')) throw e;
-    why = e instanceof ProcessKilled ? e.message : `killed: program threw ${describe(e)}`;
-  }
-  if (sys.killedBy !== 0) why = new ProcessKilled(sys.killedBy).message;
-  zfree(Z_KMALLOC256, sys.release());
-  proc_detach_thread(p, td);
-  yield* proc_exit(p);
-  if (why === null) return result;
-  return killed(pid, sys.killedBy, `process ${pid} (${what}) ${why}`);
+  return yield* proc_main(p, fn, args, what, null);
 }
 
 export { SIGNAMES };

@@ -85,9 +85,9 @@ function proc_hash_in(p: Ptr): void {
   spin_unlock(kg + KERN.kg_proc_spin);
 }
 
-function proc_hash_out(p: Ptr): void {
+/* Take p out of the pid hash.  kg_proc_spin held.  Never blocks. */
+export function proc_hash_out_locked(p: Ptr): void {
   const kg = kern_globals();
-  spin_lock(kg + KERN.kg_proc_spin);
   let pp = pidhash_head(k32[p + PROC.p_pid]);
   while (k32[pp] !== p) {
     KASSERT(k32[pp] !== NULL, 'proc_hash_out: proc not on its hash chain');
@@ -95,7 +95,19 @@ function proc_hash_out(p: Ptr): void {
   }
   k32[pp] = k32[p + PROC.p_hash];
   k32[kg + KERN.kg_nprocs]--;
-  spin_unlock(kg + KERN.kg_proc_spin);
+}
+
+/* Call fn(q) for every process in the pid hash.  kg_proc_spin held; fn may unhash q.  Never blocks. */
+export function proc_foreach_locked(fn: (q: Ptr) => void): void {
+  const kg = kern_globals();
+  for (let b = 0; b < PIDHASH_SIZE; b++) {
+    let q = k32[kg + KERN.kg_pidhash + b];
+    while (q !== NULL) {
+      const next = k32[q + PROC.p_hash];
+      fn(q);
+      q = next;
+    }
+  }
 }
 
 /* ---- creation and exit ---- */
@@ -189,14 +201,25 @@ export function fork1(p1: Ptr, res: Ptr): number {
 }
 
 /*
- * proc_free: release an exited process: out of the pid hash, its process count and cred
- * dropped, the proc freed.  Its threads must be detached and its table freed (fdfree).
+ * proc_free: release an exited process: out of the pid hash, then proc_release.
  * Never blocks.
  */
 export function proc_free(p: Ptr): void {
+  const kg = kern_globals();
+  spin_lock(kg + KERN.kg_proc_spin);
+  proc_hash_out_locked(p);
+  spin_unlock(kg + KERN.kg_proc_spin);
+  proc_release(p);
+}
+
+/*
+ * proc_release: free a process already out of the pid hash: its process count and cred
+ * dropped, the proc freed.  Its threads must be detached and its table freed (fdfree).
+ * Never blocks.
+ */
+export function proc_release(p: Ptr): void {
   KASSERT(k32[p + PROC.p_nthreads] === 0, 'proc_free: process still has threads');
   KASSERT(k32[p + PROC.p_fd] === NULL, 'proc_free: descriptor table not freed');
-  proc_hash_out(p);
   const cr = k32[p + PROC.p_ucred];
   chgproccnt(k32[cr + UCRED.cr_ruidinfo], -1, 0);
   k32[p + PROC.p_ucred] = NULL;
@@ -205,15 +228,17 @@ export function proc_free(p: Ptr): void {
 }
 
 /*
- * proc_exit: the end of a process whose threads have all detached (exit1 then the
- * reaper, at once): every descriptor is closed (fdfree), then proc_free.  Blocks in the
- * closes.
+ * execsigs: what exec does to signal actions: every caught signal goes back to its
+ * default (the handler belonged to the old image); ignored ones stay ignored.
+ * Never blocks.
  */
-export function* proc_exit(p: Ptr): Blocking<void> {
-  KASSERT(k32[p + PROC.p_nthreads] === 0, 'proc_exit: process still has threads');
-  k32[p + PROC.p_stat] = SZOMB;
-  yield* fdfree(p);
-  proc_free(p);
+export function execsigs(p: Ptr): void {
+  const ps = p + PROC.p_sigacts;
+  spin_lock(p + PROC.p_spin);
+  const caught = k32[ps + SIGACTS.ps_sigcatch];
+  k32[ps + SIGACTS.ps_sigcatch] = 0;
+  k32[ps + SIGACTS.ps_sigintr] &= ~caught;
+  spin_unlock(p + PROC.p_spin);
 }
 
 /* ---- threads ---- */

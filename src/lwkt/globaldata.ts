@@ -16,6 +16,14 @@ import type { Ptr } from '../../shared/struct.js';
 export interface CpuHooks {
   /* A thread finished: result is its return value, or error what it threw. */
   thread_exit(id: number, name: string, result: unknown, error: unknown): void;
+  /* Where fn is exported from, among the modules this isolate has loaded (kern_fork.ts). */
+  module_of?(fn: unknown): { url: string; name: string } | null;
+  /*
+   * Find export `name` of module url in this isolate, importing the module first if need
+   * be, and call done with it (undefined when there is none or the import failed): at
+   * once when the module is loaded, else later from the event loop, outside any thread.
+   */
+  load_export?(url: string, name: string, done: (fn: unknown) => void): void;
 }
 
 export type ThreadGen = Generator<number, unknown, unknown>;

@@ -31,7 +31,7 @@ import { EOPNOTSUPP, EINVAL } from '../../shared/errno.js';
 import { nanotime } from '../../shared/clock.js';
 import {
   TD, TDF_RUNNING, TDF_RUNQ, TDF_TSLEEPQ, TDF_EXITED, TDF_BLOCKED, TDF_TOKWAIT, TDPRI_MAX,
-  TDPRI_PREEMPT, TDPRI_IDLE_THREAD, TDF_SYSTHREAD,
+  TDPRI_PREEMPT, TDPRI_IDLE_THREAD, TDF_SYSTHREAD, TDF_NOJOIN,
 } from './thread.js';
 import { mycpu, type Globaldata, type ThreadGen } from './globaldata.js';
 import { kfunc_register, kfunc_on_attach } from './kfunc.js';
@@ -157,7 +157,7 @@ export function lwkt_create(gd: Globaldata, name: string, pri: number, gen: Thre
   if (td === NULL) return NULL;
   lwkt_init_td(gd, td, name, pri);
   gd.gens[k32[td + TD.td_slot]] = gen;
-  k32[td + TD.td_flags] |= flags & TDF_SYSTHREAD;
+  k32[td + TD.td_flags] |= flags & (TDF_SYSTHREAD | TDF_NOJOIN);
   if ((flags & TDF_SYSTHREAD) === 0) Atomics.add(k32, H_LIVE, 1);
   k32[gd.pcpu + PC.pc_nthreads]++;
   _lwkt_enqueue_on(gd, td);
@@ -212,7 +212,7 @@ function lwkt_exit(gd: Globaldata, td: Ptr, result: unknown, error: unknown): vo
   k32[gd.pcpu + PC.pc_curtd] = NULL;
   k32[td + TD.td_id] = 0;
   zfree(Z_THREAD, td);
-  gd.hooks.thread_exit(id, name, result, error);
+  if ((f & TDF_NOJOIN) === 0 || error !== undefined) gd.hooks.thread_exit(id, name, result, error);
 }
 
 /*

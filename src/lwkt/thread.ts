@@ -48,12 +48,13 @@ export const TDF_SINTR = 0x0040;     // interruptible sleep: a signal schedules 
 export const TDF_TSLEEPQ = 0x0080;   // on a tsleep queue: only wakeup/endtsleep/signal free it
 export const TDF_SYSTHREAD = 0x0100; // a system service thread (netisr): never counted as a live thread
 export const TDF_TIMEOUT = 0x8000;   // tsleep timed out
+export const TDF_NOJOIN = 0x20000;   // here: made by the kernel (a process's thread): its end is not reported to the host
 export const TDF_INTTHREAD = 0x10000;
 export const TDF_BLOCKED = 0x40000;  // lwkt_sleep: descheduled until lwkt_schedule
 export const TDF_TOKWAIT = 0x1000000; // here: runnable but waiting for a token held elsewhere
 export const TDF_EXITED = 0x4000000; // here: generator finished; descriptor about to be freed
 
-export const TDF_NAMES = flag_names({ TDF_RUNNING, TDF_RUNQ, TDF_SINTR, TDF_TSLEEPQ, TDF_SYSTHREAD, TDF_TIMEOUT,
+export const TDF_NAMES = flag_names({ TDF_RUNNING, TDF_RUNQ, TDF_SINTR, TDF_TSLEEPQ, TDF_SYSTHREAD, TDF_TIMEOUT, TDF_NOJOIN,
   TDF_INTTHREAD, TDF_BLOCKED, TDF_TOKWAIT, TDF_EXITED });
 
 /* Priorities (td_pri), DragonFly's TDPRI_* values. */

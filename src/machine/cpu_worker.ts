@@ -18,7 +18,7 @@ import { PC, CPUSTATE_HALT } from '../../shared/pcpu.js';
 import { nanotime } from '../../shared/clock.js';
 import { machine_attach } from './attach.js';
 import { cpu_bringup, panic_record_here, spawn_create, spawn_prepare, type SpawnRequest } from './cpu_runtime.js';
-import { module_load } from './modules.js';
+import { module_export_loaded, module_export_of, module_load } from './modules.js';
 import { cpu_step, cpu_idle_work, STEP_RAN } from '../lwkt/lwkt_thread.js';
 import { callout_next_deadline } from '../lwkt/kern_timeout.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
@@ -62,6 +62,19 @@ export async function cpu_worker_main(): Promise<void> {
       } catch {
         post({ type: 'exit', id, name, result: String(result), uncloneable: true });
       }
+    },
+    module_of: module_export_of,
+    load_export(url, name, done) {
+      const fn = module_export_loaded(url, name);
+      if (fn !== undefined) { done(fn); return; }
+      // Importing takes event-loop turns: pc_ctlpend keeps the CPU awake and visiting the
+      // loop meanwhile, and tells the host's deadlock watchdog that work is under way.
+      const ctl = gd.pcpu + PC.pc_ctlpend;
+      Atomics.add(k32, ctl, 1);
+      module_load(url).then((m) => m[name], () => undefined).then((f) => {
+        Atomics.sub(k32, ctl, 1);
+        done(f);
+      });
     },
   });
   console_attach(gd, (pid, data) => post({ type: 'console', pid, data }));

@@ -45,7 +45,7 @@ export const SOCKET_WORDS = 192;
 export const MBUF_WORDS = 64;
 export const CLUSTER_WORDS = 514;     // struct mbcluster: mcl_refs, mcl_data, then MCLBYTES of data
 export const FILE_WORDS = 16;
-export const PROC_WORDS = 128;
+export const PROC_WORDS = 160;
 
 function even(n: number): number { return (n + 1) & ~1; }
 function line(n: number): number { return Math.ceil(n / LINE_WORDS) * LINE_WORDS; }

@@ -38,3 +38,20 @@ export function is_generator(g: unknown): g is Generator<number, unknown, unknow
   return typeof g === 'object' && g !== null && typeof (g as Generator).next === 'function' &&
     typeof (g as Generator).throw === 'function';
 }
+
+/*
+ * Where fn is exported from, among the modules this isolate has loaded: its module URL
+ * and export name, or null.  A program started on another CPU is found again there by
+ * these two names (each CPU of the parallel engine is its own isolate).
+ */
+export function module_export_of(fn: unknown): { url: string; name: string } | null {
+  for (const [url, m] of loaded) {
+    for (const name of Object.keys(m)) if (m[name] === fn) return { url, name };
+  }
+  return null;
+}
+
+/* The export `name` of an already loaded module, or undefined when it is not loaded here. */
+export function module_export_loaded(url: string, name: string): unknown {
+  return loaded.get(url)?.[name];
+}

@@ -227,7 +227,7 @@ export class ParallelMachine extends MachineBase {
       const p = this.pcpu(c);
       const st = Atomics.load(this.i32, p + PC.pc_state);
       if (st === CPUSTATE_RUN || st !== CPUSTATE_IDLE || Atomics.load(this.i32, p + PC.pc_ncallouts) !== 0 ||
-          Atomics.load(this.i32, p + PC.pc_ipipend) !== 0) quiet = false;
+          Atomics.load(this.i32, p + PC.pc_ipipend) !== 0 || Atomics.load(this.i32, p + PC.pc_ctlpend) !== 0) quiet = false;
       epochs.push(Atomics.load(this.i32, p + PC.pc_epoch));
     }
     if (!quiet) { this.idle_epochs = null; return; }

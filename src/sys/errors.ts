@@ -36,6 +36,19 @@ export class ProcessKilled extends Error {
   }
 }
 
+/*
+ * Thrown through a program's thread when its process is exiting: by exit() in the thread
+ * that calls it, and at the return from a system call in every other thread once exit1
+ * has run (a thread of DragonFly's killalllwps).  Like ProcessKilled it cannot be
+ * survived: every later system call throws it again.
+ */
+export class ProcessExit extends Error {
+  override name = 'ProcessExit';
+  constructor() {
+    super('process is exiting');
+  }
+}
+
 export const SIGNAMES: Record<number, string> = {
   1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGEMT', 8: 'SIGFPE',
   9: 'SIGKILL', 10: 'SIGBUS', 11: 'SIGSEGV', 12: 'SIGSYS', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',

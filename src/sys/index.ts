@@ -4,8 +4,8 @@
  * Re-exported by the package's main entry (src/index.ts).
  */
 
-export { Sys, PATH_ROOM, type SigHandler, type Rlimit } from './sys.js';
-export { SysError, ProcessKilled, SIGNAMES } from './errors.js';
+export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
+export { SysError, ProcessKilled, ProcessExit, SIGNAMES } from './errors.js';
 export * from '../../shared/errno.js';
 export {
   AF_UNSPEC, AF_LOCAL, AF_UNIX, AF_INET, PF_UNSPEC, PF_LOCAL, PF_UNIX, PF_INET,
@@ -22,9 +22,11 @@ export {
 } from './file.js';
 export { FIONREAD, FIOSETOWN, FIOGETOWN, SIOCATMARK } from '../kern/sys_socket.js';
 export {
-  NSIG, SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGCONT, SIGCHLD, SIGIO,
+  NSIG, SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGKILL, SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGCONT, SIGCHLD, SIGIO,
   SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2, SIG_DFL, SIG_IGN, SIG_CATCH, SA_RESTART,
   RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_CORE, RLIMIT_RSS, RLIMIT_MEMLOCK, RLIMIT_NPROC,
   RLIMIT_NOFILE, RLIMIT_SBSIZE, RLIMIT_VMEM, RLIMIT_AS, RLIM_INFINITY,
+  WNOHANG, W_EXITCODE, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS,
 } from './proc.js';
+export { ARG_MAX } from '../kern/kern_exec_args.js';
 export { connect_retry } from './libsim.js';

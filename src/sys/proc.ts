@@ -51,6 +51,7 @@ export const NSIG = 32;
 export const SIGHUP = 1;
 export const SIGINT = 2;
 export const SIGQUIT = 3;
+export const SIGABRT = 6;
 export const SIGKILL = 9;
 export const SIGPIPE = 13;
 export const SIGALRM = 14;
@@ -117,6 +118,20 @@ export const SSTOP = 3;
 export const SZOMB = 4;              // exited, not yet freed
 
 export const P_MAXTHREADS = 16;      // here: LWKT threads one process may have (p_threads slots)
+
+/* p_flag bits (DragonFly's). */
+export const P_WEXIT = 0x02000;      // exit1 has begun: every thread is to end
+
+/* Join slots (p_jslots): a thread made by thread() until it is joined or the process exits. */
+export const JS_FREE = 0;
+export const JS_RESERVED = 1;        // asked for; its CPU has not made it yet
+export const JS_RUNNING = 2;
+export const JS_DONE = 3;            // ended: js_res holds its result
+export const JSLOT = layout('jslot', {
+  js_state: 1,       // JS_*
+  js_tid: 1,         // the thread's td_id (0 while reserved)
+  js_res: 1,         // JS_DONE: its result (kern_exec_args.ts blob), or 0
+});
 export const PID_MAX = 99999;        // largest pid (sys/proc.h)
 export const PIDHASH_SIZE = 16;      // pid hash buckets in g_kern; a power of two
 export const UIHASH_SIZE = 16;       // uid hash buckets in g_kern; a power of two
@@ -133,12 +148,22 @@ export const PROC = layout('proc', {
   // Guarded by p_spin:
   p_pgid: 1,         // process group id
   p_stat: 1,         // SIDL, SACTIVE, SZOMB
-  p_flag: 1,         // P_* (none used yet)
+  p_flag: 1,         // P_WEXIT
+  p_xstat: 1,        // SZOMB: the wait status (W_EXITCODE / a terminating signal)
   p_ucred: 1,        // credentials, referenced; replaced (never changed in place) by setuid
   p_nthreads: 1,     // threads attached (proc_attach_thread)
   p_threads: P_MAXTHREADS, // the threads, packed at the front
   p_sigacts: SIGACTS.SIZE,  // signal actions (DragonFly: a pointer to a shared struct sigacts)
+  p_jslots: P_MAXTHREADS * JSLOT.SIZE,  // join slots of thread(), guarded by p_spin
 });
+
+/* Wait status words (sys/wait.h). */
+export const WNOHANG = 1;
+export function W_EXITCODE(ret: number, sig: number): number { return ((ret & 0xff) << 8) | (sig & 0x7f); }
+export function WIFEXITED(st: number): boolean { return (st & 0x7f) === 0; }
+export function WEXITSTATUS(st: number): number { return (st >> 8) & 0xff; }
+export function WIFSIGNALED(st: number): boolean { return (st & 0x7f) !== 0 && (st & 0x7f) !== 0x7f; }
+export function WTERMSIG(st: number): number { return st & 0x7f; }
 
 const KG_KERN_WORDS = 64;            // KG.g_kern's size (lwkt/kglobals.ts); KERN must fit
 

@@ -32,7 +32,7 @@ import { k32, ku8, kf64 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import type { Blocking } from '../../shared/effect.js';
 import {
-  EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOTTY, EPERM, EPIPE, ERESTART, ESRCH, EWOULDBLOCK,
+  EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOEXEC, ENOTTY, EPERM, EPIPE, ERESTART, ESRCH, EWOULDBLOCK,
 } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { CURSIG, PCATCH, lwkt_sigtake, sigbit, tsleep } from '../lwkt/kern_synch.js';
@@ -41,14 +41,25 @@ import { HZ } from '../../shared/param.js';
 import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL } from './file.js';
 import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
-  SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, kern_globals,
+  SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
 import { AF_LOCAL, SOMAXCONN, SO_NOSIGPIPE, SUN_PATH_MAX } from './socket.js';
 import { SO } from './socketvar.js';
 import { SOCKADDR_UN_BYTES } from './unpcb.js';
-import { SysError, ProcessKilled } from './errors.js';
-import { fdrop, fileops_of, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE } from '../kern/kern_descrip.js';
-import { psignal, kern_sigaction } from '../kern/kern_proc.js';
+import { SysError, ProcessExit, ProcessKilled } from './errors.js';
+import {
+  fdcloseexec, fdrop, fileops_of, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
+} from '../kern/kern_descrip.js';
+import { execsigs, fork1, psignal, kern_sigaction } from '../kern/kern_proc.js';
+import { exit1, kern_getppid, kern_wait, proc_abandon } from '../kern/kern_exit.js';
+import {
+  ER_FORK, ER_SPAWN, ER_THREAD, exec_request, is_program, kern_thread_join, thread_reserve, thread_unreserve,
+  type Handlers, type ProgramFn,
+} from '../kern/kern_fork.js';
+import { exec_args_copyout, exec_args_free } from '../kern/kern_exec_args.js';
+import { mycpu } from '../lwkt/globaldata.js';
+import { TD } from '../lwkt/thread.js';
+import { ncpus } from '../../shared/cpu.js';
 import { getuid, geteuid, setuid } from '../kern/kern_prot.js';
 import { kern_getrlimit, kern_setrlimit } from '../kern/kern_resource.js';
 import { kernel_sysctl } from '../kern/kern_sysctl.js';
@@ -97,24 +108,45 @@ function int_ok(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff;
 }
 
+/* A program or thread body: a generator function taking the Sys object first. */
+export type Program = (sys: Sys, ...args: never[]) => Blocking<unknown>;
+export type { ProgramFn };
 export type SigHandler = typeof SIG_DFL | typeof SIG_IGN | typeof SIG_CATCH | ((sig: number) => void);
 
 export interface Rlimit { cur: number; max: number }
+
+/* spawn's options. */
+export interface SpawnOptions {
+  cpu?: number;        // the CPU its first thread runs on (default: the caller's)
+  uid?: number;        // its real, effective and saved uid (default: the caller's credentials)
+  args?: unknown[];    // the program's arguments after sys (copied: JSON)
+  name?: string;       // its thread's name (default: the function's)
+}
+
+/* thread's options. */
+export interface ThreadOptions {
+  cpu?: number;        // the CPU it runs on (default: the caller's)
+  args?: unknown[];    // fn's arguments after sys (copied: JSON)
+}
 
 export class Sys {
   private readonly p: Ptr;
   private readonly td: Ptr;
   private w: Ptr;
   private readonly uio = new Uio();
-  private readonly handlers: (((sig: number) => void) | undefined)[] = [];
-  /* The signal that killed the process (its default action), or 0. */
+  /* The process's handlers, shared by its threads in this isolate (kern_fork.ts). */
+  private readonly handlers: Handlers;
+  /* The signal that killed the process (its default action) in this thread, or 0. */
   killedBy = 0;
+  /* This thread has seen its process exit (exit(), or P_WEXIT at a return to user mode). */
+  exited = false;
 
-  /* Made by kern_exec for the process p whose only thread is td, with its scratch item w. */
-  constructor(p: Ptr, td: Ptr, w: Ptr) {
+  /* Made by kern_exec for thread td of process p, with its scratch item w. */
+  constructor(p: Ptr, td: Ptr, w: Ptr, handlers: Handlers) {
     this.p = p;
     this.td = td;
     this.w = w;
+    this.handlers = handlers;
   }
 
   /* kern_exec, at exit: the scratch item goes back (the caller frees it). */
@@ -127,12 +159,17 @@ export class Sys {
   /* ---- the return path ---- */
 
   /*
-   * userret: deliver the pending unblocked signals: a caught one runs its handler, an
-   * ignored one is dropped, one whose default action terminates kills the process.
+   * userret: end the thread if its process is exiting (ProcessExit); else deliver the
+   * pending unblocked signals: a caught one runs its handler, an ignored one is dropped,
+   * one whose default action terminates kills the process.
    */
   private userret(): void {
     if (this.killedBy !== 0) throw new ProcessKilled(this.killedBy);
     if (this.w === NULL) throw new Error('sys: the process has exited');
+    if ((k32[this.p + PROC.p_flag] & P_WEXIT) !== 0) {
+      this.exited = true;
+      throw new ProcessExit();
+    }
     const ps = this.p + PROC.p_sigacts;
     for (let sig = CURSIG(this.td); sig !== 0; sig = CURSIG(this.td)) {
       lwkt_sigtake(this.td, sig);
@@ -543,6 +580,129 @@ export class Sys {
     if (e === 0) this.handlers[sig] = typeof handler === 'function' ? handler : undefined;
     this.ret('sigaction', e);
   }
+
+  /* ---- processes and threads ---- */
+
+  /*
+   * fork: a child process running fn(childSys, ...args) on this CPU: a copy of this
+   * process's descriptor table (each file shared), its credentials, limits and signal
+   * actions, handlers included.  Returns the child's pid; the child is ours to waitpid.
+   * fn must be a generator function (ENOEXEC); args are copied (JSON).  EAGAIN when the
+   * process table or RLIMIT_NPROC is full.
+   */
+  *fork(fn: Program, ...args: unknown[]): Blocking<number> {
+    if (!is_program(fn)) this.fail('fork', ENOEXEC);
+    return yield* this.newproc('fork', ER_FORK, fn, mycpu.cpuid, args, -1, fn.name || 'fork');
+  }
+
+  /*
+   * spawn: a child process running the program fn(childSys, ...opts.args) on CPU
+   * opts.cpu (default this one), as fork then exec would make it: the descriptor table
+   * copied, close-on-exec descriptors closed, caught signals back to their defaults, and
+   * with opts.uid (root only, unless it is our real uid: EPERM) as its real, effective
+   * and saved uid.  On another CPU of the parallel engine fn must be an export of a
+   * module (ENOEXEC otherwise).  Returns the child's pid.
+   */
+  *spawn(fn: Program, opts: SpawnOptions = {}): Blocking<number> {
+    if (typeof opts !== 'object' || opts === null) this.fail('spawn', EFAULT);
+    if (!is_program(fn)) this.fail('spawn', ENOEXEC);
+    const cpu = opts.cpu ?? mycpu.cpuid, uid = opts.uid ?? -1, args = opts.args ?? [];
+    if (!int_ok(cpu) || cpu < 0 || cpu >= ncpus || !int_ok(uid) || uid < -1 || !Array.isArray(args) ||
+        (opts.name !== undefined && typeof opts.name !== 'string')) this.fail('spawn', EINVAL);
+    return yield* this.newproc('spawn', ER_SPAWN, fn, cpu, args, uid, opts.name ?? (fn.name || 'spawn'));
+  }
+
+  private *newproc(call: string, kind: number, fn: Program, cpu: number, args: unknown[], uid: number,
+      name: string): Blocking<number> {
+    const res = this.w + S_RES;
+    this.ret(call, fork1(this.p, res));
+    const p2 = k32[res];
+    const pid = k32[p2 + PROC.p_pid];
+    let e = 0;
+    if (kind === ER_SPAWN) {
+      execsigs(p2);
+      yield* fdcloseexec(p2);
+      if (uid >= 0) e = setuid(p2, uid);
+    }
+    if (e === 0) e = yield* exec_request(kind, p2, 0, cpu, fn as ProgramFn, this.handlers, args, name, res);
+    if (e !== 0) yield* proc_abandon(p2);
+    this.ret(call, e);
+    return pid;
+  }
+
+  /*
+   * thread: another thread of this process, running fn(threadSys, ...opts.args) on CPU
+   * opts.cpu (default this one); its id, for join.  The process's descriptors are
+   * shared; args and the result are copied (JSON).  EAGAIN beyond P_MAXTHREADS threads.
+   * On another CPU of the parallel engine fn must be a module export (ENOEXEC), and
+   * signal handlers set in this isolate do not run there.
+   */
+  *thread(fn: Program, opts: ThreadOptions = {}): Blocking<number> {
+    if (typeof opts !== 'object' || opts === null) this.fail('thread', EFAULT);
+    if (!is_program(fn)) this.fail('thread', ENOEXEC);
+    const cpu = opts.cpu ?? mycpu.cpuid, args = opts.args ?? [];
+    if (!int_ok(cpu) || cpu < 0 || cpu >= ncpus || !Array.isArray(args)) this.fail('thread', EINVAL);
+    const slot = thread_reserve(this.p);
+    if (slot < 0) this.fail('thread', -slot);
+    const e = yield* exec_request(ER_THREAD, this.p, slot, cpu, fn as ProgramFn, this.handlers, args,
+      fn.name || 'thread', this.w + S_RES);
+    if (e !== 0) thread_unreserve(this.p, slot);
+    this.ret('thread', e);
+    return k32[this.w + S_RES];
+  }
+
+  /*
+   * join: wait for thread tid of this process to end; its result.  EDEADLK for the
+   * calling thread itself, ESRCH for no such thread (or one already joined).  Signals are
+   * delivered while it waits; it is not interrupted by them.
+   */
+  *join(tid: number): Blocking<unknown> {
+    if (!int_ok(tid) || tid <= 0) this.fail('join', ESRCH);
+    for (;;) {
+      const e = yield* kern_thread_join(this.p, tid, k32[this.td + TD.td_id], this.w + S_RES);
+      if (e === EINTR || e === ERESTART) {
+        this.userret();
+        continue;
+      }
+      this.ret('join', e);
+      const blob = k32[this.w + S_RES];
+      const v = blob !== NULL ? exec_args_copyout(blob) : undefined;
+      exec_args_free(blob);
+      return v;
+    }
+  }
+
+  /*
+   * waitpid: reap a child that has exited (pid -1: any; > 0: that one; 0 or < -1: one of
+   * a process group): { pid, status } with a wait status for WIFEXITED/WEXITSTATUS/
+   * WIFSIGNALED/WTERMSIG.  With WNOHANG, { pid: 0 } while matching children run.  ECHILD
+   * when there is no such child; EINTR when a signal interrupts (restarted under
+   * SA_RESTART).
+   */
+  *waitpid(pid = -1, options = 0): Blocking<{ pid: number; status: number }> {
+    if (!int_ok(pid) || !int_ok(options) || (options & ~WNOHANG) !== 0) this.fail('waitpid', EINVAL);
+    for (;;) {
+      const e = yield* kern_wait(this.p, pid, options, this.w + S_RES);
+      if (!this.ret('waitpid', e)) return { pid: k32[this.w + S_RES], status: k32[this.w + S_RES + 1] };
+    }
+  }
+
+  /*
+   * exit: end the process with status code & 0xff.  Every other thread ends at its next
+   * return from a system call; the main thread closes the descriptors and the parent
+   * may reap the status.  Never returns (throws ProcessExit through the program).
+   */
+  *exit(code = 0): Blocking<never> {
+    exit1(this.p, this.td, W_EXITCODE(int_ok(code) ? code : 0, 0));
+    this.exited = true;
+    throw new ProcessExit();
+  }
+
+  /* gettid: this thread's id (what thread() returned for it; the main thread's too). */
+  *gettid(): Blocking<number> { this.userret(); return k32[this.td + TD.td_id]; }
+
+  /* getppid: the parent's pid; 0 when there is none (spawned by the host, or orphaned). */
+  *getppid(): Blocking<number> { this.userret(); return kern_getppid(this.p); }
 }
 
 /* Copy an ASCII string into dst; its length, or -1 if it does not fit. */

@@ -17,7 +17,7 @@ import {
   SA_RESTART, SIGUSR1, SIGUSR2, SIGCHLD, SIGKILL,
   fileops_register, falloc, fsetfd, fdrop, fdalloc, fdavail, holdfp, holdsock, kern_close, kern_dup, dup, dup2,
   kern_closefrom, kern_fcntl, kern_set_maxfiles, kern_nfiles, kern_maxfiles, DUP_FIXED,
-  proc_create, proc_exit, fork1, pfind, proc_attach_thread, proc_detach_thread, psignal, kern_sigaction,
+  proc_create, proc_exit, kern_wait, fork1, pfind, proc_attach_thread, proc_detach_thread, psignal, kern_sigaction,
   uifind, uihold, uidrop, ui_sbsize, chgsbsize, kern_getrlimit, kern_setrlimit,
   crget, crhold, crfree, crdup, getuid, geteuid, setuid, kernel_sysctl,
 } from '../../src/kernel.js';
@@ -370,7 +370,10 @@ export function* fork_nproc(): Blocking<number[]> {
   const uip = uifind(3000);
   const cnt = k32[uip + UIDINFO.ui_proccnt];
   const e2 = fork1(p1, res);
+  const pid2 = k32[p2 + PROC.p_pid];
   yield* proc_exit(p2);
+  const zombieCnt = k32[uip + UIDINFO.ui_proccnt];   // a zombie still counts until it is reaped
+  const reaped = (yield* kern_wait(p1, -1, 0, res)) === 0 && k32[res] === pid2 ? 1 : 0;
   const cnt2 = k32[uip + UIDINFO.ui_proccnt];
   const e3 = fork1(p1, res);
   yield* proc_exit(k32[res]);
@@ -378,7 +381,7 @@ export function* fork_nproc(): Blocking<number[]> {
   uidrop(uip);
   zfree(Z_KMALLOC16, rl);
   zfree(Z_KMALLOC16, res);
-  return [lowered, e1, cnt, e2, cnt2, e3];
+  return [lowered, e1, cnt, e2, zombieCnt, reaped, cnt2, e3];
 }
 
 /*
