@@ -70,6 +70,26 @@ describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
       ]);
     });
 
+    it('SO_LINGER and the timeouts take structs; SO_RCVTIMEO and SO_SNDTIMEO end blocked calls', async () => {
+      expect(await run1(engine, model, 'sockopt_structs')).toEqual([
+        { onoff: 0, linger: 0 }, { onoff: 0x80, linger: 5 }, { sec: 0, usec: 50_000 },
+        ['EDOM', 'EDOM', 'EINVAL', 'EINVAL', 'EINVAL'],
+        'EAGAIN', true, 'EAGAIN',
+      ]);
+    });
+
+    it('RLIMIT_SBSIZE scales a uid\'s socket buffers (SEED chgsbsize); kern.maxfiles gives ENFILE', async () => {
+      // Each stream socket asks for 57344-byte buffers.  Past the uid's 40000, SEED's chgsbsize scales the k-th
+      // reservation to 57344 * 40000 / (k * 57344) but charges the unscaled amount; SO_RCVBUF 65536 then gets
+      // 65536 * 40000 / (8 * 57344 + 65536 - 20000); shrinking is never scaled; and because each release gives
+      // back only the scaled mark, the uid's charge drifts up, so a new pair after closing everything is smaller.
+      expect(await run1(engine, model, 'sbsize_limit')).toEqual([
+        true, 'EPERM',
+        [40000, 20000, 13333, 10000, 8000, 6666, 5714, 5000, 5198, 4096, 4904],
+      ]);
+      expect(await run1(engine, model, 'enfile', [10], 0)).toEqual([10, 'ENFILE', 'ENFILE', true]);
+    });
+
     it('a write to a closed peer: SIGPIPE kills by default; ignored gives EPIPE; caught runs the handler', async () => {
       const m = await boot(engine, model);
       const z0 = zones(m);
@@ -160,5 +180,24 @@ describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
       1,
       'EEXIST', '/d/s', 'ok', 'ENOENT', 'ok',
     ]);
+  });
+});
+
+describe('kern.ipc.maxsockets', () => {
+  it('is a boot tunable raised to at least max(maxfiles, nmbclusters), as SEED\'s init_maxsockets does', async () => {
+    const get = async (maxsockets?: number): Promise<number[]> => {
+      const m = await machine({ cpus: 1, engine: 'deterministic', maxsockets });
+      const pid = await m.spawnProcess({ module: P, export: 'sysctl_get', args: ['kern.ipc.maxsockets'] });
+      const v = (await m.join(pid)) as number;
+      const files = m.stats().zones.find((z) => z.name === 'file')!.limit;
+      const clusters = m.stats().zones.find((z) => z.name === 'mbuf_cluster')!.limit;
+      await down(m);
+      return [v, Math.max(files, clusters)];
+    };
+    const [dflt, floor] = await get();
+    expect(dflt).toBe(floor);
+    expect((await get(1))[0]).toBe(floor);
+    expect((await get(floor + 12345))[0]).toBe(floor + 12345);
+    await expect(machine({ cpus: 1, engine: 'deterministic', maxsockets: -1 })).rejects.toThrow(/maxsockets/);
   });
 });

@@ -28,6 +28,8 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   if (dispatch !== 'bgl' && dispatch !== 'netisr' && dispatch !== 'mpsafe') throw new RangeError(`boot: dispatch must be 'bgl', 'netisr' or 'mpsafe'`);
   const memory = opts.memory ?? 64 * 1024 * 1024;
   if (!Number.isInteger(memory) || memory <= 0) throw new RangeError('boot: memory must be a positive number of bytes');
+  const maxsockets = opts.maxsockets ?? 0;
+  if (!Number.isInteger(maxsockets) || maxsockets < 0) throw new RangeError('boot: maxsockets must be a non-negative integer');
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError('boot: seed must be an integer');
   const kmem = kmem_boot({
@@ -40,6 +42,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
     memoryBytes: memory,
     ipiqSlots: opts.ipiqSlots ?? IPIQ_SLOTS,
     maxThreads: opts.maxThreads ?? 1024,
+    maxsockets,
     bootEpochMs: clock_now_abs_ms(),
   });
   const modules = opts.modules ?? [];

@@ -35,6 +35,7 @@ export interface KmemParams {
   memoryBytes: number;
   ipiqSlots: number;
   maxThreads: number;
+  maxsockets?: number;            // the kern.ipc.maxsockets tunable (0: the floor)
   bootEpochMs: number;
 }
 
@@ -133,7 +134,7 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
       bases[z], s.words, s.count);
   }
   lwkt_token_init(o_globals + KG.g_bgl, 'bgl');
-  ipc_init(0, specs[Z_FILE].count, specs[Z_CLUSTER].count);
+  ipc_init(p.maxsockets ?? 0, specs[Z_FILE].count, specs[Z_CLUSTER].count);
   lwkt_std_ports_init();
   netisr_init_globals(p.dispatch);   // the socket layer's sync port; the netisr port table
   return sab;

@@ -27,6 +27,7 @@ export interface BootOptions {
   maxThreads?: number;            // thread descriptors (default 1024)
   modules?: string[];             // modules every CPU loads at boot (their kfuncs are then known)
   dispatch?: DispatchModel;       // socket dispatch model (default 'bgl')
+  maxsockets?: number;            // tunable kern.ipc.maxsockets, raised to max(maxfiles, nmbclusters) as SEED does
   traceLog?: boolean;             // deterministic engine: keep every event for divergence checks
   stepLimit?: number;             // deterministic engine: panic after this many steps (default none)
 }

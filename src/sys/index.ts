@@ -4,7 +4,7 @@
  * Re-exported by the package's main entry (src/index.ts).
  */
 
-export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
+export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type Linger, type Timeval, type OptValue, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
 export { SysError, ProcessKilled, ProcessExit, SIGNAMES } from './errors.js';
 export * from '../../shared/errno.js';
 export {

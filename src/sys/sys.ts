@@ -17,8 +17,7 @@
  *  - Addresses are AF_LOCAL paths (strings, UTF-8, at most SUN_PATH_MAX bytes), the only
  *    domain with names here; file-system paths are at most PATH_ROOM bytes (less than
  *    MAXPATHLEN: one scratch item holds them).
- *  - Socket options are ints only (4 bytes each way); SO_LINGER and the timeouts, which
- *    take two ints, give EINVAL on set and their first int on get.
+ *  - Socket option values are ints, or objects for the two structs (Linger, Timeval).
  *  - A signal handler is a JS function run in the program at the return from the next
  *    system call; SIGSTOP and the other stop signals are ignored (no job control).
  *  - kill() takes a pid > 0 only (no process groups or broadcast).
@@ -43,7 +42,7 @@ import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
-import { AF_LOCAL, SOMAXCONN, SO_NOSIGPIPE, SUN_PATH_MAX } from './socket.js';
+import { AF_LOCAL, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
 import { SO } from './socketvar.js';
 import { SOCKADDR_UN_BYTES } from './unpcb.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
@@ -82,8 +81,8 @@ const S_NAMELEN = 3;      //   and its length
 const S_PSA = 4;          // recvfrom: the sender's sockaddr pointer
 const S_FLAGS = 5;        // recvmsg's flags in and out
 const S_INT = 6;          // an ioctl's int argument
-const S_OPTVAL = 7;       // a socket option's int value
-const S_RLIM = 8;         // struct rlimit (4 words, on an even word: see rlim())
+const S_OPTVAL = 7;       // a socket option's value: an int, or two (struct linger, struct timeval)
+const S_RLIM = 8;         // struct rlimit (4 words, on an even word: see rlim()); overlaps S_OPTVAL + 1
 const S_SLEEP = 13;       // sleep()'s wait channel
 const S_SOPT = 14;        // struct sockopt
 const S_PATH = 32;        // a sockaddr_un or a path, to the end of the item
@@ -114,6 +113,20 @@ export type { ProgramFn };
 export type SigHandler = typeof SIG_DFL | typeof SIG_IGN | typeof SIG_CATCH | ((sig: number) => void);
 
 export interface Rlimit { cur: number; max: number }
+
+/* struct linger (SO_LINGER): linger on close for up to `linger` seconds when onoff. */
+export interface Linger { onoff: number; linger: number }
+/* struct timeval (SO_SNDTIMEO, SO_RCVTIMEO). */
+export interface Timeval { sec: number; usec: number }
+
+/* What getsockopt gives for option N: the structs for SO_LINGER and the timeouts, else an int. */
+export type OptValue<N extends number> = N extends typeof SO_LINGER ? Linger
+  : N extends typeof SO_SNDTIMEO | typeof SO_RCVTIMEO ? Timeval : number;
+
+const OPT_INT = 0, OPT_LINGER = 1, OPT_TIMEVAL = 2;
+function opt_shape(name: number): number {
+  return name === SO_LINGER ? OPT_LINGER : name === SO_SNDTIMEO || name === SO_RCVTIMEO ? OPT_TIMEVAL : OPT_INT;
+}
 
 /* spawn's options. */
 export interface SpawnOptions {
@@ -332,27 +345,52 @@ export class Sys {
     for (;;) if (!this.ret('shutdown', yield* kern_shutdown(fd, how))) return;
   }
 
-  /* getsockopt / setsockopt: int-valued options (SOL_SOCKET, or a protocol's level). */
-  *getsockopt(fd: number, level: number, name: number): Blocking<number> {
-    return yield* this.sockopt(fd, level, name, 0, false);
+  /*
+   * getsockopt / setsockopt: an option's value.  Most are ints (a boolean is 0 or 1);
+   * at SOL_SOCKET, SO_LINGER is a Linger ({ onoff, linger } seconds) and SO_SNDTIMEO and
+   * SO_RCVTIMEO are a Timeval ({ sec, usec }; 0 means no timeout), as struct linger and
+   * struct timeval are in C.  A value of the wrong shape is EINVAL.
+   */
+  *getsockopt<N extends number>(fd: number, level: number, name: N): Blocking<OptValue<N>> {
+    const v = yield* this.sockopt(fd, level, name, 0, 0, false);
+    const shape = level === SOL_SOCKET ? opt_shape(name) : OPT_INT;
+    if (shape === OPT_LINGER) return { onoff: v, linger: k32[this.w + S_OPTVAL + 1] } as OptValue<N>;
+    if (shape === OPT_TIMEVAL) return { sec: v, usec: k32[this.w + S_OPTVAL + 1] } as OptValue<N>;
+    return v as OptValue<N>;
   }
 
-  *setsockopt(fd: number, level: number, name: number, value: number | boolean): Blocking<void> {
-    const v = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-    yield* this.sockopt(fd, level, name, v, true);
+  *setsockopt(fd: number, level: number, name: number, value: number | boolean | Linger | Timeval): Blocking<void> {
+    const shape = level === SOL_SOCKET ? opt_shape(name) : OPT_INT;
+    let a: unknown, b: unknown = 0;
+    if (shape === OPT_INT) {
+      a = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+    } else if (typeof value !== 'object' || value === null) {
+      this.fail('setsockopt', EINVAL);
+    } else if (shape === OPT_LINGER) {
+      a = (value as Linger).onoff;
+      b = (value as Linger).linger;
+      if (typeof a === 'boolean') a = a ? 1 : 0;
+    } else {
+      a = (value as Timeval).sec;
+      b = (value as Timeval).usec;
+    }
+    if (!int_ok(a) || !int_ok(b)) this.fail('setsockopt', EINVAL);
+    yield* this.sockopt(fd, level, name, a, b, true);
   }
 
-  private *sockopt(fd: number, level: number, name: number, value: number, set: boolean): Blocking<number> {
+  private *sockopt(fd: number, level: number, name: number, value: number, value2: number, set: boolean): Blocking<number> {
     const call = set ? 'setsockopt' : 'getsockopt';
     if (!int_ok(level) || !int_ok(name) || !int_ok(value)) this.fail(call, EINVAL);
+    const size = level === SOL_SOCKET && opt_shape(name) !== OPT_INT ? 8 : 4;
     for (;;) {
       const so = this.w + S_SOPT;
       k32[so + SOPT.sopt_dir] = set ? SOPT_SET : SOPT_GET;
       k32[so + SOPT.sopt_level] = level;
       k32[so + SOPT.sopt_name] = name;
       k32[so + SOPT.sopt_val] = (this.w + S_OPTVAL) * 4;
-      k32[so + SOPT.sopt_valsize] = 4;
+      k32[so + SOPT.sopt_valsize] = size;
       k32[this.w + S_OPTVAL] = set ? value : 0;
+      k32[this.w + S_OPTVAL + 1] = set ? value2 : 0;
       const e = set ? yield* kern_setsockopt(fd, so) : yield* kern_getsockopt(fd, so);
       if (!this.ret(call, e)) return k32[this.w + S_OPTVAL];
     }

@@ -5,7 +5,8 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_TYPE, SO_SNDBUF, SHUT_WR, SHUT_RD, MSG_PEEK,
   F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, FIONBIO, FIONREAD, SIGPIPE, SIGUSR1, SIG_IGN, SA_RESTART, RLIMIT_NOFILE,
-  ECONNREFUSED, ENOENT,
+  ECONNREFUSED, ENOENT, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF,
+  RLIMIT_SBSIZE, RLIM_INFINITY,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { connect_retry } from '../../src/sys/libsim.js';
@@ -313,3 +314,98 @@ export function* restart_client(sys: Sys, path: string): Blocking<string> {
   return r;
 }
 
+
+/* ---- socket options with struct values ---- */
+
+/*
+ * SO_LINGER and the timeouts as structs: values kept as given (the timeouts through
+ * ticks at HZ), EDOM out of range, EINVAL for the wrong shape; SO_RCVTIMEO ends a recv
+ * on an empty socket with EAGAIN; SO_SNDTIMEO ends a write to a full peer with a short
+ * count, then EAGAIN.
+ */
+export function* sockopt_structs(sys: Sys): Blocking<unknown[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const lingerOff = yield* sys.getsockopt(a, SOL_SOCKET, SO_LINGER);
+  yield* sys.setsockopt(a, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 5 });
+  const linger = yield* sys.getsockopt(a, SOL_SOCKET, SO_LINGER);
+  yield* sys.setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, { sec: 0, usec: 50_000 });
+  yield* sys.setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, { sec: 0, usec: 20_000 });
+  const rcvtimeo = yield* sys.getsockopt(a, SOL_SOCKET, SO_RCVTIMEO);
+  const bad = [
+    yield* attempt(sys.setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, { sec: 0, usec: 1_000_000 })),
+    yield* attempt(sys.setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, { sec: -1, usec: 0 })),
+    yield* attempt(sys.setsockopt(a, SOL_SOCKET, SO_LINGER, 5)),
+    yield* attempt(sys.setsockopt(a, SOL_SOCKET, SO_RCVBUF, { sec: 1, usec: 0 } as unknown as number)),
+    yield* attempt(sys.setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, { sec: 0.5, usec: 0 })),
+  ];
+  const buf = new Uint8Array(1 << 20);
+  const recvTimeout = yield* attempt(sys.recv(a, buf));
+  const short = yield* sys.write(a, buf);
+  const full = yield* attempt(sys.write(a, buf));
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return [lingerOff, linger, rcvtimeo, bad, recvTimeout, short > 0 && short < buf.length, full];
+}
+
+/* ---- per-uid socket buffer limits and the system-wide file limit ---- */
+
+/*
+ * RLIMIT_SBSIZE as a non-root uid: a stream pair charges 4 x 8192 bytes to the uid
+ * (chgsbsize); past the limit socket creation and SO_RCVBUF fail with ENOBUFS; closing
+ * gives the charge back.  A non-root uid cannot raise its hard limit (EPERM).
+ */
+export function* sbsize_limit(sys: Sys): Blocking<unknown[]> {
+  const inf = (yield* sys.getrlimit(RLIMIT_SBSIZE)).cur;
+  yield* sys.setrlimit(RLIMIT_SBSIZE, { cur: 40_000, max: 40_000 });
+  const raise = yield* attempt(sys.setrlimit(RLIMIT_SBSIZE, { cur: 80_000, max: 80_000 }));
+  const marks: number[] = [];
+  const fds: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+    fds.push(a, b);
+    for (const fd of [a, b]) {
+      marks.push(yield* sys.getsockopt(fd, SOL_SOCKET, SO_SNDBUF), yield* sys.getsockopt(fd, SOL_SOCKET, SO_RCVBUF));
+    }
+  }
+  yield* sys.setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, 65_536);
+  marks.push(yield* sys.getsockopt(fds[0], SOL_SOCKET, SO_RCVBUF));
+  yield* sys.setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, 4096);           // shrinking is never scaled
+  marks.push(yield* sys.getsockopt(fds[0], SOL_SOCKET, SO_RCVBUF));
+  for (const fd of fds) yield* sys.close(fd);
+  const [c, d] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);           // the charge came back: full size
+  marks.push(yield* sys.getsockopt(c, SOL_SOCKET, SO_SNDBUF));
+  yield* sys.close(c);
+  yield* sys.close(d);
+  return [inf === RLIM_INFINITY, raise, marks];
+}
+
+/*
+ * kern.maxfiles lowered by root: socket() fails with ENFILE once the machine's open
+ * files reach it (root may use all of them); the old limit comes back.
+ */
+export function* enfile(sys: Sys, room: number): Blocking<unknown[]> {
+  const old = yield* sys.sysctl('kern.maxfiles');
+  const oldPerProc = yield* sys.sysctl('kern.maxfilesperproc', 1000);   // the per-process bound out of the way
+  const open = yield* sys.sysctl('kern.openfiles');
+  yield* sys.sysctl('kern.maxfiles', open + room);
+  const fds: number[] = [];
+  let err = 'ok';
+  for (;;) {
+    try {
+      fds.push(yield* sys.socket(AF_LOCAL, SOCK_DGRAM));
+    } catch (e) {
+      err = code(e);
+      break;
+    }
+  }
+  const pairErr = yield* attempt(sys.socketpair(AF_LOCAL, SOCK_STREAM));
+  for (const fd of fds) yield* sys.close(fd);
+  yield* sys.sysctl('kern.maxfiles', old);
+  yield* sys.sysctl('kern.maxfilesperproc', oldPerProc);
+  const again = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
+  yield* sys.close(again);
+  return [fds.length, err, pairErr, (yield* sys.sysctl('kern.openfiles')) === open];
+}
+
+/* The value of a sysctl. */
+export function* sysctl_get(sys: Sys, name: string): Blocking<number> { return yield* sys.sysctl(name); }
