@@ -22,7 +22,7 @@ export type Blocking<T = void> = Generator<Effect, T, unknown>;
  * next() call.
  */
 class Done<T> implements Generator<Effect, T, unknown> {
-  private readonly result: IteratorReturnResult<T>;
+  readonly result: { done: true; value: T };
   constructor(value: T) { this.result = { done: true, value }; }
   next(): IteratorResult<Effect, T> { return this.result; }
   return(value: T): IteratorResult<Effect, T> { return { done: true, value }; }
@@ -36,6 +36,30 @@ for (let i = 0; i < 128; i++) done_int.push(new Done<number>(i));
 export function done_num(n: number): Blocking<number> {
   return n >= 0 && n < 128 ? done_int[n] : new Done<number>(n);
 }
+
+/*
+ * A completed Blocking<T> whose value is set per use: one per isolate and type, reused.
+ * Only for a result its caller reads at once (yield*, or is_done/done_value) before
+ * anything else can run on this CPU: the next set() overwrites it.
+ */
+export class DoneCell<T> extends Done<T> {
+  set(v: T): this { this.result.value = v; return this; }
+}
+
+/* done_count: a completed Blocking<number> for any number (a byte count), read at once. */
+const done_count_cell = new DoneCell<number>(0);
+export function done_count(n: number): Blocking<number> {
+  return n >= 0 && n < 128 ? done_int[n] : done_count_cell.set(n);
+}
+
+/*
+ * is_done: b completed without blocking (one of the objects above); done_value(b) is its
+ * result.  Anything else is a generator that must run with yield*.  The plain dispatchers
+ * on the socket paths use these to go on without a frame of their own when what they
+ * called did not block, and hand b to their generator (slow path) when it would.
+ */
+export function is_done(b: Blocking<unknown>): boolean { return b instanceof Done; }
+export function done_value<T>(b: Blocking<T>): T { return (b as Done<T>).result.value; }
 
 /*
  * The scheduler resumes every thread with next(RESUMED).  That lets a yield-once iterator

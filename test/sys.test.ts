@@ -90,6 +90,10 @@ describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
       expect(await run1(engine, model, 'enfile', [10], 0)).toEqual([10, 'ENFILE', 'ENFILE', true]);
     });
 
+    it('closefrom closes from a descriptor up', async () => {
+      expect(await run1(engine, model, 'closefrom_prog')).toEqual([[3, 4, 5, 6], ['ok', 'EBADF', 'EBADF', 'EBADF'], 'EBADF', 'ok']);
+    });
+
     it('a write to a closed peer: SIGPIPE kills by default; ignored gives EPIPE; caught runs the handler', async () => {
       const m = await boot(engine, model);
       const z0 = zones(m);

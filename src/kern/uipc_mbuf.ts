@@ -17,7 +17,7 @@ import { k32, ku8 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { zalloc, zfree, zone_desc, ZD, Z_MBUF, Z_CLUSTER } from '../../shared/zone.js';
-import type { Blocking, Effect } from '../../shared/effect.js';
+import { DoneCell, type Blocking } from '../../shared/effect.js';
 import { crit_enter, crit_exit } from '../lwkt/lwkt_thread.js';
 import { tsleep, tsleep_interlock, tsleep_maybe_sleepers, wakeup } from '../lwkt/kern_synch.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
@@ -93,15 +93,7 @@ function* mb_zalloc_wait(z: number): Blocking<Ptr> {
  * (~40 ns) when the zone has an item, which is nearly always.  One per isolate, reused:
  * the caller's yield* reads it at once, before anything else can run on this CPU.
  */
-class DonePtr implements Generator<Effect, Ptr, unknown> {
-  private readonly result: { done: true; value: Ptr } = { done: true, value: NULL };
-  set(p: Ptr): this { this.result.value = p; return this; }
-  next(): IteratorResult<Effect, Ptr> { return this.result; }
-  return(value: Ptr): IteratorResult<Effect, Ptr> { return { done: true, value }; }
-  throw(e: unknown): IteratorResult<Effect, Ptr> { throw e; }
-  [Symbol.iterator](): Generator<Effect, Ptr, unknown> { return this; }
-}
-const done_ptr = new DonePtr();
+const done_ptr = new DoneCell<Ptr>(NULL);
 
 /* ---- allocation ---- */
 

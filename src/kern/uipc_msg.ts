@@ -39,7 +39,7 @@ import { ncpus } from '../../shared/cpu.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { TAILQ_EMPTY, TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { zalloc, Z_KMALLOC64 } from '../../shared/zone.js';
-import type { Blocking } from '../../shared/effect.js';
+import { done_num, is_done, type Blocking } from '../../shared/effect.js';
 import { MSG, PORT, EASYNC, MSGF_DONE, MSGF_REPLY, MSGF_SYNC, MPT_THREAD } from '../lwkt/msg.js';
 import { TDPRI_KERN_DAEMON, TDF_SYSTHREAD } from '../lwkt/thread.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
@@ -133,12 +133,10 @@ function netmsg_domsg(port: Ptr, msg: Ptr): Blocking<number> {
     k32[msg + MSG.ms_target_port] = port;
     netmsg_dispatch(msg);
     if ((k32[msg + MSG.ms_flags] & MSGF_DONE) === 0) panic('netmsg_put_port: self-referential deadlock on netport');
-    return lwkt_domsg_done(msg);
+    return done_num(k32[msg + MSG.ms_error]);
   }
   return lwkt_domsg(port, msg, 0);
 }
-
-function* lwkt_domsg_done(msg: Ptr): Blocking<number> { return k32[msg + MSG.ms_error]; }
 
 function netmsg_dispatch(msg: Ptr): void {
   (kfunc_get(k32[msg + MSG.ms_cmd]) as (m: Ptr) => void)(msg);
@@ -149,11 +147,11 @@ function netmsg_dispatch(msg: Ptr): void {
  * to the serving port, freed after the reply.  ENOBUFS when the msg zone is empty (C's
  * stack message cannot fail).  Blocks.
  */
-function* so_pru_domsg(pr: Protosw, so: Ptr, nam: Ptr, req: number, dispatch: number,
+function so_pru_domsg(pr: Protosw, so: Ptr, nam: Ptr, req: number, dispatch: number,
     a1: number, a2: number, a3: number, a4: number, a5: number): Blocking<number> {
   const port = so_mport(pr, so, nam, req);
   const msg = lwkt_msg_alloc(lwkt_thread_port(curthread()), 0);
-  if (msg === NULL) return ENOBUFS;
+  if (msg === NULL) return done_num(ENOBUFS);
   k32[msg + MSG.ms_cmd] = dispatch;
   k32[msg + NM_SO] = so;
   k32[msg + NM_A1] = a1;
@@ -161,7 +159,15 @@ function* so_pru_domsg(pr: Protosw, so: Ptr, nam: Ptr, req: number, dispatch: nu
   k32[msg + NM_A3] = a3;
   k32[msg + NM_A4] = a4;
   k32[msg + NM_A5] = a5;
-  const error = yield* netmsg_domsg(port, msg);
+  // Plain when the port served it at once (the sync port); else wait in a frame.
+  const reply = netmsg_domsg(port, msg);
+  if (!is_done(reply)) return so_pru_domsg_wait(reply, msg);
+  lwkt_msg_free(msg);
+  return reply;
+}
+
+function* so_pru_domsg_wait(reply: Blocking<number>, msg: Ptr): Blocking<number> {
+  const error = yield* reply;
   lwkt_msg_free(msg);
   return error;
 }
@@ -253,11 +259,10 @@ export function so_pru_rcvoob(so: Ptr, m: Ptr, flags: number): Blocking<number> 
  */
 export function so_pru_send(so: Ptr, flags: number, m: Ptr, addr: Ptr, control: Ptr, td: Ptr): Blocking<number> {
   const pr = pr_of(so);
-  if (so_mport(pr, so, addr, PRU_SEND) === NULL) return lwkt_domsg_einval();
+  if (so_mport(pr, so, addr, PRU_SEND) === NULL) return done_num(EINVAL);
   return so_pru_domsg(pr, so, addr, PRU_SEND, id.send, flags, m, addr, control, td);
 }
 
-function* lwkt_domsg_einval(): Blocking<number> { return EINVAL; }
 
 export function so_pru_sense(so: Ptr, sb: Ptr): Blocking<number> {
   return so_pru_domsg(pr_of(so), so, NULL, PRU_SENSE, id.sense, sb, 0, 0, 0, 0);

@@ -38,7 +38,7 @@ import {
   EWOULDBLOCK, ECONNABORTED,
 } from '../../shared/errno.js';
 import { zalloc, zfree, Z_KMALLOC16, Z_KMALLOC64 } from '../../shared/zone.js';
-import type { Blocking } from '../../shared/effect.js';
+import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { curthread } from '../lwkt/globaldata.js';
 import { TD } from '../lwkt/thread.js';
@@ -134,9 +134,43 @@ function* syscall<A extends unknown[]>(body: (p: Ptr, w: Ptr, ...a: A) => Blocki
   const locked = bgl();
   if (locked) yield* get_mplock();
   const error = yield* body(p, w, ...a);
+  return syscall_exit(w, locked, error);
+}
+
+/* syscall's end: drop the BGL (bgl model) and the scratch item; returns error. */
+function syscall_exit(w: Ptr, locked: boolean, error: number): number {
   if (locked) rel_mplock();
   zfree(Z_KMALLOC16, w);
   return error;
+}
+
+/*
+ * syscall's start for the plain dispatchers (kern_sendmsg, kern_recvmsg): EBADF without a
+ * process, ENOBUFS without scratch (as negative numbers), else the scratch item, its
+ * BGL taken when that did not block.  When it would, sc_lock holds the wait (else NULL).
+ */
+let sc_lock: Blocking<void> | null = null;
+function syscall_enter(): number {
+  const p = curproc();
+  if (p === NULL || k32[p + PROC.p_fd] === NULL) return -EBADF;
+  const w = zalloc(Z_KMALLOC16);
+  if (w === NULL) return -ENOBUFS;
+  sc_lock = null;
+  if (bgl()) {
+    const lk = get_mplock();
+    if (!is_done(lk)) sc_lock = lk;
+  }
+  return w;
+}
+
+/* syscall's end after a body that blocked (or a BGL that had to be waited for). */
+function* syscall_wait(w: Ptr, locked: boolean, body: Blocking<number>): Blocking<number> {
+  return syscall_exit(w, locked, yield* body);
+}
+
+function* syscall_lockwait(lk: Blocking<void>, w: Ptr, body: (w: Ptr) => Blocking<number>): Blocking<number> {
+  yield* lk;
+  return syscall_exit(w, true, yield* body(w));
 }
 
 /* holdsock on s with its number checked first; the file in k32[w + W_FP]. */
@@ -479,10 +513,21 @@ function* kern_socketpair_body(p: Ptr, w: Ptr, domain: number, type: number, pro
  */
 export function kern_sendmsg(s: number, sa: number, buf: Uint8Array, off: number, len: number, control: Ptr,
     flags: number, res: Ptr): Blocking<number> {
-  return syscall(kern_sendmsg_body, s, sa, buf, off, len, control, flags, res);
+  // syscall() by hand, without its rest arguments: plain unless something blocks.
+  const w = syscall_enter();
+  if (w < 0) return done_num(-w);
+  const locked = bgl();
+  if (sc_lock !== null) {
+    const p = curproc();
+    return syscall_lockwait(sc_lock, w, (w2) => kern_sendmsg_body(p, w2, s, sa, buf, off, len, control, flags, res));
+  }
+  const body = kern_sendmsg_body(curproc(), w, s, sa, buf, off, len, control, flags, res);
+  if (!is_done(body)) return syscall_wait(w, locked, body);
+  return done_num(syscall_exit(w, locked, done_value(body)));
 }
 
-function* kern_sendmsg_body(p: Ptr, w: Ptr, s: number, sa: number, buf: Uint8Array, off: number, len: number,
+/* Plain up to sosend; the rest in sendmsg_wait when sosend (or the last fdrop) blocks. */
+function kern_sendmsg_body(p: Ptr, w: Ptr, s: number, sa: number, buf: Uint8Array, off: number, len: number,
     control: Ptr, flags: number, res: Ptr): Blocking<number> {
   let error = 0;
   done: {
@@ -497,20 +542,43 @@ function* kern_sendmsg_body(p: Ptr, w: Ptr, s: number, sa: number, buf: Uint8Arr
     const td = curthread();
     const uio = uio_get();
     uio.buf = buf; uio.offset = off; uio.resid = len; uio.rw = UIO_WRITE; uio.td = td;
-    error = yield* sosend(so, sa, uio, NULL, control, flags & ~MSG_FBLOCKING, td);
-    control = NULL;                          // sosend consumed it
-    const moved = len - uio.resid;
-    uio_put(uio);
-    if (error !== 0) {
-      if (moved !== 0 && (error === ERESTART || error === EINTR || error === EWOULDBLOCK)) error = 0;
-      if (error === EPIPE && (flags & MSG_NOSIGNAL) === 0 && (k32[so + SO.so_options] & SO_NOSIGPIPE) === 0) {
-        psignal(p, SIGPIPE);
-      }
-    }
-    if (error === 0) k32[res] = moved;
-    yield* fdrop(fp);
+    const send = sosend(so, sa, uio, NULL, control, flags & ~MSG_FBLOCKING, td);
+    // sosend consumed control.
+    if (!is_done(send)) return sendmsg_wait(send, p, fp, uio, len, flags, res);
+    error = sendmsg_done(p, fp, uio, len, flags, res, done_value(send));
+    const drop = fdrop(fp);
+    if (!is_done(drop)) return fdrop_wait(drop, error);
+    return done_num(error);
   }
   if (control !== NULL) m_freem(control);
+  return done_num(error);
+}
+
+/* kern_sendmsg after sosend: the count, the short-count rule, SIGPIPE; returns the errno. */
+function sendmsg_done(p: Ptr, fp: Ptr, uio: Uio, len: number, flags: number, res: Ptr, error: number): number {
+  const so = k32[fp + FILE.f_data];
+  const moved = len - uio.resid;
+  uio_put(uio);
+  if (error !== 0) {
+    if (moved !== 0 && (error === ERESTART || error === EINTR || error === EWOULDBLOCK)) error = 0;
+    if (error === EPIPE && (flags & MSG_NOSIGNAL) === 0 && (k32[so + SO.so_options] & SO_NOSIGPIPE) === 0) {
+      psignal(p, SIGPIPE);
+    }
+  }
+  if (error === 0) k32[res] = moved;
+  return error;
+}
+
+function* sendmsg_wait(send: Blocking<number>, p: Ptr, fp: Ptr, uio: Uio, len: number, flags: number,
+    res: Ptr): Blocking<number> {
+  const error = sendmsg_done(p, fp, uio, len, flags, res, yield* send);
+  yield* fdrop(fp);
+  return error;
+}
+
+/* The last fdrop blocked (fo_close): wait for it, then return error. */
+function* fdrop_wait(drop: Blocking<number>, error: number): Blocking<number> {
+  yield* drop;
   return error;
 }
 
@@ -525,31 +593,57 @@ function* kern_sendmsg_body(p: Ptr, w: Ptr, s: number, sa: number, buf: Uint8Arr
  */
 export function kern_recvmsg(s: number, psa: Ptr, buf: Uint8Array, off: number, len: number, controlp: Ptr,
     flagsp: Ptr, res: Ptr): Blocking<number> {
-  return syscall(kern_recvmsg_body, s, psa, buf, off, len, controlp, flagsp, res);
+  // syscall() by hand, as kern_sendmsg.
+  const w = syscall_enter();
+  if (w < 0) return done_num(-w);
+  const locked = bgl();
+  if (sc_lock !== null) {
+    const p = curproc();
+    return syscall_lockwait(sc_lock, w, (w2) => kern_recvmsg_body(p, w2, s, psa, buf, off, len, controlp, flagsp, res));
+  }
+  const body = kern_recvmsg_body(curproc(), w, s, psa, buf, off, len, controlp, flagsp, res);
+  if (!is_done(body)) return syscall_wait(w, locked, body);
+  return done_num(syscall_exit(w, locked, done_value(body)));
 }
 
-function* kern_recvmsg_body(p: Ptr, w: Ptr, s: number, psa: Ptr, buf: Uint8Array, off: number, len: number,
+/* Plain up to soreceive; the rest in recvmsg_wait when soreceive (or the last fdrop) blocks. */
+function kern_recvmsg_body(p: Ptr, w: Ptr, s: number, psa: Ptr, buf: Uint8Array, off: number, len: number,
     controlp: Ptr, flagsp: Ptr, res: Ptr): Blocking<number> {
   if (!word_ok(res) || (psa !== NULL && !word_ok(psa)) || (controlp !== NULL && !word_ok(controlp)) ||
-      (flagsp !== NULL && !word_ok(flagsp))) return EFAULT;
+      (flagsp !== NULL && !word_ok(flagsp))) return done_num(EFAULT);
   let flags = flagsp !== NULL ? k32[flagsp] : 0;
-  if ((flags & ~RECV_FLAGS) !== 0 || !range_ok(buf, off, len)) return EINVAL;
+  if ((flags & ~RECV_FLAGS) !== 0 || !range_ok(buf, off, len)) return done_num(EINVAL);
   if (psa !== NULL) k32[psa] = NULL;
   if (controlp !== NULL) k32[controlp] = NULL;
   let error = getsock(p, s, w);
-  if (error !== 0) return error;
+  if (error !== 0) return done_num(error);
   const fp = k32[w + W_FP];
   const so = k32[fp + FILE.f_data];
   if ((flags & MSG_FBLOCKING) === 0 && (Atomics.load(k32, fp + FILE.f_flag) & FNONBLOCK) !== 0) flags |= MSG_FNONBLOCKING;
   k32[w + W_FLAGS] = flags & ~MSG_FBLOCKING;
   const uio = uio_get();
   uio.buf = buf; uio.offset = off; uio.resid = len; uio.rw = UIO_READ; uio.td = curthread();
-  error = yield* soreceive(so, psa, uio, NULL, controlp, w + W_FLAGS);
+  const recv = soreceive(so, psa, uio, NULL, controlp, w + W_FLAGS);
+  if (!is_done(recv)) return recvmsg_wait(recv, w, fp, uio, len, flagsp, res);
+  error = recvmsg_done(w, uio, len, flagsp, res, done_value(recv));
+  const drop = fdrop(fp);
+  if (!is_done(drop)) return fdrop_wait(drop, error);
+  return done_num(error);
+}
+
+/* kern_recvmsg after soreceive: the count, the short-count rule, the flags out; the errno. */
+function recvmsg_done(w: Ptr, uio: Uio, len: number, flagsp: Ptr, res: Ptr, error: number): number {
   const moved = len - uio.resid;
   uio_put(uio);
   if (error !== 0 && moved !== 0 && (error === ERESTART || error === EINTR || error === EWOULDBLOCK)) error = 0;
   if (error === 0) k32[res] = moved;
   if (flagsp !== NULL) k32[flagsp] = k32[w + W_FLAGS] & ~(MSG_FNONBLOCKING | MSG_FBLOCKING);
+  return error;
+}
+
+function* recvmsg_wait(recv: Blocking<number>, w: Ptr, fp: Ptr, uio: Uio, len: number, flagsp: Ptr,
+    res: Ptr): Blocking<number> {
+  const error = recvmsg_done(w, uio, len, flagsp, res, yield* recv);
   yield* fdrop(fp);
   return error;
 }

@@ -23,13 +23,13 @@
  *    pcb is reached from the other socket's thread); HEAD's answer is unp_token, per-pcb
  *    pool tokens and pcb references, which come with the mpsafe AF_LOCAL issue.  The mpsafe
  *    model routes these requests to the caller with no lock: single-threaded use only.
- *  - SCM_RIGHTS/SCM_CREDS (unp_internalize, unp_externalize, unp_dispose, unp_gc) come in
- *    a later issue: a send's control mbufs travel untouched (sbappendaddr and
- *    sbappendcontrol carry MT_CONTROL records) and the domain has no dom_externalize or
- *    dom_dispose yet.  The net.local.* sysctls are constants for now (UNPST_*, UNPDG_*).
+ *  - Control data: unp_internalize (uipc_cmsg.ts) fills in SCM_CREDS and refuses the
+ *    rest; SCM_RIGHTS (unp_externalize, unp_dispose, unp_gc) comes with descriptor
+ *    passing, in a later issue: the domain has no dom_externalize or dom_dispose yet.  The net.local.* sysctls are constants for now (UNPST_*, UNPDG_*).
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
+import { unp_internalize } from './uipc_cmsg.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import {
@@ -220,7 +220,12 @@ function uipc_send(so: Ptr, flags: number, m: Ptr, nam: Ptr, control: Ptr, td: P
   release: {
     if (unp === NULL) { error = EINVAL; break release; }
     if ((flags & PRUS_OOB) !== 0) { error = EOPNOTSUPP; break release; }
-    // unp_internalize(control, td) comes with descriptor passing (dragonfly.md 5.7).
+    if (control !== NULL) {
+      // SCM_CREDS filled in, anything else refused (SCM_RIGHTS: with descriptor passing).
+      const p = td !== NULL ? k32[td + TD.td_proc] : NULL;
+      error = p !== NULL ? unp_internalize(control, p) : EINVAL;
+      if (error !== 0) break release;
+    }
     switch (k32[so + SO.so_type]) {
       case SOCK_DGRAM: {
         if (nam !== NULL) {

@@ -23,7 +23,7 @@ import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { PC } from '../../shared/pcpu.js';
-import { DONE_VOID, EFF_SWITCH, done_num, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, EFF_SWITCH, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { EINTR, ERESTART } from '../../shared/errno.js';
 import { spin_lock, spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
@@ -220,8 +220,15 @@ function domsg_wait(msg: Ptr, error: number, flags: number): Blocking<number> {
   return done_num(error);
 }
 
-function* domsg_putonly(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
-  const error = yield* putonly_put(port, msg);
+/* Plain while the port's function does not block (the netmsg sync port never does). */
+function domsg_putonly(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+  const put = putonly_put(port, msg);
+  if (is_done(put)) return domsg_wait(msg, done_value(put), flags);
+  return domsg_putonly_wait(put, msg, flags);
+}
+
+function* domsg_putonly_wait(put: Blocking<number>, msg: Ptr, flags: number): Blocking<number> {
+  const error = yield* put;
   return yield* domsg_wait(msg, error, flags);
 }
 

@@ -4,7 +4,7 @@
  * Re-exported by the package's main entry (src/index.ts).
  */
 
-export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type Linger, type Timeval, type OptValue, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
+export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type Linger, type Timeval, type OptValue, type MsgOut, type MsgIn, type RecvmsgOptions, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
 export { SysError, ProcessKilled, ProcessExit, SIGNAMES } from './errors.js';
 export * from '../../shared/errno.js';
 export {
@@ -29,4 +29,8 @@ export {
   WNOHANG, W_EXITCODE, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS,
 } from './proc.js';
 export { ARG_MAX } from '../kern/kern_exec_args.js';
+export {
+  SCM_RIGHTS, SCM_TIMESTAMP, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, cmsgcred_parse,
+  type Cmsg, type CmsgCred,
+} from '../kern/uipc_cmsg.js';
 export { connect_retry } from './libsim.js';

@@ -29,7 +29,7 @@
 
 import { k32, ku8, kf64 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
-import type { Blocking } from '../../shared/effect.js';
+import { done_count, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import {
   EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOEXEC, ENOTTY, EPERM, EPIPE, ERESTART, ESRCH, EWOULDBLOCK,
 } from '../../shared/errno.js';
@@ -42,12 +42,12 @@ import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
-import { AF_LOCAL, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
+import { AF_LOCAL, MSG_CTRUNC, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
 import { SO } from './socketvar.js';
 import { SOCKADDR_UN_BYTES } from './unpcb.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
 import {
-  fdcloseexec, fdrop, fileops_of, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
+  fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
 } from '../kern/kern_descrip.js';
 import { execsigs, fork1, psignal, kern_sigaction } from '../kern/kern_proc.js';
 import { exit1, kern_getppid, kern_wait, proc_abandon } from '../kern/kern_exit.js';
@@ -56,6 +56,8 @@ import {
   type Handlers, type ProgramFn,
 } from '../kern/kern_fork.js';
 import { exec_args_copyout, exec_args_free } from '../kern/kern_exec_args.js';
+import { cmsg_copyin, cmsg_copyout, type Cmsg } from '../kern/uipc_cmsg.js';
+import { m_freem } from '../kern/uipc_mbuf.js';
 import { mycpu } from '../lwkt/globaldata.js';
 import { TD } from '../lwkt/thread.js';
 import { ncpus } from '../../shared/cpu.js';
@@ -85,10 +87,11 @@ const S_OPTVAL = 7;       // a socket option's value: an int, or two (struct lin
 const S_RLIM = 8;         // struct rlimit (4 words, on an even word: see rlim()); overlaps S_OPTVAL + 1
 const S_SLEEP = 13;       // sleep()'s wait channel
 const S_SOPT = 14;        // struct sockopt
+const S_CTL = 31;         // recvmsg: the control mbufs
 const S_PATH = 32;        // a sockaddr_un or a path, to the end of the item
 export const PATH_ROOM = (SCRATCH_WORDS - S_PATH) * 4;
 
-if (S_SOPT + SOPT.SIZE > S_PATH || S_RLIM + RLIMIT.SIZE + 1 > S_SOPT) throw new Error('sys: scratch layout overlaps');
+if (S_SOPT + SOPT.SIZE > S_CTL || S_RLIM + RLIMIT.SIZE + 1 > S_SOPT) throw new Error('sys: scratch layout overlaps');
 
 /* The stop signals: their default action (stop) is ignored here. */
 const SIGPROP_STOP = sigbit(SIGSTOP) | sigbit(18) | sigbit(21) | sigbit(22);
@@ -102,6 +105,18 @@ const decoder = new TextDecoder();
 
 function fd_ok(fd: unknown): fd is number {
   return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff;
+}
+/* io_len's byte count without its throw: -1 where io_len would refuse the call. */
+function io_len_ok(buf: unknown, len: unknown): number {
+  if (!(buf instanceof Uint8Array)) return -1;
+  if (len === undefined) return buf.length;
+  if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || len > buf.length) return -1;
+  return len;
+}
+
+/* A read or write interrupted after moving data succeeds with the short count. */
+function rw_short(e: number, moved: number): number {
+  return e !== 0 && moved !== 0 && (e === ERESTART || e === EINTR || e === EWOULDBLOCK) ? 0 : e;
 }
 function int_ok(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff;
@@ -127,6 +142,17 @@ const OPT_INT = 0, OPT_LINGER = 1, OPT_TIMEVAL = 2;
 function opt_shape(name: number): number {
   return name === SO_LINGER ? OPT_LINGER : name === SO_SNDTIMEO || name === SO_RCVTIMEO ? OPT_TIMEVAL : OPT_INT;
 }
+
+/* sendmsg's message. */
+export interface MsgOut {
+  buf?: Uint8Array;    // the data (default none)
+  len?: number;        // bytes of buf to send (default all)
+  path?: string | null; // the destination (default: the connected peer)
+  control?: Cmsg[];    // control messages
+}
+/* recvmsg's options and result. */
+export interface RecvmsgOptions { flags?: number; len?: number; controlLen?: number }
+export interface MsgIn { bytes: number; path: string | null; flags: number; control: Cmsg[] }
 
 /* spawn's options. */
 export interface SpawnOptions {
@@ -197,6 +223,12 @@ export class Sys {
       this.killedBy = sig;
       throw new ProcessKilled(sig);
     }
+  }
+
+  /* Would userret() do nothing now (no kill, exit or signal pending)?  The plain fast paths' test. */
+  private quiet(): boolean {
+    return this.killedBy === 0 && this.w !== NULL && (k32[this.p + PROC.p_flag] & P_WEXIT) === 0 &&
+      CURSIG(this.td) === 0;
   }
 
   /* The end of a call with errno e: signals delivered; true to restart (ERESTART); throws SysError. */
@@ -289,40 +321,81 @@ export class Sys {
     }
   }
 
+  /*
+   * send, sendto, recv, read, write are plain dispatchers: when the arguments are good, the
+   * kernel half does not block and succeeds, and no signal or exit is pending, the call
+   * completes with no generator frame (done_count).  Anything else goes on in the *_wait
+   * generator, which runs the remaining steps as before, so a refused call still throws
+   * only when it is run (yield*), as a generator method did.
+   */
+
   /* send: the bytes of buf (all of it, or len) on a connected socket; the count sent. */
-  *send(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<number> {
-    return yield* this.sendto_(fd, buf, flags, null, len, 'send');
+  send(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<number> {
+    return this.sendto_(fd, buf, flags, null, len, 'send');
   }
 
   /* sendto: to the socket bound at path (null: the connected peer). */
-  *sendto(fd: number, buf: Uint8Array, flags: number, path: string | null, len?: number): Blocking<number> {
-    return yield* this.sendto_(fd, buf, flags, path, len, 'sendto');
+  sendto(fd: number, buf: Uint8Array, flags: number, path: string | null, len?: number): Blocking<number> {
+    return this.sendto_(fd, buf, flags, path, len, 'sendto');
   }
 
-  private *sendto_(fd: number, buf: Uint8Array, flags: number, path: string | null, len: number | undefined,
+  private sendto_(fd: number, buf: Uint8Array, flags: number, path: string | null, len: number | undefined,
       name: string): Blocking<number> {
+    const n = io_len_ok(buf, len);
+    if (n < 0 || !int_ok(flags) || path !== null) return this.sendto_wait(null, fd, buf, flags, path, len, name);
+    const call = this.sendto_call(fd, buf, flags, null, n, name);
+    if (!is_done(call) || done_value(call) !== 0 || !this.quiet()) {
+      return this.sendto_wait(call, fd, buf, flags, path, len, name);
+    }
+    return done_count(k32[this.w + S_RES]);
+  }
+
+  /* One kern_sendmsg of n bytes of buf. */
+  private sendto_call(fd: number, buf: Uint8Array, flags: number, path: string | null, n: number,
+      name: string): Blocking<number> {
+    let sa = NULL;
+    if (path !== null) {
+      sa = this.sun(path);
+      if (sa < 0) this.fail(name, -sa);
+    }
+    k32[this.w + S_RES] = 0;
+    return kern_sendmsg(fd, sa, buf, 0, n, NULL, flags, this.w + S_RES);
+  }
+
+  /* sendto_ from the start (call null), or from its first kern_sendmsg. */
+  private *sendto_wait(call: Blocking<number> | null, fd: number, buf: Uint8Array, flags: number,
+      path: string | null, len: number | undefined, name: string): Blocking<number> {
     const n = this.io_len(buf, len, name);
     if (!int_ok(flags)) this.fail(name, EINVAL);
+    if (call !== null && !this.ret(name, yield* call)) return k32[this.w + S_RES];
     for (;;) {
-      let sa = NULL;
-      if (path !== null) {
-        sa = this.sun(path);
-        if (sa < 0) this.fail(name, -sa);
-      }
-      k32[this.w + S_RES] = 0;
-      const e = yield* kern_sendmsg(fd, sa, buf, 0, n, NULL, flags, this.w + S_RES);
+      const e = yield* this.sendto_call(fd, buf, flags, path, n, name);
       if (!this.ret(name, e)) return k32[this.w + S_RES];
     }
   }
 
   /* recv: into buf (all of it, or len); the count received (0 at end of file). */
-  *recv(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<number> {
+  recv(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<number> {
+    const n = io_len_ok(buf, len);
+    if (n < 0 || !int_ok(flags)) return this.recv_wait(null, fd, buf, flags, len);
+    const call = this.recv_call(fd, buf, flags, n);
+    if (!is_done(call) || done_value(call) !== 0 || !this.quiet()) return this.recv_wait(call, fd, buf, flags, len);
+    return done_count(k32[this.w + S_RES]);
+  }
+
+  private recv_call(fd: number, buf: Uint8Array, flags: number, n: number): Blocking<number> {
+    k32[this.w + S_RES] = 0;
+    k32[this.w + S_FLAGS] = flags;
+    return kern_recvmsg(fd, NULL, buf, 0, n, NULL, this.w + S_FLAGS, this.w + S_RES);
+  }
+
+  private *recv_wait(call: Blocking<number> | null, fd: number, buf: Uint8Array, flags: number,
+      len: number | undefined): Blocking<number> {
     const n = this.io_len(buf, len, 'recv');
     if (!int_ok(flags)) this.fail('recv', EINVAL);
+    if (call !== null && !this.ret('recv', yield* call)) return k32[this.w + S_RES];
     for (;;) {
-      k32[this.w + S_RES] = 0;
-      k32[this.w + S_FLAGS] = flags;
-      const e = yield* kern_recvmsg(fd, NULL, buf, 0, n, NULL, this.w + S_FLAGS, this.w + S_RES);
+      const e = yield* this.recv_call(fd, buf, flags, n);
       if (!this.ret('recv', e)) return k32[this.w + S_RES];
     }
   }
@@ -338,6 +411,60 @@ export class Sys {
       const sa = k32[this.w + S_PSA];
       const from = sa !== NULL ? this.take_sockaddr(sa) : null;
       if (!this.ret('recvfrom', e)) return [k32[this.w + S_RES], from];
+    }
+  }
+
+  /*
+   * sendmsg: msg.buf (all of it, or msg.len bytes) with the control messages
+   * msg.control ({ level, type, data }), to msg.path or the connected peer; the count
+   * sent.  AF_LOCAL takes SCM_CREDS (the kernel writes the sender's credentials into its
+   * data, which must be CMSGCRED_BYTES long); other control is EINVAL; SCM_RIGHTS is
+   * EOPNOTSUPP until descriptor passing.  More than MCLBYTES of control is EINVAL.
+   */
+  *sendmsg(fd: number, msg: MsgOut, flags = 0): Blocking<number> {
+    if (typeof msg !== 'object' || msg === null) this.fail('sendmsg', EFAULT);
+    const buf = msg.buf ?? EMPTY;
+    const n = this.io_len(buf, msg.len, 'sendmsg');
+    if (!int_ok(flags)) this.fail('sendmsg', EINVAL);
+    const path = msg.path ?? null;
+    for (;;) {
+      let sa = NULL;
+      if (path !== null) {
+        sa = this.sun(path);
+        if (sa < 0) this.fail('sendmsg', -sa);
+      }
+      const control = cmsg_copyin(msg.control ?? []);
+      if (control < 0) this.fail('sendmsg', -control);
+      k32[this.w + S_RES] = 0;
+      const e = yield* kern_sendmsg(fd, sa, buf, 0, n, control, flags, this.w + S_RES);   // consumes control
+      if (!this.ret('sendmsg', e)) return k32[this.w + S_RES];
+    }
+  }
+
+  /*
+   * recvmsg: as recvfrom, with the control messages that fit in opts.controlLen bytes
+   * (default 0) and the flags out (MSG_TRUNC, MSG_CTRUNC when control did not fit,
+   * MSG_EOR).
+   */
+  *recvmsg(fd: number, buf: Uint8Array, opts: RecvmsgOptions = {}): Blocking<MsgIn> {
+    if (typeof opts !== 'object' || opts === null) this.fail('recvmsg', EFAULT);
+    const n = this.io_len(buf, opts.len, 'recvmsg');
+    const flags = opts.flags ?? 0, room = opts.controlLen ?? 0;
+    if (!int_ok(flags) || !int_ok(room) || room < 0) this.fail('recvmsg', EINVAL);
+    for (;;) {
+      k32[this.w + S_RES] = 0;
+      k32[this.w + S_FLAGS] = flags;
+      const e = yield* kern_recvmsg(fd, this.w + S_PSA, buf, 0, n, this.w + S_CTL, this.w + S_FLAGS, this.w + S_RES);
+      const sa = k32[this.w + S_PSA];
+      const path = sa !== NULL ? this.take_sockaddr(sa) : null;
+      const ctl = k32[this.w + S_CTL];
+      const control: Cmsg[] = [];
+      let out = k32[this.w + S_FLAGS];
+      if (ctl !== NULL) {
+        if (cmsg_copyout(ctl, room, control)) out |= MSG_CTRUNC;
+        m_freem(ctl);
+      }
+      if (!this.ret('recvmsg', e)) return { bytes: k32[this.w + S_RES], path, flags: out, control };
     }
   }
 
@@ -425,42 +552,93 @@ export class Sys {
   }
 
   /* read: up to len bytes (default buf.length) into buf; 0 at end of file. */
-  *read(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return yield* this.rw(fd, buf, len, false); }
+  read(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return this.rw(fd, buf, len, false); }
 
   /* write: len bytes (default buf.length) of buf; the count written.  EPIPE raises SIGPIPE. */
-  *write(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return yield* this.rw(fd, buf, len, true); }
+  write(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return this.rw(fd, buf, len, true); }
 
   /* print: text and a newline on fd 1 (the console unless redirected). */
   *print(text: string): Blocking<number> {
     return yield* this.write(1, encoder.encode(`${String(text)}\n`));
   }
 
-  private *rw(fd: number, buf: Uint8Array, len: number | undefined, write: boolean): Blocking<number> {
+  /* rw: plain on a quiet success (see send); else rw_wait. */
+  private rw(fd: number, buf: Uint8Array, len: number | undefined, write: boolean): Blocking<number> {
+    const n = io_len_ok(buf, len);
+    if (n < 0 || !fd_ok(fd)) return this.rw_wait(NULL, null, fd, buf, len, write);
+    const io = this.rw_call(fd, buf, n, write);
+    const fp = this.rw_fp;
+    if (fp === NULL || !is_done(io)) return this.rw_wait(fp, io, fd, buf, len, write);
+    const moved = n - this.uio.resid;
+    const e = rw_short(this.rw_done(fp, write, done_value(io)), moved);
+    const drop = fdrop(fp);
+    if (!is_done(drop) || e !== 0 || !this.quiet()) return this.rw_dropwait(drop, e, moved, fd, buf, len, write);
+    return done_count(moved);
+  }
+
+  /* The file op of one read or write, the file held left in rw_fp (NULL: EBADF, no op run). */
+  private rw_fp: Ptr = NULL;
+  private rw_call(fd: number, buf: Uint8Array, n: number, write: boolean): Blocking<number> {
+    const fp = holdfp(k32[this.p + PROC.p_fd], fd, write ? FWRITE : FREAD);
+    this.rw_fp = fp;
+    if (fp === NULL) return done_num(EBADF);
+    const uio = this.uio;
+    uio.buf = buf; uio.offset = 0; uio.resid = n; uio.rw = write ? UIO_WRITE : UIO_READ; uio.td = this.td;
+    const ops = fileops_of(fp), cred = k32[fp + FILE.f_cred];
+    return write ? ops.fo_write(fp, uio, cred, 0) : ops.fo_read(fp, uio, cred, 0);
+  }
+
+  /* After the file op: dofilewrite's EPIPE raises SIGPIPE (a socket with SO_NOSIGPIPE excepted). */
+  private rw_done(fp: Ptr, write: boolean, e: number): number {
+    this.uio.buf = EMPTY;
+    if (write && e === EPIPE && !(k32[fp + FILE.f_type] === DTYPE_SOCKET &&
+        (k32[k32[fp + FILE.f_data] + SO.so_options] & SO_NOSIGPIPE) !== 0)) psignal(this.p, SIGPIPE);
+    return e;
+  }
+
+  /*
+   * rw from the start (io null), or from a first rw_call whose file op blocked (fp, io) or
+   * found no file (fp NULL).
+   */
+  private *rw_wait(fp: Ptr, io: Blocking<number> | null, fd: number, buf: Uint8Array, len: number | undefined,
+      write: boolean): Blocking<number> {
     const call = write ? 'write' : 'read';
     const n = this.io_len(buf, len, call);
     if (!fd_ok(fd)) this.fail(call, EBADF);
     for (;;) {
-      const fp = holdfp(k32[this.p + PROC.p_fd], fd, write ? FWRITE : FREAD);
+      if (io === null) {
+        io = this.rw_call(fd, buf, n, write);
+        fp = this.rw_fp;
+      }
       if (fp === NULL) this.fail(call, EBADF);
-      const uio = this.uio;
-      uio.buf = buf; uio.offset = 0; uio.resid = n; uio.rw = write ? UIO_WRITE : UIO_READ; uio.td = this.td;
-      const ops = fileops_of(fp), cred = k32[fp + FILE.f_cred];
-      let e = write ? yield* ops.fo_write(fp, uio, cred, 0) : yield* ops.fo_read(fp, uio, cred, 0);
-      const moved = n - uio.resid;
-      uio.buf = EMPTY;
-      // dofilewrite: EPIPE raises SIGPIPE (a socket with SO_NOSIGPIPE excepted).
-      if (write && e === EPIPE && !(k32[fp + FILE.f_type] === DTYPE_SOCKET &&
-          (k32[k32[fp + FILE.f_data] + SO.so_options] & SO_NOSIGPIPE) !== 0)) psignal(this.p, SIGPIPE);
+      const r = yield* io;
+      io = null;
+      const moved = n - this.uio.resid;
+      const e = this.rw_done(fp, write, r);
       yield* fdrop(fp);
-      if (e !== 0 && moved !== 0 && (e === ERESTART || e === EINTR || e === EWOULDBLOCK)) e = 0;
-      if (!this.ret(call, e)) return moved;
+      if (!this.ret(call, rw_short(e, moved))) return moved;
     }
+  }
+
+  /* rw after its file op, from the fdrop (which may have blocked) on. */
+  private *rw_dropwait(drop: Blocking<number>, e: number, moved: number, fd: number, buf: Uint8Array,
+      len: number | undefined, write: boolean): Blocking<number> {
+    yield* drop;
+    if (!this.ret(write ? 'write' : 'read', e)) return moved;
+    return yield* this.rw_wait(NULL, null, fd, buf, len, write);
   }
 
   *close(fd: number): Blocking<void> {
     if (!fd_ok(fd)) this.fail('close', EBADF);
     const e = yield* kern_close(this.p, fd);
     this.ret('close', e === ERESTART ? EINTR : e);   // the descriptor is gone: never restarted
+  }
+
+  /* closefrom: close every descriptor from fd up. */
+  *closefrom(fd: number): Blocking<void> {
+    if (!fd_ok(fd)) this.fail('closefrom', EBADF);
+    const e = yield* kern_closefrom(this.p, fd);
+    this.ret('closefrom', e === ERESTART ? EINTR : e);
   }
 
   *dup(fd: number): Blocking<number> {

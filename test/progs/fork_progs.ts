@@ -8,20 +8,11 @@ import {
   WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
+import { attempt } from './common.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/* Try a call; its SysError code, or 'ok'. */
-function* attempt(g: Blocking<unknown>): Blocking<string> {
-  try {
-    yield* g;
-    return 'ok';
-  } catch (e) {
-    if (e instanceof SysError) return e.code;
-    throw e;
-  }
-}
 
 /* Everything readable on fd until end of file, as text. */
 function* readall(sys: Sys, fd: number): Blocking<string> {

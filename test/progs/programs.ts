@@ -409,3 +409,16 @@ export function* enfile(sys: Sys, room: number): Blocking<unknown[]> {
 
 /* The value of a sysctl. */
 export function* sysctl_get(sys: Sys, name: string): Blocking<number> { return yield* sys.sysctl(name); }
+
+/* closefrom: every descriptor from fd up is closed, those below stay. */
+export function* closefrom_prog(sys: Sys): Blocking<unknown[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [c, d] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.closefrom(b);
+  const after: string[] = [];
+  for (const fd of [a, b, c, d]) after.push(yield* attempt(sys.fcntl(fd, F_GETFL)));
+  const bad = yield* attempt(sys.closefrom(-1));
+  const far = yield* attempt(sys.closefrom(1000));
+  yield* sys.close(a);
+  return [[a, b, c, d], after, bad, far];
+}

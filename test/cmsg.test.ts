@@ -1,0 +1,44 @@
+/*
+ * sendmsg and recvmsg with control messages (kern/uipc_cmsg.ts, uipc_usrreq's
+ * unp_internalize): SCM_CREDS arrives with the sender's credentials whatever it wrote;
+ * control that does not fit is dropped with MSG_CTRUNC; malformed control gives EINVAL
+ * and SCM_RIGHTS EOPNOTSUPP (descriptor passing is the events-and-rights issue), and a
+ * refused send delivers nothing.  Both engines, both dispatch models; every zone back.
+ */
+import { describe, it, expect } from 'vitest';
+import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/sys/index.js';
+import {
+  ENGINES, MODELS, SOCKET_ZONES, machine, down, quiesce, zoneUsed, type Engine, type Model,
+} from './helpers.js';
+
+const P = new URL('./progs/cmsg_progs.ts', import.meta.url).href;
+
+async function run1(engine: Engine, model: Model, name: string, args: unknown[], uid = 1000): Promise<unknown> {
+  const m = await machine({ cpus: 2, engine, seed: 5, dispatch: model });
+  const z0 = SOCKET_ZONES.map((z) => zoneUsed(m, z));
+  const r = await m.join(await m.spawnProcess({ cpu: 1, module: P, export: name, args, uid }));
+  await quiesce(m);
+  expect(SOCKET_ZONES.map((z) => zoneUsed(m, z))).toEqual(z0);
+  await down(m);
+  return r;
+}
+
+describe.each(ENGINES)('control messages (%s engine)', (engine) => {
+  describe.each(MODELS)('%s dispatch', (model) => {
+    it.each([['stream', SOCK_STREAM], ['seqpacket', SOCK_SEQPACKET], ['dgram', SOCK_DGRAM]])(
+      'SCM_CREDS over a %s pair; truncation; bad control refused', async (_n, type) => {
+        const [sent, got, text, ctrunc, cred, tBytes, tCount, tTrunc, bad, last, lastCtl] =
+          (await run1(engine, model, 'creds_pair', [type])) as unknown[];
+        expect([sent, got, text, ctrunc]).toEqual([2, 2, 'hi', 0]);
+        expect(cred).toMatchObject({ uid: 1000, euid: 1000, gid: 1000, groups: [1000] });
+        expect((cred as { pid: number }).pid).toBeGreaterThan(0);
+        expect([tBytes, tCount, tTrunc]).toEqual([2, 0, true]);
+        expect(bad).toEqual(['EINVAL', 'EINVAL', 'EINVAL', 'EOPNOTSUPP', 'EINVAL', 'EINVAL', 'EINVAL', 'EFAULT']);
+        expect([last, lastCtl]).toEqual(['end', 0]);
+      });
+
+    it('sendmsg to a bound path; recvmsg names the sender and carries its credentials', async () => {
+      expect(await run1(engine, model, 'dgram_named', ['/cm'], 0)).toEqual([4, '/cm/cli', true]);
+    });
+  });
+});
