@@ -3,8 +3,9 @@
  *
  *  - The host kernel's socketpair(2) doing the same work (bench/host_socketpair.c, compiled
  *    here with the system compiler into a temporary directory; null when there is none).
- *  - The simulation's figures: a writer and a reader process (bench/progs/socket_progs.ts)
- *    on an AF_LOCAL stream socket, timed inside the simulation with nanotime().
+ *  - The simulation's figures: a writer process and its reader thread on an AF_LOCAL
+ *    stream socketpair (bench/progs/pair_progs.ts), timed inside the simulation with
+ *    nanotime().
  *  - The heap probe: a child node (--expose-gc, a big young generation) running
  *    bench/socket_heap.js, which measures the JS heap bytes a steady-state send/recv pair
  *    allocates on a deterministic-engine machine.
@@ -17,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { join as join_thread, type Kmachine } from './lwkt_bench.js';
 
-export const SOCKET_PROGS = new URL('./progs/socket_progs.js', import.meta.url).href;
+export const SOCKET_PROGS = new URL('./progs/pair_progs.js', import.meta.url).href;
 
 /* ---- the host helper ---- */
 
@@ -70,54 +71,31 @@ export function host_rt(h: HostHelper, n: number, rounds: number, cross: boolean
 
 /* ---- the simulation ---- */
 
-/* Wait (host side) until the server set its ready word after listen(2). */
-async function wait_ready(m: Kmachine, ready: number, what: string): Promise<void> {
-  const i32 = new Int32Array(m.kmem);
-  const t0 = Date.now();
-  while (Atomics.load(i32, ready) === 0) {
-    if (Date.now() - t0 > 30_000) throw new Error(`${what}: the server did not listen within 30 s`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
-let npath = 0;
-function sock_path(): string { return `/bench.sock.${process.pid}.${npath++}`; }
-
 function as_nums(v: unknown, what: string): number[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw new Error(`${what}: unexpected result ${JSON.stringify(v)}`);
   return v as number[];
 }
 
 /*
- * Stream throughput: a reader process on readerCpu, a writer on writerCpu, `rounds` rounds
- * of `total` bytes in `wsize`-byte writes (the reader's buffer: max(wsize, 64 KB), as the
- * host helper's).  bytes/s per round, as the writer timed them.
+ * Stream throughput over a socketpair: the writer process on writerCpu, its reader thread
+ * on readerCpu, `rounds` rounds of `total` bytes in `wsize`-byte writes (the reader's
+ * buffer: max(wsize, 64 KB), as the host helper's).  bytes/s per round, as the writer
+ * timed them.
  */
 export async function sim_stream(m: Kmachine, wsize: number, total: number, rounds: number, readerCpu: number,
     writerCpu: number): Promise<number[]> {
-  const path = sock_path();
-  const ready = m.kmalloc(1);
-  const reader = await m.spawnProcess({ cpu: readerCpu, module: SOCKET_PROGS, export: 'stream_reader',
-    args: [path, ready, total, rounds, Math.max(wsize, 65536)] });
-  await wait_ready(m, ready, 'stream_reader');
-  const writer = await m.spawnProcess({ cpu: writerCpu, module: SOCKET_PROGS, export: 'stream_writer',
-    args: [path, wsize, total, rounds] });
-  const r = as_nums(await join_thread(m, writer, 'stream_writer'), 'stream_writer');
-  const got = await join_thread(m, reader, 'stream_reader');
-  if (got !== total * rounds) throw new Error(`stream: reader got ${String(got)} bytes, ${total * rounds} were sent`);
+  const writer = await m.spawnProcess({ cpu: writerCpu, module: SOCKET_PROGS, export: 'pair_stream',
+    args: [readerCpu, wsize, total, rounds, Math.max(wsize, 65536)] });
+  const [got, ...r] = as_nums(await join_thread(m, writer, 'pair_stream'), 'pair_stream');
+  if (got !== total * rounds) throw new Error(`stream: reader got ${got} bytes, ${total * rounds} were sent`);
   return r;
 }
 
-/* 1-byte round trips: an echo server on serverCpu, the client on clientCpu; ns per round trip per round. */
+/* 1-byte round trips over a socketpair: an echo thread on serverCpu, the client on clientCpu; ns per round trip per round. */
 export async function sim_rt(m: Kmachine, n: number, rounds: number, serverCpu: number, clientCpu: number): Promise<number[]> {
-  const path = sock_path();
-  const ready = m.kmalloc(1);
-  const server = await m.spawnProcess({ cpu: serverCpu, module: SOCKET_PROGS, export: 'rt_server', args: [path, ready] });
-  await wait_ready(m, ready, 'rt_server');
-  const client = await m.spawnProcess({ cpu: clientCpu, module: SOCKET_PROGS, export: 'rt_client', args: [path, n, rounds] });
-  const r = as_nums(await join_thread(m, client, 'rt_client'), 'rt_client');
-  const echoed = await join_thread(m, server, 'rt_server');
-  if (echoed !== n * rounds) throw new Error(`rt: server echoed ${String(echoed)}, client sent ${n * rounds}`);
+  const client = await m.spawnProcess({ cpu: clientCpu, module: SOCKET_PROGS, export: 'pair_rt', args: [serverCpu, n, rounds] });
+  const [echoed, ...r] = as_nums(await join_thread(m, client, 'pair_rt'), 'pair_rt');
+  if (echoed !== n * rounds) throw new Error(`rt: the echo thread echoed ${echoed}, the client sent ${n * rounds}`);
   return r;
 }
 

@@ -5,8 +5,8 @@
  *   node --expose-gc --max-semi-space-size=128 dist/bench/socket_heap.js <bgl|netisr> <write size> <quick|full>
  *
  * On a 1-CPU deterministic-engine machine in this isolate, a writer process sends N writes
- * of <write size> bytes to a reader process over an AF_LOCAL stream socket (the bench's
- * stream programs, one round).  heapUsed is read after a full GC before the spawn and
+ * of <write size> bytes to its reader thread over an AF_LOCAL stream socketpair (the
+ * bench's pair_stream program, one round).  heapUsed is read after a full GC before the spawn and
  * right after the joins, with no GC in between (checked with a PerformanceObserver);
  * that growth is the bytes allocated.  Two values of N; the slope is the bytes per
  * send/recv pair, the fixed costs (spawning, sockets, the joins) cancel.  For scale, the
@@ -36,19 +36,14 @@ const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length;
 obs.observe({ entryTypes: ['gc'] });
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
-let npath = 0;
 async function transfer(m: Machine, writes: number): Promise<{ delta: number; gcs: number }> {
-  const path = `/heap.sock.${npath++}`;
   const total = writes * wsize;
   gc!();
   await flush();
   const g0 = gcs;
   const h0 = process.memoryUsage().heapUsed;
-  const ready = m.kmalloc(1);   // kmem (a SharedArrayBuffer), not the JS heap
-  const reader = await m.spawnProcess({ module: SOCKET_PROGS, export: 'stream_reader', args: [path, ready, total, 1, Math.max(wsize, 65536)] });
-  const writer = await m.spawnProcess({ module: SOCKET_PROGS, export: 'stream_writer', args: [path, wsize, total, 1] });
-  await m.join(writer);
-  const got = await m.join(reader);
+  const writer = await m.spawnProcess({ module: SOCKET_PROGS, export: 'pair_stream', args: [0, wsize, total, 1, Math.max(wsize, 65536)] });
+  const got = ((await m.join(writer)) as number[])[0];
   const h1 = process.memoryUsage().heapUsed;
   await flush();
   if (got !== total) throw new Error(`heap probe: reader got ${String(got)} of ${total}`);

@@ -27,7 +27,7 @@ import { KASSERT } from '../../shared/panic.js';
 import { ENOBUFS, ESRCH } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { zalloc, zfree, Z_KMALLOC16 } from '../../shared/zone.js';
-import { done_num, type Blocking } from '../../shared/effect.js';
+import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { get_mplock, rel_mplock } from '../lwkt/lwkt_token.js';
 import { FILE, FNONBLOCK, FIOASYNC, FIONBIO, type Fileops } from '../sys/file.js';
 import { STAT, S_IFSOCK } from '../sys/stat.js';
@@ -71,17 +71,40 @@ function soo_msgflags(fp: Ptr, fflags: number): number {
  * (O_FBLOCKING / O_FNONBLOCKING).  The caller learns the count from uio.resid.  Returns
  * soreceive's errno, or ENOBUFS when no flags word can be had.  Blocks.
  */
-export function* soo_read(fp: Ptr, uio: Uio, _cred: Ptr, fflags: number): Blocking<number> {
+export function soo_read(fp: Ptr, uio: Uio, _cred: Ptr, fflags: number): Blocking<number> {
   KASSERT(k32[fp + FILE.f_data] !== NULL, 'soo_read: file has no socket');
   const flagsp = zalloc(Z_KMALLOC16);
-  if (flagsp === NULL) return ENOBUFS;
-  if (bgl()) yield* get_mplock();
+  if (flagsp === NULL) return done_num(ENOBUFS);
+  // Plain unless the BGL or soreceive must wait (then a generator goes on).
+  if (bgl()) {
+    const lk = get_mplock();
+    if (!is_done(lk)) return soo_read_lockwait(lk, fp, uio, flagsp, fflags);
+  }
+  return soo_read_locked(fp, uio, flagsp, fflags);
+}
+
+function soo_read_locked(fp: Ptr, uio: Uio, flagsp: Ptr, fflags: number): Blocking<number> {
   const so = k32[fp + FILE.f_data];
   k32[flagsp] = soo_msgflags(fp, fflags);
-  const error = yield* soreceive(so, NULL, uio, NULL, NULL, flagsp);
+  const recv = soreceive(so, NULL, uio, NULL, NULL, flagsp);
+  if (!is_done(recv)) return soo_read_wait(recv, flagsp);
+  return done_num(soo_read_done(flagsp, done_value(recv)));
+}
+
+/* soo_read's end: drop the BGL and the flags word; returns error. */
+function soo_read_done(flagsp: Ptr, error: number): number {
   if (bgl()) rel_mplock();
   zfree(Z_KMALLOC16, flagsp);
   return error;
+}
+
+function* soo_read_lockwait(lk: Blocking<void>, fp: Ptr, uio: Uio, flagsp: Ptr, fflags: number): Blocking<number> {
+  yield* lk;
+  return yield* soo_read_locked(fp, uio, flagsp, fflags);
+}
+
+function* soo_read_wait(recv: Blocking<number>, flagsp: Ptr): Blocking<number> {
+  return soo_read_done(flagsp, yield* recv);
 }
 
 /*
@@ -89,11 +112,32 @@ export function* soo_read(fp: Ptr, uio: Uio, _cred: Ptr, fflags: number): Blocki
  * same blocking rule as soo_read.  EPIPE is returned as is: the caller (dofilewrite,
  * kern_sendmsg) raises SIGPIPE.  Blocks.
  */
-export function* soo_write(fp: Ptr, uio: Uio, _cred: Ptr, fflags: number): Blocking<number> {
+export function soo_write(fp: Ptr, uio: Uio, _cred: Ptr, fflags: number): Blocking<number> {
   KASSERT(k32[fp + FILE.f_data] !== NULL, 'soo_write: file has no socket');
-  if (bgl()) yield* get_mplock();
+  // Plain unless the BGL or sosend must wait, as soo_read.
+  if (bgl()) {
+    const lk = get_mplock();
+    if (!is_done(lk)) return soo_write_lockwait(lk, fp, uio, fflags);
+  }
+  return soo_write_locked(fp, uio, fflags);
+}
+
+function soo_write_locked(fp: Ptr, uio: Uio, fflags: number): Blocking<number> {
   const so = k32[fp + FILE.f_data];
-  const error = yield* sosend(so, NULL, uio, NULL, NULL, soo_msgflags(fp, fflags), uio.td);
+  const send = sosend(so, NULL, uio, NULL, NULL, soo_msgflags(fp, fflags), uio.td);
+  if (!is_done(send)) return soo_write_wait(send);
+  const error = done_value(send);
+  if (bgl()) rel_mplock();
+  return done_num(error);
+}
+
+function* soo_write_lockwait(lk: Blocking<void>, fp: Ptr, uio: Uio, fflags: number): Blocking<number> {
+  yield* lk;
+  return yield* soo_write_locked(fp, uio, fflags);
+}
+
+function* soo_write_wait(send: Blocking<number>): Blocking<number> {
+  const error = yield* send;
   if (bgl()) rel_mplock();
   return error;
 }

@@ -37,7 +37,7 @@ import { HZ } from '../../shared/param.js';
 import { spin_init_class, spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { lockclass_register } from '../../shared/lockstat.js';
 import { zalloc, zfree, zone_desc, ZD, Z_KMALLOC16, Z_SOCKET } from '../../shared/zone.js';
-import { DONE_VOID, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
 import { TD } from '../lwkt/thread.js';
@@ -58,9 +58,10 @@ import {
 } from '../sys/socket.js';
 import {
   PR_ATOMIC, PR_ADDR, PR_CONNREQUIRED, PR_WANTRCVD, PR_RIGHTS, PR_IMPLOPCL, PRUS_OOB, PRUS_EOF, PRUS_MORETOCOME,
+  PRU_RCVD, PRU_SEND, type Protosw,
 } from '../sys/protosw.js';
 import {
-  MB, MINCLSIZE, M_EOR, M_PKTHDR, MT_DATA, MT_HEADER, MT_SONAME, MT_CONTROL, MT_OOBDATA, MB_DONTWAIT,
+  MB, MCLBYTES, MINCLSIZE, M_EOR, M_PKTHDR, MT_DATA, MT_HEADER, MT_SONAME, MT_CONTROL, MT_OOBDATA, MB_DONTWAIT,
   M_TRAILINGSPACE, MH_ALIGN,
 } from '../sys/mbuf.js';
 import { RLIMIT_SBSIZE, RLIM_INFINITY, UCRED } from '../sys/proc.js';
@@ -77,7 +78,7 @@ import {
   ssb_wait, SO_ACCF,
 } from './uipc_socket2.js';
 import {
-  so_port_init, so_pru_abort, so_pru_aborta, so_pru_accept, so_pru_attach, so_pru_bind, so_pru_connect,
+  netisr_sync_port, so_mport, so_port_init, so_pru_abort, so_pru_aborta, so_pru_accept, so_pru_attach, so_pru_bind, so_pru_connect,
   so_pru_connect2, so_pru_ctloutput, so_pru_detach, so_pru_disconnect, so_pru_listen, so_pru_rcvd, so_pru_rcvoob,
   so_pru_send, so_pru_shutdown,
 } from './uipc_msg.js';
@@ -446,16 +447,111 @@ export function* sodisconnect(so: Ptr): Blocking<number> {
 function SBLOCKWAIT(flags: number): number { return (flags & MSG_DONTWAIT) !== 0 ? M_NOWAIT : M_WAITOK; }
 
 /*
+ * sosend and soreceive are plain dispatchers: a plain attempt does the common call (the
+ * I/O lock free, data or space there, a protocol request the sync port serves at once)
+ * with no generator frame, and hands the call to its generator (sosend_slow,
+ * soreceive_slow) at the point where something would wait: the lock, a sleep for space or
+ * data (set up by the same plain helper either way), an mbuf.  Rarer calls (out-of-band
+ * data, MSG_WAITALL, a prepared chain, another port) run the generator from the start.
+ * Both run the same helpers below in DragonFly's order; only the waits differ.
+ */
+
+/*
+ * sosend's checks with the I/O lock held, in a critical section: EPIPE once the send side
+ * is shut, a pending so_error (returned once, and cleared), ENOTCONN or EDESTADDRREQ on
+ * an unconnected socket, EMSGSIZE beyond the send hiwat; 0 to go on.
+ */
+function sosend_check(so: Ptr, pr: Protosw, addr: Ptr, resid: number, clen: number, atomic: boolean): number {
+  const state = k32[so + SO.so_state];
+  if ((state & SS_CANTSENDMORE) !== 0) return EPIPE;
+  const error = k32[so + SO.so_error];
+  if (error !== 0) {
+    k32[so + SO.so_error] = 0;
+    return error;
+  }
+  if ((state & SS_ISCONNECTED) === 0) {
+    // sendto/sendmsg on a connection-based socket only with an implied connect.
+    if ((pr.pr_flags & PR_CONNREQUIRED) !== 0 && (pr.pr_flags & PR_IMPLOPCL) === 0) {
+      if ((state & SS_ISCONFIRMING) === 0 && !(resid === 0 && clen !== 0)) return ENOTCONN;
+    } else if (addr === NULL) {
+      return (pr.pr_flags & PR_CONNREQUIRED) !== 0 ? ENOTCONN : EDESTADDRREQ;
+    }
+  }
+  const hiwat = k32[so + SO.so_snd + SSB.ssb_hiwat];
+  if ((atomic && resid > hiwat) || clen > hiwat) return EMSGSIZE;
+  return 0;
+}
+
+/* The room sosend counts on in so_snd: ssb_space, and 1024 more for out-of-band data. */
+function sosend_space(snd: Ptr, flags: number): number {
+  const space = ssb_space(snd);
+  return (flags & MSG_OOB) !== 0 ? space + 1024 : space;
+}
+
+/* Too little room: an atomic send needs all of it, a stream the low-water mark and the control. */
+function sosend_short(snd: Ptr, space: number, resid: number, clen: number, atomic: boolean): boolean {
+  return space < resid + clen && (atomic || space < k32[snd + SSB.ssb_lowat] || space < clen);
+}
+
+/*
  * Would sosend still wait for space now?  The re-check after SSB_WAIT is published: false
  * as soon as anything the sender must look at has changed (state, error, space).
  */
 function sosend_mustwait(so: Ptr, resid: number, clen: number, atomic: boolean, flags: number): boolean {
   const snd = so + SO.so_snd;
   if ((Atomics.load(k32, so + SO.so_state) & SS_CANTSENDMORE) !== 0 || k32[so + SO.so_error] !== 0) return false;
-  let space = ssb_space(snd);
-  if ((flags & MSG_OOB) !== 0) space += 1024;
-  return space < resid + clen && (atomic || space < k32[snd + SSB.ssb_lowat] || space < clen);
+  return sosend_short(snd, sosend_space(snd, flags), resid, clen, atomic);
 }
+
+/*
+ * sosend_sleep: too little space, in a critical section with the I/O lock held: queue on
+ * the channel, publish SSB_WAIT, drop the lock, re-check (file header).  True when the
+ * sender must sleep (ssb_wait); either way it then starts over.
+ */
+function sosend_sleep(so: Ptr, resid: number, clen: number, atomic: boolean, flags: number): boolean {
+  const snd = so + SO.so_snd;
+  tsleep_interlock(snd + SSB.ssb_cc);
+  Atomics.or(k32, snd + SSB.ssb_flags, SSB_WAIT);
+  ssb_unlock(snd);
+  return sosend_mustwait(so, resid, clen, atomic, flags);
+}
+
+/*
+ * sosend_fill: fill the new mbuf m from uio, at most space bytes, as the next of the chain
+ * top (m itself when top is NULL), after mp.  Returns uiomove's errno.
+ */
+function sosend_fill(m: Ptr, top: Ptr, mp: Ptr, uio: Uio, space: number, atomic: boolean, flags: number): number {
+  const resid = uio.resid;
+  const mlen = M_TRAILINGSPACE(m);
+  if (top === NULL) {
+    k32[m + MB.m_pkthdr_len] = 0;
+    k32[m + MB.m_pkthdr_rcvif] = NULL;
+  }
+  const len = Math.min(mlen, resid, space);
+  // A datagram protocol's first short mbuf leaves room in front for headers.
+  if (resid < MINCLSIZE && atomic && top === NULL && len < mlen) MH_ALIGN(m, len);
+  const error = uiomove(k32[m + MB.m_data], len, uio);
+  k32[m + MB.m_len] = len;
+  if (top === NULL) top = m;
+  else k32[mp + MB.m_next] = m;
+  k32[top + MB.m_pkthdr_len] += len;
+  if (error === 0 && uio.resid <= 0 && (flags & MSG_EOR) !== 0) k32[top + MB.m_flags] |= M_EOR;
+  return error;
+}
+
+/* The pru_send flags of one pass: out-of-band, the implied close, or more to come. */
+function sosend_pruflags(flags: number, pr_flags: number, resid: number, space: number): number {
+  if ((flags & MSG_OOB) !== 0) return PRUS_OOB;
+  if ((flags & MSG_EOF) !== 0 && (pr_flags & PR_IMPLOPCL) !== 0 && resid <= 0) return PRUS_EOF;
+  if (resid > 0 && space > 0) return PRUS_MORETOCOME;
+  return 0;
+}
+
+/* Where sosend_slow starts: at the top; after the plain attempt set up a sleep for space
+ * (in a critical section); or at the filling of a pass (I/O lock held, checks done). */
+const SEND_TOP = 0;
+const SEND_SLEEP = 1;
+const SEND_FILL = 2;
 
 /*
  * sosend: send data (uio, or the prepared chain top when uio is null) and control to so's
@@ -469,9 +565,65 @@ function sosend_mustwait(so: Ptr, resid: number, clen: number, atomic: boolean, 
  * (returned once and cleared), ENOTCONN, EDESTADDRREQ, EMSGSIZE, EWOULDBLOCK, the sleep's
  * EINTR/ERESTART/EWOULDBLOCK (timeout), the protocol's.  The caller learns how much went
  * out from uio.resid.  top and control are consumed in every case.  Blocks.
+ *
+ * Plain for the caller's bytes in one mbuf and one pass, on a port that serves pru_send at
+ * once (the sync port); sosend_slow for the rest (see above).
  */
-export function* sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: Ptr, flags: number,
+export function sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: Ptr, flags: number,
     td: Ptr): Blocking<number> {
+  const pr = protosw_of(k32[so + SO.so_proto]);
+  const snd = so + SO.so_snd;
+  if (uio === null || top !== NULL || uio.resid < 0 || (flags & (MSG_OOB | MSG_EOR | MSG_DONTROUTE)) !== 0 ||
+      so_mport(pr, so, addr, PRU_SEND) !== netisr_sync_port()) {
+    return sosend_slow(so, addr, uio, top, control, flags, td, SEND_TOP, 0, null);
+  }
+  // A held lock: the generator waits for it (or fails with EWOULDBLOCK); nothing done yet.
+  if (done_value(ssb_lock(snd, M_NOWAIT)) !== 0) return sosend_slow(so, addr, uio, top, control, flags, td, SEND_TOP, 0, null);
+  const atomic = (pr.pr_flags & PR_ATOMIC) !== 0;
+  const resid = uio.resid;
+  const clen = control !== NULL ? k32[control + MB.m_len] : 0;
+  let error: number;
+  release: {
+    crit_enter();
+    error = sosend_check(so, pr, addr, resid, clen, atomic);
+    if (error !== 0) { crit_exit(); break release; }
+    let space = sosend_space(snd, flags);
+    if (sosend_short(snd, space, resid, clen, atomic)) {
+      if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) { error = EWOULDBLOCK; crit_exit(); break release; }
+      if (sosend_sleep(so, resid, clen, atomic, flags)) {
+        return sosend_slow(so, addr, uio, top, control, flags, td, SEND_SLEEP, 0, null);
+      }
+      crit_exit();
+      return sosend_slow(so, addr, uio, top, control, flags, td, SEND_TOP, 0, null);
+    }
+    crit_exit();
+    space -= clen;
+    // More than one mbuf or one pass, or an mbuf to wait for: the generator goes on.
+    if (resid > space || resid > MCLBYTES) return sosend_slow(so, addr, uio, top, control, flags, td, SEND_FILL, space, null);
+    const mb = m_getl_wait(resid, MT_DATA, M_PKTHDR);
+    if (!is_done(mb)) return sosend_slow(so, addr, uio, top, control, flags, td, SEND_FILL, space, mb);
+    top = done_value(mb);
+    error = sosend_fill(top, NULL, NULL, uio, space, atomic, flags);
+    if (error !== 0) break release;
+    space -= k32[top + MB.m_len];
+    crit_enter();
+    // The protocol owns top and control from here on, even when it fails.
+    const send = so_pru_send(so, sosend_pruflags(flags, pr.pr_flags, uio.resid, space), top, addr, control, td);
+    KASSERT(is_done(send), 'sosend: the sync port waited');
+    error = done_value(send);
+    crit_exit();
+    top = NULL;
+    control = NULL;
+  }
+  ssb_unlock(snd);
+  if (top !== NULL) m_freem(top);
+  if (control !== NULL) m_freem(control);
+  return done_num(error);
+}
+
+/* sosend as a generator, from entry (SEND_*); space and mb (an mbuf being waited for) at SEND_FILL. */
+function* sosend_slow(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: Ptr, flags: number, td: Ptr,
+    entry: number, space: number, mb: Blocking<Ptr> | null): Blocking<number> {
   const pr = protosw_of(k32[so + SO.so_proto]);
   const snd = so + SO.so_snd;
   const atomic = (pr.pr_flags & PR_ATOMIC) !== 0 || top !== NULL;
@@ -488,51 +640,34 @@ export function* sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: 
       (pr.pr_flags & PR_ATOMIC) !== 0;
     if (control !== NULL) clen = k32[control + MB.m_len];
     restart: for (;;) {
-      error = yield* ssb_lock(snd, SBLOCKWAIT(flags));
-      if (error !== 0) break out;
+      if (entry === SEND_SLEEP) {
+        entry = SEND_TOP;
+        error = yield* ssb_wait(snd);
+        crit_exit();
+        if (error !== 0) break out;
+      }
+      if (entry === SEND_TOP) {
+        error = yield* ssb_lock(snd, SBLOCKWAIT(flags));
+        if (error !== 0) break out;
+      }
       release: {
         do {
-          crit_enter();
-          const state = k32[so + SO.so_state];
-          if ((state & SS_CANTSENDMORE) !== 0) { error = EPIPE; crit_exit(); break release; }
-          if (k32[so + SO.so_error] !== 0) {
-            error = k32[so + SO.so_error];
-            k32[so + SO.so_error] = 0;
-            crit_exit();
-            break release;
-          }
-          if ((state & SS_ISCONNECTED) === 0) {
-            // sendto/sendmsg on a connection-based socket only with an implied connect.
-            if ((pr.pr_flags & PR_CONNREQUIRED) !== 0 && (pr.pr_flags & PR_IMPLOPCL) === 0) {
-              if ((state & SS_ISCONFIRMING) === 0 && !(resid === 0 && clen !== 0)) {
-                error = ENOTCONN;
-                crit_exit();
-                break release;
-              }
-            } else if (addr === NULL) {
-              error = (pr.pr_flags & PR_CONNREQUIRED) !== 0 ? ENOTCONN : EDESTADDRREQ;
-              crit_exit();
-              break release;
+          if (entry === SEND_FILL) {
+            entry = SEND_TOP;
+          } else {
+            crit_enter();
+            error = sosend_check(so, pr, addr, resid, clen, atomic);
+            if (error !== 0) { crit_exit(); break release; }
+            space = sosend_space(snd, flags);
+            if (uio !== null && sosend_short(snd, space, resid, clen, atomic)) {
+              if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) { error = EWOULDBLOCK; crit_exit(); break release; }
+              if (sosend_sleep(so, resid, clen, atomic, flags)) entry = SEND_SLEEP;
+              else crit_exit();
+              continue restart;
             }
-          }
-          const hiwat = k32[snd + SSB.ssb_hiwat];
-          if ((atomic && resid > hiwat) || clen > hiwat) { error = EMSGSIZE; crit_exit(); break release; }
-          let space = ssb_space(snd);
-          if ((flags & MSG_OOB) !== 0) space += 1024;
-          if (space < resid + clen && uio !== null &&
-              (atomic || space < k32[snd + SSB.ssb_lowat] || space < clen)) {
-            if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) { error = EWOULDBLOCK; crit_exit(); break release; }
-            // Queue on the channel, publish SSB_WAIT, re-check, then sleep (file header).
-            tsleep_interlock(snd + SSB.ssb_cc);
-            Atomics.or(k32, snd + SSB.ssb_flags, SSB_WAIT);
-            ssb_unlock(snd);
-            if (sosend_mustwait(so, resid, clen, atomic, flags)) error = yield* ssb_wait(snd);
             crit_exit();
-            if (error !== 0) break out;
-            continue restart;
+            space -= clen;
           }
-          crit_exit();
-          space -= clen;
           do {
             if (uio === null) {
               // The data is prepackaged in top.
@@ -541,39 +676,21 @@ export function* sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: 
             } else {
               let mp = NULL;                  // last mbuf of the chain being built
               do {
-                const m = yield* m_getl_wait(resid, MT_DATA, top === NULL ? M_PKTHDR : 0);
-                const mlen = M_TRAILINGSPACE(m);
-                if (top === NULL) {
-                  k32[m + MB.m_pkthdr_len] = 0;
-                  k32[m + MB.m_pkthdr_rcvif] = NULL;
-                }
-                const len = Math.min(mlen, resid, space);
-                // A datagram protocol's first short mbuf leaves room in front for headers.
-                if (resid < MINCLSIZE && atomic && top === NULL && len < mlen) MH_ALIGN(m, len);
-                space -= len;
-                error = uiomove(k32[m + MB.m_data], len, uio);
+                const m = yield* (mb !== null ? mb : m_getl_wait(resid, MT_DATA, top === NULL ? M_PKTHDR : 0));
+                mb = null;
+                error = sosend_fill(m, top, mp, uio, space, atomic, flags);
+                space -= k32[m + MB.m_len];
                 resid = uio.resid;
-                k32[m + MB.m_len] = len;
                 if (top === NULL) top = m;
-                else k32[mp + MB.m_next] = m;
                 mp = m;
-                k32[top + MB.m_pkthdr_len] += len;
                 if (error !== 0) break release;
-                if (resid <= 0) {
-                  if ((flags & MSG_EOR) !== 0) k32[top + MB.m_flags] |= M_EOR;
-                  break;
-                }
+                if (resid <= 0) break;
               } while (space > 0 && atomic);
             }
             if (dontroute) k32[so + SO.so_options] |= SO_DONTROUTE;
-            let pru_flags: number;
-            if ((flags & MSG_OOB) !== 0) pru_flags = PRUS_OOB;
-            else if ((flags & MSG_EOF) !== 0 && (pr.pr_flags & PR_IMPLOPCL) !== 0 && resid <= 0) pru_flags = PRUS_EOF;
-            else if (resid > 0 && space > 0) pru_flags = PRUS_MORETOCOME;
-            else pru_flags = 0;
             crit_enter();
             // The protocol owns top and control from here on, even when it fails.
-            error = yield* so_pru_send(so, pru_flags, top, addr, control, td);
+            error = yield* so_pru_send(so, sosend_pruflags(flags, pr.pr_flags, resid, space), top, addr, control, td);
             crit_exit();
             if (dontroute) k32[so + SO.so_options] &= ~SO_DONTROUTE;
             clen = 0;
@@ -612,6 +729,293 @@ function soreceive_mustwait(so: Ptr, resid: number, flags: number, pr_flags: num
 }
 
 /*
+ * soreceive's locals, which its helpers share: the arguments, the flags and residue, and
+ * where the copy loop is.  One per call in progress on this CPU, from a free list (as the
+ * syscalls' Uios), so a call allocates none once the CPU has seen as many at once; the
+ * plain attempt hands its own to soreceive_slow when it must wait.
+ */
+class Rcv {
+  so: Ptr = NULL;
+  pr: Protosw | null = null;
+  uio: Uio | null = null;
+  sio: Ptr = NULL;
+  psa: Ptr = NULL;
+  controlp: Ptr = NULL;
+  flags = 0;
+  resid = 0;
+  orig_resid = 0;
+  free_chain: Ptr = NULL;     // mbufs unlinked from so_rcv, freed at the end
+  error = 0;
+  m: Ptr = NULL;              // the mbuf being read
+  moff = 0;                   // bytes of it already read (MSG_PEEK)
+  offset = 0;                 // bytes read, towards the out-of-band mark (MSG_PEEK)
+  type = 0;                   // the first data mbuf's type (MT_OOBDATA: MSG_OOB)
+}
+const rcv_free: Rcv[] = [];
+
+function soreceive_init(r: Rcv, so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp: Ptr, flags: number): void {
+  r.so = so;
+  r.pr = protosw_of(k32[so + SO.so_proto]);
+  r.uio = uio;
+  r.sio = sio;
+  r.psa = psa;
+  r.controlp = controlp;
+  r.flags = flags;
+  r.resid = uio !== null ? uio.resid : k32[sio + SSB.ssb_climit] - k32[sio + SSB.ssb_cc];
+  r.orig_resid = r.resid;
+  r.free_chain = NULL;
+  r.error = 0;
+  r.m = NULL;
+  r.moff = 0;
+  r.offset = 0;
+  r.type = 0;
+}
+
+/* soreceive's end: free what was unlinked; the errno.  r goes back to the free list. */
+function soreceive_end(r: Rcv): number {
+  const free_chain = r.free_chain, error = r.error;
+  r.uio = null;
+  rcv_free.push(r);
+  if (free_chain !== NULL) m_freem(free_chain);
+  return error;
+}
+
+/* What soreceive_head found. */
+const RCV_COPY = 0;        // something to return: r.m is the first mbuf, ssb_spin held
+const RCV_RELEASE = 1;     // nothing to copy: r.error (EOF and resid 0: none); ssb_spin dropped
+const RCV_SLEEP = 2;       // sleep set up and I/O lock dropped: wait (ssb_wait), then start over
+const RCV_RESTART = 3;     // ... but the re-check found no need to wait: start over
+
+/*
+ * soreceive_head: with the I/O lock and ssb_spin held, in a critical section: block for
+ * more if we have less than asked for and: less than the low-water mark, or MSG_WAITALL
+ * and the whole request could fit at once (resid <= hiwat); never with MSG_DONTWAIT.  A
+ * larger MSG_WAITALL is received in sections.  Returns RCV_*.
+ */
+function soreceive_head(r: Rcv): number {
+  const so = r.so, flags = r.flags, resid = r.resid, pr_flags = r.pr!.pr_flags;
+  const rcv = so + SO.so_rcv;
+  const spin = rcv + SSB.ssb_spin;
+  const m = k32[rcv + SSB.ssb_mb];
+  const cc = k32[rcv + SSB.ssb_cc];
+  if (m === NULL || ((flags & MSG_DONTWAIT) === 0 && cc < resid &&
+      (cc < k32[rcv + SSB.ssb_lowat] || ((flags & MSG_WAITALL) !== 0 && resid <= k32[rcv + SSB.ssb_hiwat])) &&
+      k32[m + MB.m_nextpkt] === NULL && (pr_flags & PR_ATOMIC) === 0)) {
+    KASSERT(m !== NULL || cc === 0, 'receive 1');
+    dontblock: {
+      if (k32[so + SO.so_error] !== 0) {
+        if (m !== NULL) break dontblock;
+        r.error = k32[so + SO.so_error];
+        if ((flags & MSG_PEEK) === 0) k32[so + SO.so_error] = 0;
+        spin_unlock(spin);
+        return RCV_RELEASE;
+      }
+      if ((k32[so + SO.so_state] & SS_CANTRCVMORE) !== 0) {
+        if (m !== NULL) break dontblock;
+        spin_unlock(spin);
+        return RCV_RELEASE;
+      }
+      let eor = false;
+      for (let n = m; n !== NULL && !eor; n = k32[n + MB.m_next]) {
+        eor = k32[n + MB.m_type] === MT_OOBDATA || (k32[n + MB.m_flags] & M_EOR) !== 0;
+      }
+      if (eor) break dontblock;
+      if ((k32[so + SO.so_state] & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0 && (pr_flags & PR_CONNREQUIRED) !== 0) {
+        r.error = ENOTCONN;
+        spin_unlock(spin);
+        return RCV_RELEASE;
+      }
+      if (resid === 0) { spin_unlock(spin); return RCV_RELEASE; }
+      if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) {
+        r.error = EWOULDBLOCK;
+        spin_unlock(spin);
+        return RCV_RELEASE;
+      }
+      spin_unlock(spin);
+      // Queue on the channel, publish SSB_WAIT, re-check, then sleep (file header).
+      tsleep_interlock(rcv + SSB.ssb_cc);
+      Atomics.or(k32, rcv + SSB.ssb_flags, SSB_WAIT);
+      ssb_unlock(rcv);
+      spin_lock(spin);
+      const wait = soreceive_mustwait(so, resid, flags, pr_flags);
+      spin_unlock(spin);
+      return wait ? RCV_SLEEP : RCV_RESTART;
+    }
+  }
+  r.m = k32[rcv + SSB.ssb_mb];
+  return RCV_COPY;
+}
+
+/*
+ * soreceive_dontblock: r.m is the first mbuf of the first record, and we hold ssb_spin:
+ * take the address and the control mbufs that lead the record, and flag out-of-band data.
+ */
+function soreceive_dontblock(r: Rcv): void {
+  const so = r.so, pr = r.pr!, flags = r.flags;
+  const rcv = so + SO.so_rcv;
+  let m = r.m;
+  KASSERT(m === k32[rcv + SSB.ssb_mb], 'soreceive: m is not ssb_mb');
+  // Skip the address mbuf that leads the record.
+  if ((pr.pr_flags & PR_ADDR) !== 0) {
+    KASSERT(k32[m + MB.m_type] === MT_SONAME, 'receive 1a');
+    r.orig_resid = 0;
+    if (r.psa !== NULL) k32[r.psa] = dup_sockaddr(k32[m + MB.m_data]);
+    if ((flags & MSG_PEEK) !== 0) {
+      m = k32[m + MB.m_next];
+    } else {
+      const n = sbunlinkmbuf(rcv, m, r.free_chain);
+      r.free_chain = m;
+      m = n;
+    }
+  }
+  // Then the control mbufs.
+  let cp = r.controlp;
+  while (m !== NULL && k32[m + MB.m_type] === MT_CONTROL && r.error === 0) {
+    if ((flags & MSG_PEEK) !== 0) {
+      // No externalize: raw kernel pointers are copied, an old wart kept.
+      if (cp !== NULL) k32[cp] = m_copy(m, 0, k32[m + MB.m_len]);
+      m = k32[m + MB.m_next];
+    } else if (cp !== NULL) {
+      const n = sbunlinkmbuf(rcv, m, NULL);
+      const dom = pr.pr_domain;
+      if (dom.dom_externalize !== null && k32[(k32[m + MB.m_data] >> 2) + 2] === SCM_RIGHTS) {
+        r.error = dom.dom_externalize(m);
+      }
+      k32[cp] = m;
+      m = n;
+    } else {
+      // Rights dropped here stay in flight until the protocol's garbage collector.
+      const n = sbunlinkmbuf(rcv, m, r.free_chain);
+      r.free_chain = m;
+      m = n;
+    }
+    if (cp !== NULL && k32[cp] !== NULL) {
+      r.orig_resid = 0;
+      cp = k32[cp] + MB.m_next;
+    }
+  }
+  // Flag out-of-band data.
+  if (m !== NULL) {
+    r.type = k32[m + MB.m_type];
+    if (r.type === MT_OOBDATA) r.flags |= MSG_OOB;
+  }
+  r.m = m;
+  r.moff = 0;
+  r.offset = 0;
+}
+
+/*
+ * MSG_WAITALL on a non-atomic protocol, the record used up and so_rcv empty, with more
+ * wanted and no error or EOF: wait for the rest (soreceive_slow), keeping the I/O lock.
+ */
+function soreceive_waitall(r: Rcv): boolean {
+  const so = r.so;
+  return (r.flags & MSG_WAITALL) !== 0 && r.m === NULL && r.resid > 0 && (r.pr!.pr_flags & PR_ATOMIC) === 0 &&
+    k32[so + SO.so_rcv + SSB.ssb_mb] === NULL &&
+    !(k32[so + SO.so_error] !== 0 || (k32[so + SO.so_state] & SS_CANTRCVMORE) !== 0);
+}
+
+/*
+ * soreceive_move: copy from r.m on to the uio, or pass the mbufs to sio, with ssb_spin
+ * held.  True when it stopped to wait for MSG_WAITALL's rest (ssb_spin still held); else
+ * an atomic read that left data in the record gets MSG_TRUNC and the rest of the record
+ * is dropped (unless MSG_PEEK), ssb_spin is dropped, and false.
+ */
+function soreceive_move(r: Rcv): boolean {
+  const so = r.so, uio = r.uio, sio = r.sio, pr_flags = r.pr!.pr_flags;
+  const rcv = so + SO.so_rcv;
+  const spin = rcv + SSB.ssb_spin;
+  let m = r.m;
+  while (m !== NULL && r.resid > 0 && r.error === 0) {
+    const mtype = k32[m + MB.m_type];
+    if (mtype === MT_OOBDATA) {
+      if (r.type !== MT_OOBDATA) break;
+    } else if (r.type === MT_OOBDATA) {
+      break;
+    } else {
+      KASSERT(mtype === MT_DATA || mtype === MT_HEADER, 'receive 3');
+    }
+    soclrstate(so, SS_RCVATMARK);
+    let len = r.resid;
+    const oobmark = k32[so + SO.so_oobmark];
+    if (oobmark !== 0 && len > oobmark - r.offset) len = oobmark - r.offset;
+    if (len > k32[m + MB.m_len] - r.moff) len = k32[m + MB.m_len] - r.moff;
+    if (uio !== null) {
+      uiomove(k32[m + MB.m_data] + r.moff, len, uio);
+      r.resid = uio.resid;
+    } else {
+      r.resid -= len;
+    }
+    // Eat the whole mbuf or a piece of it.
+    if (len === k32[m + MB.m_len] - r.moff) {
+      if ((k32[m + MB.m_flags] & M_EOR) !== 0) r.flags |= MSG_EOR;
+      if ((r.flags & MSG_PEEK) !== 0) {
+        m = k32[m + MB.m_next];
+        r.moff = 0;
+      } else if (sio !== NULL) {
+        const n = sbunlinkmbuf(rcv, m, NULL);
+        sbappend(sio, m);
+        m = n;
+      } else {
+        const n = sbunlinkmbuf(rcv, m, r.free_chain);
+        r.free_chain = m;
+        m = n;
+      }
+    } else if ((r.flags & MSG_PEEK) !== 0) {
+      r.moff += len;
+    } else {
+      if (sio !== NULL) {
+        // Here MB_DONTWAIT (C: MB_WAIT): nothing may sleep under ssb_spin.
+        const n = m_copym(m, 0, len, MB_DONTWAIT);
+        if (n !== NULL) sbappend(sio, n);
+      }
+      k32[m + MB.m_data] += len;
+      k32[m + MB.m_len] -= len;
+      k32[rcv + SSB.ssb_cc] -= len;
+    }
+    if (k32[so + SO.so_oobmark] !== 0) {
+      if ((r.flags & MSG_PEEK) === 0) {
+        k32[so + SO.so_oobmark] -= len;
+        if (k32[so + SO.so_oobmark] === 0) {
+          sosetstate(so, SS_RCVATMARK);
+          break;
+        }
+      } else {
+        r.offset += len;
+        if (r.offset === k32[so + SO.so_oobmark]) break;
+      }
+    }
+    if ((r.flags & MSG_EOR) !== 0) break;
+    r.m = m;
+    if (soreceive_waitall(r)) return true;
+  }
+  r.m = m;
+  // An atomic read that left data in the record: MSG_TRUNC.
+  if (m !== NULL && (pr_flags & PR_ATOMIC) !== 0) r.flags |= MSG_TRUNC;
+  // Clean up: an atomic read drops the rest of the record.
+  if ((r.flags & MSG_PEEK) === 0 && m !== NULL && (pr_flags & PR_ATOMIC) !== 0) sbdroprecord(rcv);
+  spin_unlock(spin);
+  return false;
+}
+
+/* After the copy: tell the protocol we took data (PR_WANTRCVD), unless we only peeked. */
+function soreceive_wantrcvd(r: Rcv): boolean {
+  return (r.flags & MSG_PEEK) === 0 && (r.pr!.pr_flags & PR_WANTRCVD) !== 0 && k32[r.so + SO.so_pcb] !== NULL;
+}
+
+/* Nothing was returned (no data, address or control), and more may come: start over. */
+function soreceive_again(r: Rcv): boolean {
+  return r.orig_resid === r.resid && r.orig_resid !== 0 && (r.flags & MSG_EOR) === 0 &&
+    (k32[r.so + SO.so_state] & SS_CANTRCVMORE) === 0;
+}
+
+/* Where soreceive_slow starts: at the top (r initialised); waiting for the I/O lock (lk);
+ * after the plain attempt set up a sleep for data.  The last two in its critical section. */
+const RECV_TOP = 0;
+const RECV_LOCK = 1;
+const RECV_SLEEP = 2;
+
+/*
  * soreceive: receive from so into uio (or, with uio null, move the mbufs into the
  * sockbuf sio).  psa, controlp and flagsp are kmem words (or NULL) for the sender's
  * address (a dup_sockaddr copy the caller frees), the control mbufs, and the flags in
@@ -623,258 +1027,149 @@ function soreceive_mustwait(so: Ptr, resid: number, flags: number, pr_flags: num
  * no error).  Errors: ENOTCONN (never connected, CONNREQUIRED), EWOULDBLOCK (nothing to
  * read and MSG_DONTWAIT or a non-blocking file), the sleep's EINTR/ERESTART/timeout
  * EWOULDBLOCK, the protocol's (MSG_OOB).  Blocks.
+ *
+ * Plain into a uio without MSG_OOB or MSG_WAITALL, when PRU_RCVD (if wanted) is served
+ * at once (the sync port); soreceive_slow for the rest (see sosend).
  */
-export function* soreceive(so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp: Ptr, flagsp: Ptr): Blocking<number> {
+export function soreceive(so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp: Ptr, flagsp: Ptr): Blocking<number> {
   const pr = protosw_of(k32[so + SO.so_proto]);
+  const flags = flagsp !== NULL ? k32[flagsp] & ~MSG_EOR : 0;
+  const r = rcv_free.pop() ?? new Rcv();
+  soreceive_init(r, so, psa, uio, sio, controlp, flags);
+  if (uio === null || (flags & (MSG_OOB | MSG_WAITALL)) !== 0 ||
+      ((k32[so + SO.so_state] & SS_ISCONFIRMING) !== 0 && uio.resid !== 0) ||
+      ((pr.pr_flags & PR_WANTRCVD) !== 0 && so_mport(pr, so, NULL, PRU_RCVD) !== netisr_sync_port())) {
+    return soreceive_slow(r, flagsp, RECV_TOP, null);
+  }
   const rcv = so + SO.so_rcv;
-  const spin = rcv + SSB.ssb_spin;
-  let m: Ptr;
-  let free_chain = NULL;
-  let error = 0;
-  let resid = uio !== null ? uio.resid : k32[sio + SSB.ssb_climit] - k32[sio + SSB.ssb_cc];
-  let orig_resid = resid;
-  let type = 0;
-
   if (psa !== NULL) k32[psa] = NULL;
   if (controlp !== NULL) k32[controlp] = NULL;
-  let flags = flagsp !== NULL ? k32[flagsp] & ~MSG_EOR : 0;
-  if ((flags & MSG_OOB) !== 0) {
-    m = yield* m_get_wait(MT_DATA);
-    error = yield* so_pru_rcvoob(so, m, flags & MSG_PEEK);
-    if (error === 0) {
-      if (sio !== NULL) {
-        sbappend(sio, m);
-        m = NULL;
-      } else {
-        do {
-          error = uiomove(k32[m + MB.m_data], Math.min(uio!.resid, k32[m + MB.m_len]), uio!);
-          m = m_free(m);
-        } while (uio!.resid !== 0 && error === 0 && m !== NULL);
-      }
-    }
-    if (m !== NULL) m_freem(m);
-    return error;
-  }
-  if ((k32[so + SO.so_state] & SS_ISCONFIRMING) !== 0 && resid !== 0) yield* so_pru_rcvd(so, 0);
-
+  let entry = RECV_TOP;
+  let lk: Blocking<number> | null = null;
   restart: for (;;) {
     crit_enter();
+    lk = ssb_lock(rcv, SBLOCKWAIT(r.flags));
+    if (!is_done(lk)) { entry = RECV_LOCK; break; }
+    r.error = done_value(lk);
+    if (r.error !== 0) break;
+    release: {
+      spin_lock(rcv + SSB.ssb_spin);
+      const head = soreceive_head(r);
+      if (head === RCV_SLEEP) { entry = RECV_SLEEP; break restart; }
+      if (head === RCV_RESTART) { crit_exit(); continue restart; }
+      if (head === RCV_RELEASE) break release;
+      soreceive_dontblock(r);
+      if (soreceive_move(r)) panic('soreceive: MSG_WAITALL wait in the plain attempt');
+      if (soreceive_wantrcvd(r)) {
+        const rcvd = so_pru_rcvd(so, r.flags);
+        KASSERT(is_done(rcvd), 'soreceive: the sync port waited');
+      }
+      if (soreceive_again(r)) {
+        ssb_unlock(rcv);
+        crit_exit();
+        continue restart;
+      }
+      if (flagsp !== NULL) k32[flagsp] |= r.flags;
+    }
+    ssb_unlock(rcv);
+    break;
+  }
+  // The generator goes on from here, in this critical section.
+  if (entry !== RECV_TOP) return soreceive_slow(r, flagsp, entry, lk);
+  crit_exit();
+  return done_num(soreceive_end(r));
+}
+
+/* soreceive as a generator, from entry (RECV_*), with the plain attempt's r. */
+function* soreceive_slow(r: Rcv, flagsp: Ptr, entry: number, lk: Blocking<number> | null): Blocking<number> {
+  const so = r.so, uio = r.uio, sio = r.sio, pr = r.pr!;
+  const rcv = so + SO.so_rcv;
+  const spin = rcv + SSB.ssb_spin;
+  if (entry === RECV_TOP) {
+    if (r.psa !== NULL) k32[r.psa] = NULL;
+    if (r.controlp !== NULL) k32[r.controlp] = NULL;
+    if ((r.flags & MSG_OOB) !== 0) {
+      let m = yield* m_get_wait(MT_DATA);
+      let error = yield* so_pru_rcvoob(so, m, r.flags & MSG_PEEK);
+      if (error === 0) {
+        if (sio !== NULL) {
+          sbappend(sio, m);
+          m = NULL;
+        } else {
+          do {
+            error = uiomove(k32[m + MB.m_data], Math.min(uio!.resid, k32[m + MB.m_len]), uio!);
+            m = m_free(m);
+          } while (uio!.resid !== 0 && error === 0 && m !== NULL);
+        }
+      }
+      if (m !== NULL) m_freem(m);
+      r.error = error;
+      return soreceive_end(r);
+    }
+    if ((k32[so + SO.so_state] & SS_ISCONFIRMING) !== 0 && r.resid !== 0) yield* so_pru_rcvd(so, 0);
+  }
+
+  restart: for (;;) {
+    if (entry === RECV_SLEEP) {
+      entry = RECV_TOP;
+      r.error = yield* ssb_wait(rcv);
+      crit_exit();
+      if (r.error !== 0) break;
+    }
+    if (entry === RECV_LOCK) {
+      entry = RECV_TOP;
+    } else {
+      crit_enter();
+      lk = ssb_lock(rcv, SBLOCKWAIT(r.flags));
+    }
     done: {
-      error = yield* ssb_lock(rcv, SBLOCKWAIT(flags));
-      if (error !== 0) break done;
+      r.error = yield* lk!;
+      if (r.error !== 0) break done;
       release: {
         spin_lock(spin);
-        m = k32[rcv + SSB.ssb_mb];
-        // Block for more if we have less than asked for and: less than the low-water
-        // mark, or MSG_WAITALL and the whole request could fit at once (resid <= hiwat);
-        // never with MSG_DONTWAIT.  A larger MSG_WAITALL is received in sections.
-        const cc = k32[rcv + SSB.ssb_cc];
-        if (m === NULL || ((flags & MSG_DONTWAIT) === 0 && cc < resid &&
-            (cc < k32[rcv + SSB.ssb_lowat] || ((flags & MSG_WAITALL) !== 0 && resid <= k32[rcv + SSB.ssb_hiwat])) &&
-            k32[m + MB.m_nextpkt] === NULL && (pr.pr_flags & PR_ATOMIC) === 0)) {
-          KASSERT(m !== NULL || cc === 0, 'receive 1');
-          dontblock: {
-            if (k32[so + SO.so_error] !== 0) {
-              if (m !== NULL) break dontblock;
-              error = k32[so + SO.so_error];
-              if ((flags & MSG_PEEK) === 0) k32[so + SO.so_error] = 0;
-              spin_unlock(spin);
-              break release;
-            }
-            if ((k32[so + SO.so_state] & SS_CANTRCVMORE) !== 0) {
-              if (m !== NULL) break dontblock;
-              spin_unlock(spin);
-              break release;
-            }
-            let eor = false;
-            for (let n = m; n !== NULL && !eor; n = k32[n + MB.m_next]) {
-              eor = k32[n + MB.m_type] === MT_OOBDATA || (k32[n + MB.m_flags] & M_EOR) !== 0;
-            }
-            if (eor) break dontblock;
-            if ((k32[so + SO.so_state] & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0 &&
-                (pr.pr_flags & PR_CONNREQUIRED) !== 0) {
-              error = ENOTCONN;
-              spin_unlock(spin);
-              break release;
-            }
-            if (resid === 0) { spin_unlock(spin); break release; }
-            if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) {
-              error = EWOULDBLOCK;
-              spin_unlock(spin);
-              break release;
-            }
-            spin_unlock(spin);
-            // Queue on the channel, publish SSB_WAIT, re-check, then sleep (file header).
-            tsleep_interlock(rcv + SSB.ssb_cc);
-            Atomics.or(k32, rcv + SSB.ssb_flags, SSB_WAIT);
+        const head = soreceive_head(r);
+        if (head === RCV_SLEEP) { entry = RECV_SLEEP; continue restart; }
+        if (head === RCV_RESTART) { crit_exit(); continue restart; }
+        if (head === RCV_RELEASE) break release;
+        soreceive_dontblock(r);
+        // MSG_WAITALL on a non-atomic protocol: wait for the rest while keeping the I/O
+        // lock against other readers; a signal or timeout returns the short count with
+        // no error.
+        let waitall = soreceive_move(r);
+        while (waitall) {
+          spin_unlock(spin);
+          // The window may have closed to zero: tell the protocol we drained it.
+          if ((pr.pr_flags & PR_WANTRCVD) !== 0 && k32[so + SO.so_pcb] !== NULL) yield* so_pru_rcvd(so, r.flags);
+          tsleep_interlock(rcv + SSB.ssb_cc);
+          Atomics.or(k32, rcv + SSB.ssb_flags, SSB_WAIT);
+          spin_lock(spin);
+          const wait = k32[rcv + SSB.ssb_mb] === NULL && k32[so + SO.so_error] === 0 &&
+            (Atomics.load(k32, so + SO.so_state) & SS_CANTRCVMORE) === 0;
+          spin_unlock(spin);
+          if (wait) r.error = yield* ssb_wait(rcv);
+          if (r.error !== 0) {
             ssb_unlock(rcv);
-            spin_lock(spin);
-            const wait = soreceive_mustwait(so, resid, flags, pr.pr_flags);
-            spin_unlock(spin);
-            if (wait) error = yield* ssb_wait(rcv);
-            if (error !== 0) break done;
-            crit_exit();
-            continue restart;
+            r.error = 0;
+            break done;
           }
-          m = k32[rcv + SSB.ssb_mb];
+          spin_lock(spin);
+          r.m = k32[rcv + SSB.ssb_mb];
+          waitall = soreceive_waitall(r) || soreceive_move(r);
         }
-        // dontblock: m is the first mbuf of the first record, and we hold ssb_spin.
-        KASSERT(m === k32[rcv + SSB.ssb_mb], 'soreceive: m is not ssb_mb');
-        // Skip the address mbuf that leads the record.
-        if ((pr.pr_flags & PR_ADDR) !== 0) {
-          KASSERT(k32[m + MB.m_type] === MT_SONAME, 'receive 1a');
-          orig_resid = 0;
-          if (psa !== NULL) k32[psa] = dup_sockaddr(k32[m + MB.m_data]);
-          if ((flags & MSG_PEEK) !== 0) {
-            m = k32[m + MB.m_next];
-          } else {
-            const n = sbunlinkmbuf(rcv, m, free_chain);
-            free_chain = m;
-            m = n;
-          }
-        }
-        // Then the control mbufs.
-        let cp = controlp;
-        while (m !== NULL && k32[m + MB.m_type] === MT_CONTROL && error === 0) {
-          if ((flags & MSG_PEEK) !== 0) {
-            // No externalize: raw kernel pointers are copied, an old wart kept.
-            if (cp !== NULL) k32[cp] = m_copy(m, 0, k32[m + MB.m_len]);
-            m = k32[m + MB.m_next];
-          } else if (cp !== NULL) {
-            const n = sbunlinkmbuf(rcv, m, NULL);
-            const dom = pr.pr_domain;
-            if (dom.dom_externalize !== null && k32[(k32[m + MB.m_data] >> 2) + 2] === SCM_RIGHTS) {
-              error = dom.dom_externalize(m);
-            }
-            k32[cp] = m;
-            m = n;
-          } else {
-            // Rights dropped here stay in flight until the protocol's garbage collector.
-            const n = sbunlinkmbuf(rcv, m, free_chain);
-            free_chain = m;
-            m = n;
-          }
-          if (cp !== NULL && k32[cp] !== NULL) {
-            orig_resid = 0;
-            cp = k32[cp] + MB.m_next;
-          }
-        }
-        // Flag out-of-band data.
-        if (m !== NULL) {
-          type = k32[m + MB.m_type];
-          if (type === MT_OOBDATA) flags |= MSG_OOB;
-        }
-        // Copy to the uio, or pass the mbufs to sio.
-        let moff = 0;
-        let offset = 0;
-        while (m !== NULL && resid > 0 && error === 0) {
-          const mtype = k32[m + MB.m_type];
-          if (mtype === MT_OOBDATA) {
-            if (type !== MT_OOBDATA) break;
-          } else if (type === MT_OOBDATA) {
-            break;
-          } else {
-            KASSERT(mtype === MT_DATA || mtype === MT_HEADER, 'receive 3');
-          }
-          soclrstate(so, SS_RCVATMARK);
-          let len = resid;
-          const oobmark = k32[so + SO.so_oobmark];
-          if (oobmark !== 0 && len > oobmark - offset) len = oobmark - offset;
-          if (len > k32[m + MB.m_len] - moff) len = k32[m + MB.m_len] - moff;
-          if (uio !== null) {
-            uiomove(k32[m + MB.m_data] + moff, len, uio);
-            resid = uio.resid;
-          } else {
-            resid -= len;
-          }
-          // Eat the whole mbuf or a piece of it.
-          if (len === k32[m + MB.m_len] - moff) {
-            if ((k32[m + MB.m_flags] & M_EOR) !== 0) flags |= MSG_EOR;
-            if ((flags & MSG_PEEK) !== 0) {
-              m = k32[m + MB.m_next];
-              moff = 0;
-            } else if (sio !== NULL) {
-              const n = sbunlinkmbuf(rcv, m, NULL);
-              sbappend(sio, m);
-              m = n;
-            } else {
-              const n = sbunlinkmbuf(rcv, m, free_chain);
-              free_chain = m;
-              m = n;
-            }
-          } else if ((flags & MSG_PEEK) !== 0) {
-            moff += len;
-          } else {
-            if (sio !== NULL) {
-              // Here MB_DONTWAIT (C: MB_WAIT): nothing may sleep under ssb_spin.
-              const n = m_copym(m, 0, len, MB_DONTWAIT);
-              if (n !== NULL) sbappend(sio, n);
-            }
-            k32[m + MB.m_data] += len;
-            k32[m + MB.m_len] -= len;
-            k32[rcv + SSB.ssb_cc] -= len;
-          }
-          if (k32[so + SO.so_oobmark] !== 0) {
-            if ((flags & MSG_PEEK) === 0) {
-              k32[so + SO.so_oobmark] -= len;
-              if (k32[so + SO.so_oobmark] === 0) {
-                sosetstate(so, SS_RCVATMARK);
-                break;
-              }
-            } else {
-              offset += len;
-              if (offset === k32[so + SO.so_oobmark]) break;
-            }
-          }
-          if ((flags & MSG_EOR) !== 0) break;
-          // MSG_WAITALL on a non-atomic protocol: wait for the rest while keeping the I/O
-          // lock against other readers; a signal or timeout returns the short count with
-          // no error.
-          while ((flags & MSG_WAITALL) !== 0 && m === NULL && resid > 0 && (pr.pr_flags & PR_ATOMIC) === 0 &&
-                 k32[rcv + SSB.ssb_mb] === NULL) {
-            if (k32[so + SO.so_error] !== 0 || (k32[so + SO.so_state] & SS_CANTRCVMORE) !== 0) break;
-            spin_unlock(spin);
-            // The window may have closed to zero: tell the protocol we drained it.
-            if ((pr.pr_flags & PR_WANTRCVD) !== 0 && k32[so + SO.so_pcb] !== NULL) yield* so_pru_rcvd(so, flags);
-            tsleep_interlock(rcv + SSB.ssb_cc);
-            Atomics.or(k32, rcv + SSB.ssb_flags, SSB_WAIT);
-            spin_lock(spin);
-            const wait = k32[rcv + SSB.ssb_mb] === NULL && k32[so + SO.so_error] === 0 &&
-              (Atomics.load(k32, so + SO.so_state) & SS_CANTRCVMORE) === 0;
-            spin_unlock(spin);
-            if (wait) error = yield* ssb_wait(rcv);
-            if (error !== 0) {
-              ssb_unlock(rcv);
-              error = 0;
-              break done;
-            }
-            spin_lock(spin);
-            m = k32[rcv + SSB.ssb_mb];
-          }
-        }
-        // An atomic read that left data in the record: MSG_TRUNC.
-        if (m !== NULL && (pr.pr_flags & PR_ATOMIC) !== 0) flags |= MSG_TRUNC;
-        // Clean up: an atomic read drops the rest of the record.
-        if ((flags & MSG_PEEK) === 0 && m !== NULL && (pr.pr_flags & PR_ATOMIC) !== 0) sbdroprecord(rcv);
-        spin_unlock(spin);
-        if ((flags & MSG_PEEK) === 0 && (pr.pr_flags & PR_WANTRCVD) !== 0 && k32[so + SO.so_pcb] !== NULL) {
-          yield* so_pru_rcvd(so, flags);
-        }
-        if (orig_resid === resid && orig_resid !== 0 && (flags & MSG_EOR) === 0 &&
-            (k32[so + SO.so_state] & SS_CANTRCVMORE) === 0) {
+        if (soreceive_wantrcvd(r)) yield* so_pru_rcvd(so, r.flags);
+        if (soreceive_again(r)) {
           ssb_unlock(rcv);
           crit_exit();
           continue restart;
         }
-        if (flagsp !== NULL) k32[flagsp] |= flags;
+        if (flagsp !== NULL) k32[flagsp] |= r.flags;
       }
       ssb_unlock(rcv);
     }
     crit_exit();
     break;
   }
-  if (free_chain !== NULL) m_freem(free_chain);
-  return error;
+  return soreceive_end(r);
 }
 
 /*

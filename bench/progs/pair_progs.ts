@@ -1,0 +1,93 @@
+/*
+ * pair_progs.ts: process programs (Sys) for the `socket` bench section: one process makes
+ * an AF_LOCAL stream socketpair and a thread on the other end's CPU, as the host helper
+ * (bench/host_socketpair.c) makes a socketpair and a pthread.
+ *
+ * Every buffer is made once, before the measured loop, so the loop's sends and receives
+ * are the only JS work done per byte moved (the heap probe measures what they allocate).
+ * Times are nanotime() (real time on the parallel engine).
+ */
+
+import { Sys, AF_LOCAL, SOCK_STREAM } from '../../src/sys/index.js';
+import { nanotime, type Blocking } from '../../src/kernel.js';
+
+/*
+ * The reader thread: `rounds` rounds of `total` bytes each, read with an `rbuf`-byte
+ * buffer, one byte back after each round.  Returns the bytes read.
+ */
+export function* pair_reader(sys: Sys, fd: number, total: number, rounds: number, rbuf: number): Blocking<number> {
+  const buf = new Uint8Array(rbuf);
+  const ack = new Uint8Array(1);
+  let all = 0;
+  for (let r = 0; r < rounds; r++) {
+    let got = 0;
+    while (got < total) {
+      const n = yield* sys.recv(fd, buf);
+      if (n === 0) throw new Error(`pair_reader: EOF after ${got} of ${total} bytes`);
+      got += n;
+    }
+    all += got;
+    yield* sys.send(fd, ack);
+  }
+  return all;
+}
+
+/*
+ * The writer (the process): a reader thread on readerCpu, then `rounds` rounds of `total`
+ * bytes in `wsize`-byte writes, each timed from the first write to the reader's answer.
+ * Returns [bytes the reader got, bytes/s of each round...].
+ */
+export function* pair_stream(sys: Sys, readerCpu: number, wsize: number, total: number, rounds: number,
+    rbuf: number): Blocking<number[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const tid = yield* sys.thread(pair_reader, { cpu: readerCpu, args: [b, total, rounds, rbuf] });
+  const buf = new Uint8Array(wsize);
+  const ack = new Uint8Array(1);
+  const out: number[] = [0];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = nanotime();
+    for (let sent = 0; sent < total; ) sent += yield* sys.send(a, buf, 0, Math.min(wsize, total - sent));
+    if ((yield* sys.recv(a, ack)) !== 1) throw new Error('pair_stream: no answer');
+    out.push(total / ((nanotime() - t0) / 1e9));
+  }
+  out[0] = (yield* sys.join(tid)) as number;
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return out;
+}
+
+/* The 1-byte echo thread: echoes until EOF; returns the bytes echoed. */
+export function* pair_echo(sys: Sys, fd: number): Blocking<number> {
+  const b = new Uint8Array(1);
+  let n = 0;
+  while ((yield* sys.recv(fd, b)) === 1) {
+    yield* sys.send(fd, b);
+    n++;
+  }
+  return n;
+}
+
+/*
+ * 1-byte round trips against an echo thread on echoCpu: `rounds` rounds of n; returns
+ * [bytes echoed, ns per round trip of each round...].
+ */
+export function* pair_rt(sys: Sys, echoCpu: number, n: number, rounds: number): Blocking<number[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const tid = yield* sys.thread(pair_echo, { cpu: echoCpu, args: [b] });
+  const buf = new Uint8Array(1);
+  const out: number[] = [0];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = nanotime();
+    for (let i = 0; i < n; i++) {
+      buf[0] = i & 0xff;
+      yield* sys.send(a, buf);
+      if ((yield* sys.recv(a, buf)) !== 1 || buf[0] !== (i & 0xff)) throw new Error('pair_rt: wrong echo');
+    }
+    out.push((nanotime() - t0) / n);
+  }
+  yield* sys.shutdown(a, 1);           // SHUT_WR: the echo thread reads EOF
+  out[0] = (yield* sys.join(tid)) as number;
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return out;
+}
