@@ -90,6 +90,14 @@ describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
       expect(await run1(engine, model, 'enfile', [10], 0)).toEqual([10, 'ENFILE', 'ENFILE', true]);
     });
 
+    it('F_SETOWN/F_GETOWN: the SIGIO owner; O_ASYNC raises SIGIO when data arrives', async () => {
+      expect(await run1(engine, model, 'fsetown_prog')).toEqual([0, true, 'ESRCH', 1]);
+    });
+
+    it('kern.ipc counters: open sockets, mbufs and clusters in use, read-only zone sizes', async () => {
+      expect(await run1(engine, model, 'ipc_counters')).toEqual([2, 3, 3, 0, 1, 1, 1]);
+    });
+
     it('closefrom closes from a descriptor up', async () => {
       expect(await run1(engine, model, 'closefrom_prog')).toEqual([[3, 4, 5, 6], ['ok', 'EBADF', 'EBADF', 'EBADF'], 'EBADF', 'ok']);
     });

@@ -28,7 +28,7 @@ import { kfunc_on_attach } from '../lwkt/kfunc.js';
 import { sysctl_register, CTLFLAG_RD, CTLFLAG_RW } from './kern_sysctl.js';
 import {
   FILE, FILEDESC, FDNODE, DTYPE_SOCKET, FCNTLFLAGS, FASYNC, FD_CLOEXEC, FFLAGS, FIOASYNC, FIONBIO, FNONBLOCK,
-  F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, NDFILE, NDFILE_MAX, OFLAGS, O_ACCMODE, UF_EXCLOSE, UF_RESERVED,
+  F_DUPFD, F_GETFD, F_GETFL, F_GETOWN, F_SETFD, F_SETFL, F_SETOWN, FIOGETOWN, FIOSETOWN, NDFILE, NDFILE_MAX, OFLAGS, O_ACCMODE, UF_EXCLOSE, UF_RESERVED,
   type Fileops,
 } from '../sys/file.js';
 import { KERN, PROC, RLIMIT_NOFILE, UCRED, kern_globals } from '../sys/proc.js';
@@ -641,6 +641,17 @@ export function* kern_fcntl(p: Ptr, fd: number, cmd: number, arg: number, res: P
     case F_SETFL:
       error = yield* fcntl_setfl(fp, arg);
       break;
+    case F_GETOWN:
+    case F_SETOWN: {
+      // The file's SIGIO owner, through its ioctl (an int argument in a kmem word, as in C).
+      const tmp = zalloc(Z_KMALLOC16);
+      if (tmp === NULL) { error = ENOMEM; break; }
+      k32[tmp] = arg;
+      error = yield* fileops_of(fp).fo_ioctl(fp, cmd === F_GETOWN ? FIOGETOWN : FIOSETOWN, tmp, k32[fp + FILE.f_cred]);
+      if (error === 0 && cmd === F_GETOWN) k32[res] = k32[tmp];
+      zfree(Z_KMALLOC16, tmp);
+      break;
+    }
     default:
       error = EINVAL;
   }

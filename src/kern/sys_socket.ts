@@ -42,9 +42,8 @@ import { SO_DISPATCH_BGL, so_dispatch_model, so_pru_control, so_pru_sense } from
 
 /* ---- ioctl numbers (sys/filio.h, sys/sockio.h) and per-call blocking flags (sys/fcntl.h) ---- */
 
-export const FIONREAD = 0x4004667f;   // _IOR('f', 127, int): bytes readable
-export const FIOSETOWN = 0x8004667c;  // _IOW('f', 124, int): SIGIO owner (pid > 0, -pgid < 0)
-export const FIOGETOWN = 0x4004667b;  // _IOR('f', 123, int)
+import { FIONREAD, FIOSETOWN, FIOGETOWN } from '../sys/file.js';
+export { FIONREAD, FIOSETOWN, FIOGETOWN };
 export const SIOCATMARK = 0x40047307; // _IOR('s', 7, int): at the out-of-band mark?
 export const SIOCSPGRP = 0x80047308;  // _IOW('s', 8, int): SIGIO process group
 export const SIOCGPGRP = 0x40047309;  // _IOR('s', 9, int)

@@ -30,7 +30,7 @@ import { sbdrop, sbflush } from './uipc_sockbuf.js';
 import { protosw_of } from './uipc_domain.js';
 import { UCRED, RLIM_INFINITY, SIGIO } from '../sys/proc.js';
 import { KASSERT } from '../../shared/panic.js';
-import { zalloc, zfree, Z_KMALLOC16, Z_KMALLOC64 } from '../../shared/zone.js';
+import { zalloc, zfree, zone_desc, ZD, Z_CLUSTER, Z_KMALLOC16, Z_KMALLOC64, Z_MBUF } from '../../shared/zone.js';
 import { STAT } from '../sys/stat.js';
 import { done_num, type Blocking } from '../../shared/effect.js';
 import { tsleep, wakeup, wakeup_one, PCATCH } from '../lwkt/kern_synch.js';
@@ -127,6 +127,16 @@ sysctl_int('kern.ipc.maxsockbuf', CTLFLAG_RW, () => ipc() + IPC.ipc_sb_max, 'Max
 sysctl_int('kern.ipc.maxsockets', CTLFLAG_RD, () => ipc() + IPC.ipc_maxsockets, 'Maximum number of sockets available');
 sysctl_int('kern.ipc.sockbuf_waste_factor', CTLFLAG_RW, () => ipc() + IPC.ipc_sb_efficiency,
   'Socket buffer size waste factor');
+/*
+ * The mbuf counters, read-only: the two zones' sizes (nmbufs, nmbclusters; fixed at boot
+ * from kmem) and what is in use now (DragonFly's struct mbstat m_mbufs and m_clusters,
+ * here one OID each).
+ */
+function zone_word(z: number, field: number): () => number { return () => zone_desc(z) + field; }
+sysctl_int('kern.ipc.nmbufs', CTLFLAG_RD, zone_word(Z_MBUF, ZD.zd_count), 'Maximum number of mbufs available');
+sysctl_int('kern.ipc.nmbclusters', CTLFLAG_RD, zone_word(Z_CLUSTER, ZD.zd_count), 'Maximum number of mbuf clusters available');
+sysctl_int('kern.ipc.mbstat.m_mbufs', CTLFLAG_RD, zone_word(Z_MBUF, ZD.zd_inuse), 'mbufs in use');
+sysctl_int('kern.ipc.mbstat.m_clusters', CTLFLAG_RD, zone_word(Z_CLUSTER, ZD.zd_inuse), 'mbuf clusters in use');
 sysctl_int('kern.ipc.somaxconn', CTLFLAG_RW, () => ipc() + IPC.ipc_somaxconn, 'Maximum pending socket connection queue size');
 sysctl_int('kern.ipc.numopensockets', CTLFLAG_RD, () => ipc() + IPC.ipc_numopensockets, 'Number of open sockets');
 

@@ -63,11 +63,16 @@ export const F_GETFD = 1;
 export const F_SETFD = 2;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
+export const F_GETOWN = 5;           // the SIGIO owner: fo_ioctl(FIOGETOWN)
+export const F_SETOWN = 6;           // set it: fo_ioctl(FIOSETOWN)
 export const FD_CLOEXEC = 1;
 
 /* ioctls a file's flags are pushed down with (sys/filio.h: _IOW('f', 126 / 125, int)). */
 export const FIONBIO = 0x8004667e;
 export const FIOASYNC = 0x8004667d;
+export const FIONREAD = 0x4004667f;   // _IOR('f', 127, int): bytes readable
+export const FIOSETOWN = 0x8004667c;  // _IOW('f', 124, int): SIGIO owner (pid > 0, -pgid < 0)
+export const FIOGETOWN = 0x4004667b;  // _IOR('f', 123, int)
 
 /* ---- struct filedesc: a process's descriptor table ---- */
 

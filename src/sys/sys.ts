@@ -37,7 +37,7 @@ import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { CURSIG, PCATCH, lwkt_sigtake, sigbit, tsleep } from '../lwkt/kern_synch.js';
 import { lwkt_yield } from '../lwkt/lwkt_thread.js';
 import { HZ } from '../../shared/param.js';
-import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL } from './file.js';
+import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL, F_GETOWN } from './file.js';
 import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
@@ -657,14 +657,16 @@ export class Sys {
     }
   }
 
-  /* fcntl: F_DUPFD, F_GETFD/F_SETFD, F_GETFL/F_SETFL (O_NONBLOCK, O_ASYNC); the result or 0. */
+  /* fcntl: F_DUPFD, F_GETFD/F_SETFD, F_GETFL/F_SETFL (O_NONBLOCK, O_ASYNC), F_GETOWN/F_SETOWN; the result or 0. */
   *fcntl(fd: number, cmd: number, arg = 0): Blocking<number> {
     if (!fd_ok(fd)) this.fail('fcntl', EBADF);
     if (!int_ok(cmd) || !int_ok(arg)) this.fail('fcntl', EINVAL);
     for (;;) {
       k32[this.w + S_RES] = 0;
       const e = yield* kern_fcntl(this.p, fd, cmd, arg, this.w + S_RES);
-      if (!this.ret('fcntl', e)) return cmd === F_GETFL || cmd === F_GETFD || cmd === F_DUPFD ? k32[this.w + S_RES] : 0;
+      if (!this.ret('fcntl', e)) {
+        return cmd === F_GETFL || cmd === F_GETFD || cmd === F_DUPFD || cmd === F_GETOWN ? k32[this.w + S_RES] : 0;
+      }
     }
   }
 

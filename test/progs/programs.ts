@@ -6,7 +6,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_TYPE, SO_SNDBUF, SHUT_WR, SHUT_RD, MSG_PEEK,
   F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, FIONBIO, FIONREAD, SIGPIPE, SIGUSR1, SIG_IGN, SA_RESTART, RLIMIT_NOFILE,
   ECONNREFUSED, ENOENT, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF,
-  RLIMIT_SBSIZE, RLIM_INFINITY,
+  RLIMIT_SBSIZE, RLIM_INFINITY, F_GETOWN, F_SETOWN, O_ASYNC, SIGIO,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { connect_retry } from '../../src/sys/libsim.js';
@@ -421,4 +421,39 @@ export function* closefrom_prog(sys: Sys): Blocking<unknown[]> {
   const far = yield* attempt(sys.closefrom(1000));
   yield* sys.close(a);
   return [[a, b, c, d], after, bad, far];
+}
+
+/* F_SETOWN/F_GETOWN name the SIGIO owner; with O_ASYNC, data arriving raises SIGIO there. */
+export function* fsetown_prog(sys: Sys): Blocking<unknown[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const me = yield* sys.getpid();
+  let sigio = 0;
+  yield* sys.sigaction(SIGIO, () => { sigio++; });
+  const none = yield* sys.fcntl(a, F_GETOWN);
+  yield* sys.fcntl(a, F_SETOWN, me);
+  const owner = yield* sys.fcntl(a, F_GETOWN);
+  const nobody = yield* attempt(sys.fcntl(a, F_SETOWN, 99_999));
+  yield* sys.fcntl(a, F_SETFL, O_ASYNC);
+  yield* sys.write(b, new Uint8Array(3));
+  yield* sys.getpid();                 // a return to user mode: the handler has run
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return [none, owner === me, nobody, sigio];
+}
+
+/* The kern.ipc counters while a pair holds data: sockets, mbufs and clusters in use, and the zones' sizes. */
+export function* ipc_counters(sys: Sys): Blocking<number[]> {
+  const base = [yield* sys.sysctl('kern.ipc.numopensockets'), yield* sys.sysctl('kern.ipc.mbstat.m_mbufs'),
+    yield* sys.sysctl('kern.ipc.mbstat.m_clusters')];
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.write(a, new Uint8Array(5000));       // 5000 bytes: three clusters' worth on the peer's so_rcv
+  const held = [yield* sys.sysctl('kern.ipc.numopensockets'), yield* sys.sysctl('kern.ipc.mbstat.m_mbufs'),
+    yield* sys.sysctl('kern.ipc.mbstat.m_clusters')];
+  const ro = yield* attempt(sys.sysctl('kern.ipc.nmbclusters', 5));
+  const limits = [yield* sys.sysctl('kern.ipc.nmbufs'), yield* sys.sysctl('kern.ipc.nmbclusters')];
+  yield* sys.close(a);
+  yield* sys.close(b);
+  const after = yield* sys.sysctl('kern.ipc.mbstat.m_clusters');
+  return [held[0] - base[0], held[1] - base[1], held[2] - base[2], after - base[2], limits[0] > 0 ? 1 : 0,
+    limits[1] > 0 ? 1 : 0, ro === 'ok' ? 0 : 1];
 }
