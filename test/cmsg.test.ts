@@ -3,7 +3,7 @@
  * unp_internalize): SCM_CREDS arrives with the sender's credentials whatever it wrote;
  * control that does not fit is dropped with MSG_CTRUNC; malformed control gives EINVAL
  * and SCM_RIGHTS EOPNOTSUPP (descriptor passing is the events-and-rights issue), and a
- * refused send delivers nothing.  Both engines, both dispatch models; every zone back.
+ * refused send delivers nothing; getpeereid reads LOCAL_PEERCRED.  Both engines, both dispatch models; every zone back.
  */
 import { describe, it, expect } from 'vitest';
 import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/sys/index.js';
@@ -36,6 +36,12 @@ describe.each(ENGINES)('control messages (%s engine)', (engine) => {
         expect(bad).toEqual(['EINVAL', 'EINVAL', 'EINVAL', 'EOPNOTSUPP', 'EINVAL', 'EINVAL', 'EINVAL', 'EFAULT']);
         expect([last, lastCtl]).toEqual(['end', 0]);
       });
+
+    it('getpeereid gives the peer\'s uid and gid (LOCAL_PEERCRED)', async () => {
+      expect(await run1(engine, model, 'peereid', ['/peer.sock'], 1000)).toEqual([
+        [{ uid: 1000, gid: 1000 }, { uid: 1000, gid: 1000 }], 'ENOTCONN', 'ENOTCONN', 'ENOPROTOOPT', 'EBADF',
+      ]);
+    });
 
     it('sendmsg to a bound path; recvmsg names the sender and carries its credentials', async () => {
       expect(await run1(engine, model, 'dgram_named', ['/cm'], 0)).toEqual([4, '/cm/cli', true]);

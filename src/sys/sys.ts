@@ -42,9 +42,9 @@ import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
-import { AF_LOCAL, MSG_CTRUNC, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
+import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
 import { SO } from './socketvar.js';
-import { SOCKADDR_UN_BYTES } from './unpcb.js';
+import { SOCKADDR_UN_BYTES, XUCRED } from './unpcb.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
 import {
   fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
@@ -520,6 +520,25 @@ export class Sys {
       k32[this.w + S_OPTVAL + 1] = set ? value2 : 0;
       const e = set ? yield* kern_setsockopt(fd, so) : yield* kern_getsockopt(fd, so);
       if (!this.ret(call, e)) return k32[this.w + S_OPTVAL];
+    }
+  }
+
+  /*
+   * getpeereid: the effective uid and gid of a connected stream or seqpacket peer, as they
+   * were when it connected (libc's getpeereid: getsockopt(fd, 0, LOCAL_PEERCRED)).
+   * ENOTCONN before the connection; ENOPROTOOPT on a datagram socket.
+   */
+  *getpeereid(fd: number): Blocking<{ uid: number; gid: number }> {
+    for (;;) {
+      const so = this.w + S_SOPT;
+      const xuc = this.w + S_PATH;
+      k32[so + SOPT.sopt_dir] = SOPT_GET;
+      k32[so + SOPT.sopt_level] = 0;
+      k32[so + SOPT.sopt_name] = LOCAL_PEERCRED;
+      k32[so + SOPT.sopt_val] = xuc * 4;
+      k32[so + SOPT.sopt_valsize] = XUCRED.SIZE * 4;
+      const e = yield* kern_getsockopt(fd, so);
+      if (!this.ret('getpeereid', e)) return { uid: k32[xuc + XUCRED.cr_uid], gid: k32[xuc + XUCRED.cr_groups] };
     }
   }
 

@@ -72,3 +72,28 @@ export function* dgram_named(sys: Sys, dir: string): Blocking<unknown[]> {
 }
 
 export { SOCK_STREAM };
+
+/*
+ * getpeereid: the peer's effective ids as they were at connect (or listen), for a
+ * connection made through a listener; a socketpair has none in DragonFly 2008
+ * (unp_connect2 sets no peer credentials): ENOTCONN, as before connecting; ENOPROTOOPT
+ * on a datagram socket.
+ */
+export function* peereid(sys: Sys, path: string): Blocking<unknown[]> {
+  const l = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* sys.bind(l, path);
+  yield* sys.listen(l, 1);
+  const c = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  const unconnected = yield* attempt(sys.getpeereid(c));
+  yield* sys.connect(c, path);
+  const s = yield* sys.accept(l);
+  const ids = [yield* sys.getpeereid(c), yield* sys.getpeereid(s)];
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const pair = yield* attempt(sys.getpeereid(a));
+  const [d, e] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
+  const dgram = yield* attempt(sys.getpeereid(d));
+  const bad = yield* attempt(sys.getpeereid(99));
+  for (const fd of [l, c, s, a, b, d, e]) yield* sys.close(fd);
+  yield* sys.unlink(path);
+  return [ids, unconnected, pair, dgram, bad];
+}
