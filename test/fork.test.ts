@@ -6,7 +6,8 @@
  * return their results through join once; exit() in any thread ends every thread of
  * the process, and a thread that throws kills it; waitpid reports exit codes and
  * terminating signals, WNOHANG, process groups and ECHILD; RLIMIT_NPROC and
- * P_MAXTHREADS bound fork and thread; orphans and unreaped zombies are freed.  Both
+ * P_MAXTHREADS bound fork and thread; orphans and unreaped zombies are freed; a close on
+ * one CPU racing the peer's sends from another ends every round in EPIPE.  Both
  * engines; every zone (threads and procs included) back to its starting use after each
  * test, once every thread has ended.
  */
@@ -96,5 +97,9 @@ describe.each(ENGINES)('processes and threads (%s engine)', (engine) => {
 
   it('orphans lose their parent (getppid 0) and are freed on exit; unreaped zombies are freed with their parent', async () => {
     expect(await run1(engine, 'orphans')).toEqual(['exit 0', 'exit 0', 'before true after 0', 'ECHILD']);
+  });
+
+  it.each(MODELS)('a close on one CPU racing sends from another ends each round in EPIPE (%s dispatch)', async (model) => {
+    expect(await run1(engine, 'close_race', [1, 100], 1000, model)).toBe(100);
   });
 });

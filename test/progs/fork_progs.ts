@@ -5,7 +5,7 @@
  */
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, F_SETFD, FD_CLOEXEC, SIGTERM, SIGCHLD, SA_RESTART, RLIMIT_NPROC,
-  WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS,
+  WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS, SIGPIPE, SIG_IGN, SOCK_SEQPACKET,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt } from './common.js';
@@ -300,4 +300,45 @@ export function* orphans(sys: Sys): Blocking<unknown[]> {
   const none = yield* attempt(sys.waitpid(-1));
   yield* sys.close(x);
   return [status(w1.status), status(w2.status), text, none];
+}
+
+/* ---- a close racing the peer's sends, across CPUs ---- */
+
+export function* racing_closer(sys: Sys, fd: number, after: number): Blocking<number> {
+  const buf = new Uint8Array(256);
+  let got = 0;
+  while (got < after) {
+    const n = yield* sys.read(fd, buf);
+    if (n === 0) break;
+    got += n;
+  }
+  yield* sys.close(fd);
+  return got;
+}
+
+/*
+ * `rounds` times: a socketpair, a thread on the other CPU that reads a little then closes
+ * its end, while this thread keeps sending until EPIPE (SIGPIPE ignored); stream and
+ * seqpacket pairs in turn.  Returns the rounds that ended in EPIPE (all of them).
+ */
+export function* close_race(sys: Sys, cpu: number, rounds: number): Blocking<number> {
+  yield* sys.sigaction(SIGPIPE, SIG_IGN);
+  const buf = new Uint8Array(512);
+  let epipes = 0;
+  for (let r = 0; r < rounds; r++) {
+    const [a, b] = yield* sys.socketpair(AF_LOCAL, (r & 1) === 0 ? SOCK_STREAM : SOCK_SEQPACKET);
+    const tid = yield* sys.thread(racing_closer, { cpu, args: [b, (r % 7) * 100] });
+    for (;;) {
+      try {
+        yield* sys.send(a, buf, 0, 1 + (r % 5) * 100);
+      } catch (e) {
+        if (!(e instanceof SysError)) throw e;
+        if (e.code === 'EPIPE' || e.code === 'ECONNRESET' || e.code === 'ENOTCONN') { epipes++; break; }
+        throw e;
+      }
+    }
+    yield* sys.join(tid);
+    yield* sys.close(a);
+  }
+  return epipes;
 }
