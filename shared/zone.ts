@@ -3,7 +3,10 @@
  *
  * Every kernel object (thread, message, port, socket, mbuf, cluster, file, proc) comes
  * from a zone sized at boot.  An empty zone returns NULL (0); the caller turns that into
- * ENOBUFS, or sleeps when it asked to wait.  Items come back zeroed.  Each zone counts
+ * ENOBUFS, or sleeps when it asked to wait.  Items come back zeroed, except past a
+ * zone's zd_zero_words (the mbuf cluster zone zeroes only its header: like FreeBSD's
+ * cluster zone, its 2 KB of data are written before they are read, and zeroing them on
+ * every free doubled the memory traffic of a bulk transfer).  Each zone counts
  * items in use, the high-water mark and failed allocations, for a `vmstat -z` report.
  *
  * A free item holds the next free item in its word 0 and ZFREE_MAGIC in word 1, so a
@@ -28,6 +31,8 @@ export const ZD = layout('zone', {
   zd_fail: 1,        // allocations that found the zone empty
   zd_allocs_f64: 2,
   zd_frees_f64: 2,
+  zd_zero_words: 1,  // words of an item zeroed when it is freed (from its start); the rest is left as it was
+  zd_pad: 1,         // keeps descriptors an even number of words (their doubles on even words)
 });
 
 /* Zone numbers: fixed, so kernel code names a zone by a constant. */
@@ -82,7 +87,7 @@ export function zfree(z: number, p: Ptr): void {
     panic(`zfree: ${p} is not an item of zone ${z}`);
   }
   if (k32[p + 1] === ZFREE_MAGIC) panic(`zfree: double free of ${p} in zone ${z}`);
-  k32.fill(0, p + 2, p + words);
+  k32.fill(0, p + 2, p + k32[zd + ZD.zd_zero_words]);
   spin_lock(zd + ZD.zd_lock);
   k32[p] = k32[zd + ZD.zd_free];
   k32[p + 1] = ZFREE_MAGIC;
@@ -93,7 +98,9 @@ export function zfree(z: number, p: Ptr): void {
 }
 
 /* Build a zone's free list (boot, single-threaded). */
-export function zone_format(i32: Int32Array, zd: Ptr, nameid: number, cls: number, base: Ptr, words: number, count: number): void {
+export function zone_format(i32: Int32Array, zd: Ptr, nameid: number, cls: number, base: Ptr, words: number, count: number,
+    zeroWords = words): void {
+  i32[zd + ZD.zd_zero_words] = Math.max(2, Math.min(words, zeroWords));
   i32[zd + ZD.zd_lock] = 0;
   i32[zd + ZD.zd_lock + 1] = cls;
   i32[zd + ZD.zd_name] = nameid;

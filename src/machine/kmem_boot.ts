@@ -39,12 +39,13 @@ export interface KmemParams {
   bootEpochMs: number;
 }
 
-export interface ZoneSpec { name: string; words: number; count: number }
+export interface ZoneSpec { name: string; words: number; count: number; zero?: number }
 
 /* Item sizes of the socket layer's objects, in words (MSIZE 256 and MCLBYTES 2048 bytes). */
 export const SOCKET_WORDS = 192;
 export const MBUF_WORDS = 64;
 export const CLUSTER_WORDS = 514;     // struct mbcluster: mcl_refs, mcl_data, then MCLBYTES of data
+const CLUSTER_HEADER_WORDS = 2;       // mcl_refs, mcl_data: all a freed cluster has zeroed
 export const FILE_WORDS = 16;
 export const PROC_WORDS = 160;
 
@@ -62,7 +63,7 @@ export function zone_specs(p: KmemParams, fixedWords: number): ZoneSpec[] {
     { name: 'kmalloc256', words: 256, count: 512 },
     { name: 'socket', words: SOCKET_WORDS, count: 4096 },
     { name: 'mbuf', words: MBUF_WORDS, count: 0 },
-    { name: 'mbuf_cluster', words: CLUSTER_WORDS, count: 0 },
+    { name: 'mbuf_cluster', words: CLUSTER_WORDS, count: 0, zero: CLUSTER_HEADER_WORDS },
     { name: 'file', words: FILE_WORDS, count: 4096 },
     { name: 'proc', words: PROC_WORDS, count: 512 },
     { name: 'callout', words: even(CALLOUT.SIZE), count: 1024 },
@@ -131,7 +132,7 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
   for (let z = 0; z < specs.length; z++) {
     const s = specs[z];
     zone_format(k32, o_zones + z * ZD.SIZE, kstr_intern(s.name), lockclass_register(`zone:${s.name}`),
-      bases[z], s.words, s.count);
+      bases[z], s.words, s.count, s.zero ?? s.words);
   }
   lwkt_token_init(o_globals + KG.g_bgl, 'bgl');
   ipc_init(p.maxsockets ?? 0, specs[Z_FILE].count, specs[Z_CLUSTER].count);
