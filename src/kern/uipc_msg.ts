@@ -45,7 +45,7 @@ import { TDPRI_KERN_DAEMON, TDF_SYSTHREAD } from '../lwkt/thread.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
 import { curthread } from '../lwkt/globaldata.js';
 import { lwkt_create } from '../lwkt/lwkt_thread.js';
-import { bgl_token, lwkt_token_owner } from '../lwkt/lwkt_token.js';
+import { bgl_token, lwkt_gettoken, lwkt_reltoken, lwkt_token_owner } from '../lwkt/lwkt_token.js';
 import { kfunc_get, kfunc_id, kfunc_on_attach, kfunc_register } from '../lwkt/kfunc.js';
 import {
   lwkt_domsg, lwkt_initmsg, lwkt_initport_putonly, lwkt_msg_alloc, lwkt_msg_free, lwkt_replymsg, lwkt_sendmsg,
@@ -448,7 +448,14 @@ export function* netmsg_service_loop(): Blocking<void> {
   const port = lwkt_thread_port(curthread());
   for (;;) {
     const msg = yield* lwkt_waitport(port, 0);
-    if (msg !== NULL) netmsg_dispatch(msg);
+    if (msg === NULL) continue;
+    // A protocol whose requests reach other sockets' pcbs serializes them (pr_token).
+    const so = k32[msg + NM_SO];
+    const tokfn = so !== NULL ? pr_of(so).pr_token : undefined;
+    const tok = tokfn !== undefined && tokfn !== null ? tokfn() : NULL;
+    if (tok !== NULL) yield* lwkt_gettoken(tok);
+    netmsg_dispatch(msg);
+    if (tok !== NULL) lwkt_reltoken(tok);
   }
 }
 

@@ -18,11 +18,12 @@
  *    Appends to the peer's so_rcv and the SSB_STOP decisions are made under that
  *    sockbuf's ssb_spin (the reader's soreceive holds it while it unlinks mbufs), and
  *    SSB_STOP changes by Atomics, so a writer's sosend re-check after SSB_WAIT (uipc_socket)
- *    cannot miss uipc_rcvd's clear.  What the netisr model does not yet make safe, as in
- *    the socket core's test protocol: a close racing a send or a connect on the peer (a
- *    pcb is reached from the other socket's thread); HEAD's answer is unp_token, per-pcb
- *    pool tokens and pcb references, which come with the mpsafe AF_LOCAL issue.  The mpsafe
- *    model routes these requests to the caller with no lock: single-threaded use only.
+ *    cannot miss uipc_rcvd's clear.  A request reaches the peer's pcb and socket from its
+ *    own socket's thread (a send appends to the peer, a close disconnects it), so the
+ *    netisr threads hold unp_token around every AF_LOCAL request (pr_token), as HEAD
+ *    does; the finer per-pcb pool tokens and pcb references come with the mpsafe AF_LOCAL
+ *    issue.  The mpsafe model routes these requests to the caller with no lock:
+ *    single-threaded use only.
  *  - Control data: unp_internalize (uipc_cmsg.ts) fills in SCM_CREDS and refuses the
  *    rest; SCM_RIGHTS (unp_externalize, unp_dispose, unp_gc) comes with descriptor
  *    passing, in a later issue: the domain has no dom_externalize or dom_dispose yet.  The net.local.* sysctls are constants for now (UNPST_*, UNPDG_*).
@@ -59,7 +60,7 @@ import {
 } from './uipc_socket2.js';
 import { ai_sb_rlimit, sofree, SOPT, SOPT_GET } from './uipc_socket.js';
 import {
-  sun_noname, unixsock_ino_alloc, vn_sock_create, vn_sock_lookup, vn_sock_lookup_result, vn_sock_release,
+  sun_noname, unixsock_ino_alloc, unp_token, vn_sock_create, vn_sock_lookup, vn_sock_lookup_result, vn_sock_release,
 } from './vfs_unixsock.js';
 
 /*
@@ -574,7 +575,7 @@ function unp_drop(unp: Ptr, err: number): void {
 function local_protosw(type: number, flags: number, ctloutput: Protosw['pr_ctloutput']): Protosw {
   // pr_mport NULL: so_port serves (the sync port in the bgl model, a netisr thread in the netisr model).
   return { pr_type: type, pr_domain: null as unknown as Domain, pr_protocol: 0, pr_flags: flags,
-    pr_ctloutput: ctloutput, pr_mport: null, pr_usrreqs: uipc_usrreqs, pr_index: 0 };
+    pr_ctloutput: ctloutput, pr_mport: null, pr_usrreqs: uipc_usrreqs, pr_index: 0, pr_token: unp_token };
 }
 
 /*

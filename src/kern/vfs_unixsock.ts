@@ -46,6 +46,7 @@ import { lockclass_register } from '../../shared/lockstat.js';
 import { zalloc, zfree, Z_KMALLOC64 } from '../../shared/zone.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
 import { TD } from '../lwkt/thread.js';
+import { TOK } from '../lwkt/lwkt_token.js';
 import { PROC, UCRED } from '../sys/proc.js';
 import { FILEDESC } from '../sys/file.js';
 import { STAT, S_IFMT, S_IFDIR, S_IFSOCK } from '../sys/stat.js';
@@ -92,6 +93,7 @@ export const NSG = layout('unixsock_globals', {
   ns_root: 1,        // the root directory's first entry
   ns_ino: 1,         // last fake inode number handed to an unbound socket (uipc_sense; Atomics)
   ns_noname: SOCKADDR_BYTES / 4, // sun_noname: {sa_len 16, AF_LOCAL}, the address of an unbound sender
+  ns_unp_token: TOK.SIZE, // unp_token: serializes AF_LOCAL's requests in the netisr model (uipc_usrreq.ts)
 });
 if (NSG.SIZE > 16) throw new Error('vfs_unixsock: the namespace words do not fit in g_unp');
 
@@ -99,12 +101,16 @@ export const NS_ROOT: Ptr = -1;          // the root directory (not a node)
 
 export function unixsock_globals(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_unp; }
 
+/* unp_token: AF_LOCAL's serializing token (uipc_usrreq.ts pr_token). */
+export function unp_token(): Ptr { return unixsock_globals() + NSG.ns_unp_token; }
+
 /* sun_noname's byte address (a constant sockaddr, written at attach). */
 export function sun_noname(): number { return (unixsock_globals() + NSG.ns_noname) * 4; }
 
 kfunc_on_attach(() => {
   const g = unixsock_globals();
   Atomics.compareExchange(k32, g + NSG.ns_spin + SL_CLASS, 0, lockclass_register('unixsock_ns'));
+  Atomics.compareExchange(k32, g + NSG.ns_unp_token + TOK.t_class, 0, lockclass_register('unp_token'));
   const sa = (g + NSG.ns_noname) * 4;
   ku8[sa] = SOCKADDR_BYTES;
   ku8[sa + 1] = AF_LOCAL;

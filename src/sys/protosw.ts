@@ -86,6 +86,9 @@ export interface Protosw {
   pr_mport: PrMport | null;
   pr_usrreqs: PrUsrreqs;
   pr_index: number;           // here: index in the protocol switch table (so_proto), from 1
+  /* here: a token the netisr model's threads hold around each of the protocol's requests
+   * (HEAD's unp_token), for protocols whose requests reach other sockets' pcbs. */
+  pr_token?: (() => Ptr) | null;
 }
 
 export interface Domain {
