@@ -4,9 +4,9 @@
  * Every kernel object (thread, message, port, socket, mbuf, cluster, file, proc) comes
  * from a zone sized at boot.  An empty zone returns NULL (0); the caller turns that into
  * ENOBUFS, or sleeps when it asked to wait.  Items come back zeroed, except past a
- * zone's zd_zero_words (the mbuf cluster zone zeroes only its header: like FreeBSD's
- * cluster zone, its 2 KB of data are written before they are read, and zeroing them on
- * every free doubled the memory traffic of a bulk transfer).  Each zone counts
+ * zone's zd_zero_words (mbufs and clusters zero only their headers: like FreeBSD's
+ * zones, their data bytes are written before they are read, and zeroing them on every
+ * free doubled the memory traffic of a bulk transfer).  Each zone counts
  * items in use, the high-water mark and failed allocations, for a `vmstat -z` report.
  *
  * A free item holds the next free item in its word 0 and ZFREE_MAGIC in word 1, so a

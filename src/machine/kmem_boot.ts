@@ -13,6 +13,7 @@ import { KSTR_WORDS, kstr_intern } from '../../shared/kstr.js';
 import { LOCKCLASS_WORDS, lockstat_words, lockclass_register } from '../../shared/lockstat.js';
 import { PCPU_WORDS } from '../../shared/pcpu.js';
 import { ZD, zone_format, NZONES_STD, Z_FILE, Z_CLUSTER } from '../../shared/zone.js';
+import { MB } from '../sys/mbuf.js';
 import { cpu_attach, set_mycpuid } from '../../shared/cpu.js';
 import { TD } from '../lwkt/thread.js';
 import { MSG, PORT } from '../lwkt/msg.js';
@@ -46,6 +47,7 @@ export const SOCKET_WORDS = 192;
 export const MBUF_WORDS = 64;
 export const CLUSTER_WORDS = 514;     // struct mbcluster: mcl_refs, mcl_data, then MCLBYTES of data
 const CLUSTER_HEADER_WORDS = 2;       // mcl_refs, mcl_data: all a freed cluster has zeroed
+// A freed mbuf has its header, packet header and m_ext zeroed (MB); m_dat's bytes are data.
 export const FILE_WORDS = 16;
 export const PROC_WORDS = 160;
 
@@ -62,7 +64,7 @@ export function zone_specs(p: KmemParams, fixedWords: number): ZoneSpec[] {
     { name: 'kmalloc64', words: 64, count: 2048 },
     { name: 'kmalloc256', words: 256, count: 512 },
     { name: 'socket', words: SOCKET_WORDS, count: 4096 },
-    { name: 'mbuf', words: MBUF_WORDS, count: 0 },
+    { name: 'mbuf', words: MBUF_WORDS, count: 0, zero: MB.SIZE },
     { name: 'mbuf_cluster', words: CLUSTER_WORDS, count: 0, zero: CLUSTER_HEADER_WORDS },
     { name: 'file', words: FILE_WORDS, count: 4096 },
     { name: 'proc', words: PROC_WORDS, count: 512 },
