@@ -330,7 +330,7 @@ export function* close_race(sys: Sys, cpu: number, rounds: number): Blocking<num
     const tid = yield* sys.thread(racing_closer, { cpu, args: [b, (r % 7) * 100] });
     for (;;) {
       try {
-        yield* sys.send(a, buf, 0, 1 + (r % 5) * 100);
+        yield* sys.send(a, buf, 0, 112 + (r % 5) * 100);
       } catch (e) {
         if (!(e instanceof SysError)) throw e;
         if (e.code === 'EPIPE' || e.code === 'ECONNRESET' || e.code === 'ENOTCONN') { epipes++; break; }
