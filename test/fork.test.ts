@@ -7,7 +7,8 @@
  * the process, and a thread that throws kills it; waitpid reports exit codes and
  * terminating signals, WNOHANG, process groups and ECHILD; RLIMIT_NPROC and
  * P_MAXTHREADS bound fork and thread; orphans and unreaped zombies are freed; a close on
- * one CPU racing the peer's sends from another ends every round in EPIPE.  Both
+ * one CPU racing the peer's sends from another fails them with EPIPE (ENOTCONN too where
+ * the netisr model's message hop lets the close land between sosend and uipc_send).  Both
  * engines; every zone (threads and procs included) back to its starting use after each
  * test, once every thread has ended.
  */
@@ -99,7 +100,10 @@ describe.each(ENGINES)('processes and threads (%s engine)', (engine) => {
     expect(await run1(engine, 'orphans')).toEqual(['exit 0', 'exit 0', 'before true after 0', 'ECHILD']);
   });
 
-  it.each(MODELS)('a close on one CPU racing sends from another ends each round in EPIPE (%s dispatch)', async (model) => {
-    expect(await run1(engine, 'close_race', [1, 100], 1000, model)).toBe(100);
+  it.each(MODELS)('a close on one CPU racing sends from another fails the sender: EPIPE (%s dispatch)', async (model) => {
+    const [epipes, enotconns] = (await run1(engine, 'close_race', [1, 100], 1000, model)) as number[];
+    expect(epipes + enotconns).toBe(100);
+    // Under the BGL sosend and uipc_send are one step: the peer's close is always seen as EPIPE.
+    if (model === 'bgl') expect(enotconns).toBe(0);
   });
 });

@@ -8,17 +8,10 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, ENOENT, EAGAIN,
 } from '../sys/index.js';
 import type { Blocking } from '../kernel.js';
-import { connect_retry } from '../sys/libsim.js';
+import { connect_retry, fnv1a, FNV_BASIS } from '../sys/libsim.js';
 
 export const SCENARIO_PROGS = import.meta.url;
 
-const FNV_BASIS = 0x811c9dc5;
-
-/* An order-sensitive checksum (FNV-1a) continued over n bytes of b. */
-function fnv(h: number, b: Uint8Array, n: number): number {
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return h >>> 0;
-}
 
 const hex = (h: number): string => `0x${(h >>> 0).toString(16).padStart(8, '0')}`;
 
@@ -48,7 +41,7 @@ export function* stream_server(sys: Sys, path: string): Blocking<number[]> {
     const n = yield* sys.recv(c, buf);
     if (n === 0) break;
     total += n;
-    h = fnv(h, buf, n);
+    h = fnv1a(h, buf, n);
   }
   const reply = new Uint8Array(8);
   const dv = new DataView(reply.buffer);
@@ -77,7 +70,7 @@ export function* stream_client(sys: Sys, path: string, total: number, seed: numb
     const n = Math.min(total - sent, buf.length / 2 + (x % (buf.length / 2)));
     for (let i = 0; i < n; i++) buf[i] = (x >>> (i & 15)) + i;
     const m = yield* sys.send(s, buf, 0, n);
-    h = fnv(h, buf, m);
+    h = fnv1a(h, buf, m);
     sent += m;
   }
   yield* sys.shutdown(s, SHUT_WR);

@@ -116,6 +116,11 @@ function mb_ctor_hdr(m: Ptr, type: number): Ptr {
   return m;
 }
 
+/* An mbuf's constructor for the M_PKTHDR bit of flags. */
+function mb_ctor_flags(m: Ptr, type: number, flags: number): Ptr {
+  return (flags & M_PKTHDR) !== 0 ? mb_ctor_hdr(m, type) : mb_ctor(m, type);
+}
+
 /* Attach fresh cluster cl to mbuf m: refcount 1, m_data at its start. */
 function mb_attach_cluster(m: Ptr, cl: Ptr): void {
   const buf = (cl + CL.mcl_buf) << 2;
@@ -173,9 +178,7 @@ export function m_getcl(how: number, type: number, flags: number): Ptr {
     mb_zfree(Z_MBUF, m);
     return NULL;
   }
-  if ((flags & M_PKTHDR) !== 0) mb_ctor_hdr(m, type);
-  else mb_ctor(m, type);
-  mb_attach_cluster(m, cl);
+  mb_attach_cluster(mb_ctor_flags(m, type, flags), cl);
   return m;
 }
 
@@ -191,27 +194,20 @@ export function m_getl(len: number, how: number, type: number, flags: number): P
 }
 
 /* m_get with MB_WAIT: sleeps until an mbuf is free; never NULL.  Use at once with yield*. */
-export function m_get_wait(type: number): Blocking<Ptr> {
-  KASSERT(mb_type_ok(type), 'm_get_wait: bad type');
-  const m = zalloc(Z_MBUF);
-  if (m !== NULL) return done_ptr.set(mb_ctor(m, type));
-  return m_get_wait_slow(type);
-}
-
-function* m_get_wait_slow(type: number): Blocking<Ptr> {
-  return mb_ctor(yield* mb_zalloc_wait(Z_MBUF), type);
-}
+export function m_get_wait(type: number): Blocking<Ptr> { return mb_get_wait(type, 0); }
 
 /* m_gethdr with MB_WAIT.  Blocks; never NULL. */
-export function m_gethdr_wait(type: number): Blocking<Ptr> {
-  KASSERT(mb_type_ok(type), 'm_gethdr_wait: bad type');
+export function m_gethdr_wait(type: number): Blocking<Ptr> { return mb_get_wait(type, M_PKTHDR); }
+
+function mb_get_wait(type: number, flags: number): Blocking<Ptr> {
+  KASSERT(mb_type_ok(type), 'm_get_wait: bad type');
   const m = zalloc(Z_MBUF);
-  if (m !== NULL) return done_ptr.set(mb_ctor_hdr(m, type));
-  return m_gethdr_wait_slow(type);
+  if (m !== NULL) return done_ptr.set(mb_ctor_flags(m, type, flags));
+  return mb_get_wait_slow(type, flags);
 }
 
-function* m_gethdr_wait_slow(type: number): Blocking<Ptr> {
-  return mb_ctor_hdr(yield* mb_zalloc_wait(Z_MBUF), type);
+function* mb_get_wait_slow(type: number, flags: number): Blocking<Ptr> {
+  return mb_ctor_flags(yield* mb_zalloc_wait(Z_MBUF), type, flags);
 }
 
 /* m_getcl with MB_WAIT: the mbuf first, then the cluster, sleeping for each.  Blocks. */
@@ -221,9 +217,7 @@ export function m_getcl_wait(type: number, flags: number): Blocking<Ptr> {
   if (m !== NULL) {
     const cl = zalloc(Z_CLUSTER);
     if (cl !== NULL) {
-      if ((flags & M_PKTHDR) !== 0) mb_ctor_hdr(m, type);
-      else mb_ctor(m, type);
-      mb_attach_cluster(m, cl);
+      mb_attach_cluster(mb_ctor_flags(m, type, flags), cl);
       return done_ptr.set(m);
     }
     mb_zfree(Z_MBUF, m);
@@ -232,9 +226,7 @@ export function m_getcl_wait(type: number, flags: number): Blocking<Ptr> {
 }
 
 function* m_getcl_wait_slow(type: number, flags: number): Blocking<Ptr> {
-  const m = yield* mb_zalloc_wait(Z_MBUF);
-  if ((flags & M_PKTHDR) !== 0) mb_ctor_hdr(m, type);
-  else mb_ctor(m, type);
+  const m = mb_ctor_flags(yield* mb_zalloc_wait(Z_MBUF), type, flags);
   let cl = zalloc(Z_CLUSTER);
   if (cl === NULL) cl = yield* mb_zalloc_wait(Z_CLUSTER);
   mb_attach_cluster(m, cl);

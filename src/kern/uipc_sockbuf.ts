@@ -42,13 +42,25 @@ const SBCHECK_MBUFS_MAX = 1 << 24;
 /* sballoc: charge mbuf m to sb: its data to ssb_cc, its storage to ssb_mbcnt. */
 export function sballoc(sb: Ptr, m: Ptr): void {
   k32[sb + SSB.ssb_cc] += k32[m + MB.m_len];
-  k32[sb + SSB.ssb_mbcnt] += (k32[m + MB.m_flags] & M_EXT) !== 0 ? MSIZE + k32[m + MB.m_ext_size] : MSIZE;
+  k32[sb + SSB.ssb_mbcnt] += m_storage(m);
+}
+
+/* m_storage: the bytes of storage m takes (MSIZE, plus its cluster). */
+function m_storage(m: Ptr): number {
+  return (k32[m + MB.m_flags] & M_EXT) !== 0 ? MSIZE + k32[m + MB.m_ext_size] : MSIZE;
+}
+
+/* SBLINKRECORD: m (its first mbuf) becomes sb's last record. */
+function SBLINKRECORD(sb: Ptr, m: Ptr): void {
+  if (k32[sb + SSB.ssb_mb] === NULL) k32[sb + SSB.ssb_mb] = m;
+  else k32[k32[sb + SSB.ssb_lastrecord] + MB.m_nextpkt] = m;
+  k32[sb + SSB.ssb_lastrecord] = m;
 }
 
 /* sbfree: the reverse of sballoc. */
 export function sbfree(sb: Ptr, m: Ptr): void {
   k32[sb + SSB.ssb_cc] -= k32[m + MB.m_len];
-  k32[sb + SSB.ssb_mbcnt] -= (k32[m + MB.m_flags] & M_EXT) !== 0 ? MSIZE + k32[m + MB.m_ext_size] : MSIZE;
+  k32[sb + SSB.ssb_mbcnt] -= m_storage(m);
 }
 
 /* ---- sys/socketvar.h ---- */
@@ -160,9 +172,7 @@ export function sbappendrecord(sb: Ptr, m0: Ptr): void {
   const secondmbuf = k32[m0 + MB.m_next];
   k32[m0 + MB.m_next] = NULL;
   // Insert it as the last record, keeping the sockbuf consistent.
-  if (k32[sb + SSB.ssb_mb] === NULL) k32[sb + SSB.ssb_mb] = firstmbuf;
-  else k32[k32[sb + SSB.ssb_lastrecord] + MB.m_nextpkt] = firstmbuf;
-  k32[sb + SSB.ssb_lastrecord] = firstmbuf;
+  SBLINKRECORD(sb, firstmbuf);
   k32[sb + SSB.ssb_lastmbuf] = firstmbuf;
   // Propagate the EOR flag so that sbcompress picks it up.
   if ((k32[firstmbuf + MB.m_flags] & M_EOR) !== 0 && secondmbuf !== NULL) {
@@ -199,10 +209,17 @@ export function sbappendaddr(sb: Ptr, asa: number, m0: Ptr, control: Ptr): numbe
   else control = m0;
   k32[m + MB.m_next] = control;
   for (n = m; n !== NULL; n = k32[n + MB.m_next]) sballoc(sb, n);
-  if (k32[sb + SSB.ssb_mb] === NULL) k32[sb + SSB.ssb_mb] = m;
-  else k32[k32[sb + SSB.ssb_lastrecord] + MB.m_nextpkt] = m;
-  k32[sb + SSB.ssb_lastrecord] = m;
-  // Move M_EOR to the last mbuf, which becomes ssb_lastmbuf for sbappend to find.
+  SBLINKRECORD(sb, m);
+  sb_lastmbuf_eor(sb, m);
+  sbcheck(sb);
+  return 1;
+}
+
+/*
+ * The new last record's chain from m: M_EOR, wherever it was, moves to the last mbuf,
+ * which becomes ssb_lastmbuf for sbappend to find.
+ */
+function sb_lastmbuf_eor(sb: Ptr, m: Ptr): void {
   let eor = k32[m + MB.m_flags];
   while (k32[m + MB.m_next] !== NULL) {
     k32[m + MB.m_flags] &= ~M_EOR;
@@ -211,8 +228,6 @@ export function sbappendaddr(sb: Ptr, asa: number, m0: Ptr, control: Ptr): numbe
   }
   k32[m + MB.m_flags] |= eor & M_EOR;
   k32[sb + SSB.ssb_lastmbuf] = m;
-  sbcheck(sb);
-  return 1;
 }
 
 /*
@@ -228,34 +243,12 @@ export function sbappendcontrol(sb: Ptr, m0: Ptr, control: Ptr): number {
   KASSERT(k32[control + MB.m_nextpkt] === NULL, 'sbappendcontrol: control has m_nextpkt');
   KASSERT(m0 !== NULL, 'sbappendcontrol: NULL data');
   sbcheck(sb);
-  // m_countm of both chains: bytes, storage, and the last control mbuf.
-  let length = 0;
-  let mbcnt = 0;
   let n = control;
-  for (let m = control; m !== NULL; m = k32[m + MB.m_next]) {
-    length += k32[m + MB.m_len];
-    mbcnt += (k32[m + MB.m_flags] & M_EXT) !== 0 ? MSIZE + k32[m + MB.m_ext_size] : MSIZE;
-    n = m;
-  }
-  for (let m = m0; m !== NULL; m = k32[m + MB.m_next]) {
-    length += k32[m + MB.m_len];
-    mbcnt += (k32[m + MB.m_flags] & M_EXT) !== 0 ? MSIZE + k32[m + MB.m_ext_size] : MSIZE;
-  }
+  while (k32[n + MB.m_next] !== NULL) n = k32[n + MB.m_next];
   k32[n + MB.m_next] = m0;                     // concatenate data to control
-  if (k32[sb + SSB.ssb_mb] === NULL) k32[sb + SSB.ssb_mb] = control;
-  else k32[k32[sb + SSB.ssb_lastrecord] + MB.m_nextpkt] = control;
-  k32[sb + SSB.ssb_lastrecord] = control;
-  let m = m0;
-  let eor = k32[m + MB.m_flags];
-  while (k32[m + MB.m_next] !== NULL) {
-    k32[m + MB.m_flags] &= ~M_EOR;
-    m = k32[m + MB.m_next];
-    eor |= k32[m + MB.m_flags];
-  }
-  k32[m + MB.m_flags] |= eor & M_EOR;
-  k32[sb + SSB.ssb_lastmbuf] = m;
-  k32[sb + SSB.ssb_cc] += length;
-  k32[sb + SSB.ssb_mbcnt] += mbcnt;
+  for (let m = control; m !== NULL; m = k32[m + MB.m_next]) sballoc(sb, m);
+  SBLINKRECORD(sb, control);
+  sb_lastmbuf_eor(sb, m0);
   sbcheck(sb);
   return 1;
 }

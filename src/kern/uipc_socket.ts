@@ -1009,6 +1009,20 @@ function soreceive_again(r: Rcv): boolean {
     (k32[r.so + SO.so_state] & SS_CANTRCVMORE) === 0;
 }
 
+/*
+ * The end of a pass that took data: true when soreceive must go round again (nothing was
+ * returned: the I/O lock and the critical section are left); else the flags go out.
+ */
+function soreceive_pass_end(r: Rcv, flagsp: Ptr): boolean {
+  if (soreceive_again(r)) {
+    ssb_unlock(r.so + SO.so_rcv);
+    crit_exit();
+    return true;
+  }
+  if (flagsp !== NULL) k32[flagsp] |= r.flags;
+  return false;
+}
+
 /* Where soreceive_slow starts: at the top (r initialised); waiting for the I/O lock (lk);
  * after the plain attempt set up a sleep for data.  The last two in its critical section. */
 const RECV_TOP = 0;
@@ -1064,12 +1078,7 @@ export function soreceive(so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp
         const rcvd = so_pru_rcvd(so, r.flags);
         KASSERT(is_done(rcvd), 'soreceive: the sync port waited');
       }
-      if (soreceive_again(r)) {
-        ssb_unlock(rcv);
-        crit_exit();
-        continue restart;
-      }
-      if (flagsp !== NULL) k32[flagsp] |= r.flags;
+      if (soreceive_pass_end(r, flagsp)) continue restart;
     }
     ssb_unlock(rcv);
     break;
@@ -1157,12 +1166,7 @@ function* soreceive_slow(r: Rcv, flagsp: Ptr, entry: number, lk: Blocking<number
           waitall = soreceive_waitall(r) || soreceive_move(r);
         }
         if (soreceive_wantrcvd(r)) yield* so_pru_rcvd(so, r.flags);
-        if (soreceive_again(r)) {
-          ssb_unlock(rcv);
-          crit_exit();
-          continue restart;
-        }
-        if (flagsp !== NULL) k32[flagsp] |= r.flags;
+        if (soreceive_pass_end(r, flagsp)) continue restart;
       }
       ssb_unlock(rcv);
     }

@@ -212,8 +212,7 @@ export function ssbtoxsockbuf(ssb: Ptr, xsb: Ptr): void {
 
 /* soisconnecting: a connect() is under way. */
 export function soisconnecting(so: Ptr): void {
-  soclrstate(so, SS_ISCONNECTED | SS_ISDISCONNECTING);
-  sosetstate(so, SS_ISCONNECTING);
+  sochgstate(so, SS_ISCONNECTED | SS_ISDISCONNECTING, SS_ISCONNECTING);
 }
 
 /*
@@ -226,8 +225,7 @@ export function soisconnecting(so: Ptr): void {
  */
 export function soisconnected(so: Ptr): void {
   const head = k32[so + SO.so_head];
-  soclrstate(so, SS_ISCONNECTING | SS_ISDISCONNECTING | SS_ISCONFIRMING);
-  sosetstate(so, SS_ISCONNECTED);
+  sochgstate(so, SS_ISCONNECTING | SS_ISDISCONNECTING | SS_ISCONFIRMING, SS_ISCONNECTED);
   if (head !== NULL && (k32[so + SO.so_state] & SS_INCOMP) !== 0) {
     if ((k32[so + SO.so_options] & SO_ACCEPTFILTER) !== 0) {
       const accf = k32[head + SO.so_accf];
@@ -256,8 +254,7 @@ export function soisconnected(so: Ptr): void {
 
 /* soisdisconnecting: the disconnect has started; no more data either way. */
 export function soisdisconnecting(so: Ptr): void {
-  soclrstate(so, SS_ISCONNECTING);
-  sosetstate(so, SS_ISDISCONNECTING | SS_CANTRCVMORE | SS_CANTSENDMORE);
+  sochgstate(so, SS_ISCONNECTING, SS_ISDISCONNECTING | SS_CANTRCVMORE | SS_CANTSENDMORE);
   wakeup(so + SO.so_timeo);
   sowwakeup(so);
   sorwakeup(so);
@@ -268,8 +265,7 @@ export function soisdisconnecting(so: Ptr): void {
  * received stays readable in so_rcv.  Wakes connect/linger sleepers and both sockbufs.
  */
 export function soisdisconnected(so: Ptr): void {
-  soclrstate(so, SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING);
-  sosetstate(so, SS_CANTRCVMORE | SS_CANTSENDMORE | SS_ISDISCONNECTED);
+  sochgstate(so, SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING, SS_CANTRCVMORE | SS_CANTSENDMORE | SS_ISDISCONNECTED);
   wakeup(so + SO.so_timeo);
   const snd = so + SO.so_snd;
   spin_lock(snd + SSB.ssb_spin);
@@ -539,6 +535,19 @@ export function free_sockaddr(sa: number): void {
  */
 export function sosetstate(so: Ptr, bits: number): void { Atomics.or(k32, so + SO.so_state, bits); }
 export function soclrstate(so: Ptr, bits: number): void { Atomics.and(k32, so + SO.so_state, ~bits); }
+
+/*
+ * sochgstate: clear bits clr and set bits set in one step.  C makes the two changes
+ * under the MP lock, so no one sees the state between them; here a sender on another
+ * CPU could (a socket neither connected nor unable to send: ENOTCONN for EPIPE).
+ */
+export function sochgstate(so: Ptr, clr: number, set: number): void {
+  const w = so + SO.so_state;
+  for (;;) {
+    const o = Atomics.load(k32, w);
+    if (Atomics.compareExchange(k32, w, o, (o & ~clr) | set) === o) return;
+  }
+}
 
 /* Call so's upcall (a kfunc id): (so, arg, waitflag). */
 function so_upcall(so: Ptr, arg: number, waitf: number): void {

@@ -163,6 +163,12 @@ function syscall_enter(): number {
   return w;
 }
 
+/* The end of a plain dispatcher's system call: at once, or in syscall_wait if body blocked. */
+function syscall_finish(w: Ptr, locked: boolean, body: Blocking<number>): Blocking<number> {
+  if (!is_done(body)) return syscall_wait(w, locked, body);
+  return done_num(syscall_exit(w, locked, done_value(body)));
+}
+
 /* syscall's end after a body that blocked (or a BGL that had to be waited for). */
 function* syscall_wait(w: Ptr, locked: boolean, body: Blocking<number>): Blocking<number> {
   return syscall_exit(w, locked, yield* body);
@@ -522,8 +528,7 @@ export function kern_sendmsg(s: number, sa: number, buf: Uint8Array, off: number
     return syscall_lockwait(sc_lock, w, (w2) => kern_sendmsg_body(p, w2, s, sa, buf, off, len, control, flags, res));
   }
   const body = kern_sendmsg_body(curproc(), w, s, sa, buf, off, len, control, flags, res);
-  if (!is_done(body)) return syscall_wait(w, locked, body);
-  return done_num(syscall_exit(w, locked, done_value(body)));
+  return syscall_finish(w, locked, body);
 }
 
 /* Plain up to sosend; the rest in sendmsg_wait when sosend (or the last fdrop) blocks. */
@@ -602,8 +607,7 @@ export function kern_recvmsg(s: number, psa: Ptr, buf: Uint8Array, off: number, 
     return syscall_lockwait(sc_lock, w, (w2) => kern_recvmsg_body(p, w2, s, psa, buf, off, len, controlp, flagsp, res));
   }
   const body = kern_recvmsg_body(curproc(), w, s, psa, buf, off, len, controlp, flagsp, res);
-  if (!is_done(body)) return syscall_wait(w, locked, body);
-  return done_num(syscall_exit(w, locked, done_value(body)));
+  return syscall_finish(w, locked, body);
 }
 
 /* Plain up to soreceive; the rest in recvmsg_wait when soreceive (or the last fdrop) blocks. */

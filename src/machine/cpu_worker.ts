@@ -87,26 +87,17 @@ export async function cpu_worker_main(): Promise<void> {
   // The host adds 1 to pc_ctlpend before each call; the call takes it off on arrival,
   // and holds control_calls while it runs (a module import needs several event-loop turns).
   const arrived = (): void => { Atomics.sub(k32, gd.pcpu + PC.pc_ctlpend, 1); control_calls++; };
+  const create = async (req: SpawnRequest): Promise<number> => {
+    arrived();
+    try {
+      return spawn_create(gd, req, await spawn_prepare(req));
+    } finally {
+      control_calls--;
+    }
+  };
   const api: CpuApi = {
-    async spawn(req) {
-      arrived();
-      try {
-        const fn = await spawn_prepare(req);
-        return spawn_create(gd, req, fn);
-      } finally {
-        control_calls--;
-      }
-    },
-    async spawnProcess(req) {
-      arrived();
-      try {
-        const r: SpawnRequest = { ...req, process: true };
-        const fn = await spawn_prepare(r);
-        return spawn_create(gd, r, fn);
-      } finally {
-        control_calls--;
-      }
-    },
+    spawn: (req) => create(req),
+    spawnProcess: (req) => create({ ...req, process: true }),
     async load(module) {
       arrived();
       try { await module_load(module); } finally { control_calls--; }

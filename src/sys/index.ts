@@ -33,4 +33,4 @@ export {
   SCM_RIGHTS, SCM_TIMESTAMP, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, cmsgcred_parse,
   type Cmsg, type CmsgCred,
 } from '../kern/uipc_cmsg.js';
-export { connect_retry } from './libsim.js';
+export { connect_retry, fnv1a, FNV_BASIS } from './libsim.js';

@@ -25,3 +25,12 @@ export function* connect_retry(sys: Sys, fd: number, path: string, tries = 100_0
     }
   }
 }
+
+/* The FNV-1a checksum's starting value. */
+export const FNV_BASIS = 0x811c9dc5;
+
+/* An order-sensitive checksum (FNV-1a) of h continued over n bytes of b. */
+export function fnv1a(h: number, b: Uint8Array, n: number): number {
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}

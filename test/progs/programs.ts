@@ -9,27 +9,12 @@ import {
   RLIMIT_SBSIZE, RLIM_INFINITY, F_GETOWN, F_SETOWN, O_ASYNC, SIGIO,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
-import { connect_retry } from '../../src/sys/libsim.js';
-
-/* An order-sensitive checksum (FNV-1a) continued over bytes. */
-function fnv(h: number, b: Uint8Array, n: number): number {
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return h >>> 0;
-}
+import { connect_retry, fnv1a, FNV_BASIS } from '../../src/sys/libsim.js';
+import { attempt } from './common.js';
 
 function code(e: unknown): string {
   if (e instanceof SysError) return e.code;
   throw e;
-}
-
-/* Try a call; its SysError code, or 'ok'. */
-function* attempt(g: Blocking<unknown>): Blocking<string> {
-  try {
-    yield* g;
-    return 'ok';
-  } catch (e) {
-    return code(e);
-  }
 }
 
 
@@ -42,12 +27,12 @@ export function* server(sys: Sys, path: string): Blocking<number[]> {
   const c = yield* sys.accept(s);
   const peer = yield* sys.getpeername(c);
   const buf = new Uint8Array(3000);
-  let total = 0, h = 0x811c9dc5;
+  let total = 0, h = FNV_BASIS;
   for (;;) {
     const n = yield* sys.recv(c, buf);
     if (n === 0) break;
     total += n;
-    h = fnv(h, buf, n);
+    h = fnv1a(h, buf, n);
   }
   const reply = new Uint8Array(8);
   new DataView(reply.buffer).setUint32(0, total);
@@ -65,13 +50,13 @@ export function* client(sys: Sys, path: string, total: number, seed: number): Bl
   yield* connect_retry(sys, s, path);
   const name = yield* sys.getpeername(s);
   const buf = new Uint8Array(4096);
-  let sent = 0, h = 0x811c9dc5, x = seed >>> 0 || 1;
+  let sent = 0, h = FNV_BASIS, x = seed >>> 0 || 1;
   while (sent < total) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
     const n = Math.min(total - sent, 1 + (x % buf.length));
     for (let i = 0; i < n; i++) buf[i] = (x >>> (i & 15)) + i;
     const m = yield* sys.send(s, buf, 0, n);
-    h = fnv(h, buf, m);
+    h = fnv1a(h, buf, m);
     sent += m;
   }
   yield* sys.shutdown(s, SHUT_WR);
