@@ -23,6 +23,7 @@ export const SPIN_WAIT_MS = 20;             // spinlock: longest futex wait befo
 export const SLPQUE_BUCKETS = 1024;         // per-CPU tsleep hash buckets (DragonFly: TABLESIZE)
 export const TD_MAXTOKENS = 16;             // token references one thread may hold
 export const TD_COMM_BYTES = 24;            // thread name bytes kept in kmem
+export const TD_KSTACK_WORDS = 128;         // a thread's kmem kernel stack (lwkt_kstack.ts): syscall scratch and stack netmsgs
 export const NQS = 32;                      // run queues per CPU, one per TDPRI level
 
 export const KSTR_MAX = 4096;               // interned strings (names, wait messages, functions)

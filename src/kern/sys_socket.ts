@@ -26,7 +26,8 @@ import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT } from '../../shared/panic.js';
 import { ENOBUFS, ESRCH } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
-import { zalloc, zfree, Z_KMALLOC16 } from '../../shared/zone.js';
+import { Z_KMALLOC16 } from '../../shared/zone.js';
+import { kstack_get, kstack_put } from '../lwkt/lwkt_kstack.js';
 import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { get_mplock, rel_mplock } from '../lwkt/lwkt_token.js';
 import { FILE, FNONBLOCK, FIOASYNC, FIONBIO, type Fileops } from '../sys/file.js';
@@ -72,7 +73,7 @@ function soo_msgflags(fp: Ptr, fflags: number): number {
  */
 export function soo_read(fp: Ptr, uio: Uio, _cred: Ptr, fflags: number): Blocking<number> {
   KASSERT(k32[fp + FILE.f_data] !== NULL, 'soo_read: file has no socket');
-  const flagsp = zalloc(Z_KMALLOC16);
+  const flagsp = kstack_get(1, Z_KMALLOC16);   // C's local int flags
   if (flagsp === NULL) return done_num(ENOBUFS);
   // Plain unless the BGL or soreceive must wait (then a generator goes on).
   if (bgl()) {
@@ -93,7 +94,7 @@ function soo_read_locked(fp: Ptr, uio: Uio, flagsp: Ptr, fflags: number): Blocki
 /* soo_read's end: drop the BGL and the flags word; returns error. */
 function soo_read_done(flagsp: Ptr, error: number): number {
   if (bgl()) rel_mplock();
-  zfree(Z_KMALLOC16, flagsp);
+  kstack_put(flagsp, 1, Z_KMALLOC16);
   return error;
 }
 

@@ -40,7 +40,8 @@ import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { TAILQ_EMPTY, TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { zalloc, Z_KMALLOC64 } from '../../shared/zone.js';
 import { done_num, is_done, type Blocking } from '../../shared/effect.js';
-import { MSG, PORT, EASYNC, MSGF_DONE, MSGF_REPLY, MSGF_SYNC, MPT_THREAD } from '../lwkt/msg.js';
+import { MSG, PORT, EASYNC, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_SYNC, MPT_THREAD } from '../lwkt/msg.js';
+import { kstack_alloc, kstack_free } from '../lwkt/lwkt_kstack.js';
 import { TDPRI_KERN_DAEMON, TDF_SYSTHREAD } from '../lwkt/thread.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
 import { curthread } from '../lwkt/globaldata.js';
@@ -150,7 +151,7 @@ function netmsg_dispatch(msg: Ptr): void {
 function so_pru_domsg(pr: Protosw, so: Ptr, nam: Ptr, req: number, dispatch: number,
     a1: number, a2: number, a3: number, a4: number, a5: number): Blocking<number> {
   const port = so_mport(pr, so, nam, req);
-  const msg = lwkt_msg_alloc(lwkt_thread_port(curthread()), 0);
+  const msg = netmsg_stack_get();
   if (msg === NULL) return done_num(ENOBUFS);
   k32[msg + MSG.ms_cmd] = dispatch;
   k32[msg + NM_SO] = so;
@@ -162,14 +163,36 @@ function so_pru_domsg(pr: Protosw, so: Ptr, nam: Ptr, req: number, dispatch: num
   // Plain when the port served it at once (the sync port); else wait in a frame.
   const reply = netmsg_domsg(port, msg);
   if (!is_done(reply)) return so_pru_domsg_wait(reply, msg);
-  lwkt_msg_free(msg);
+  netmsg_stack_put(msg);
   return reply;
 }
 
 function* so_pru_domsg_wait(reply: Blocking<number>, msg: Ptr): Blocking<number> {
   const error = yield* reply;
-  lwkt_msg_free(msg);
+  netmsg_stack_put(msg);
   return error;
+}
+
+/*
+ * The request message: C declares it on the caller's stack (struct netmsg_pru_send msg),
+ * so it is a frame on the thread's kstack; from the msg zone when that is full.  NULL
+ * when neither has room.
+ */
+function netmsg_stack_get(): Ptr {
+  const td = curthread();
+  const msg = kstack_alloc(MSG.SIZE, false);
+  if (msg === NULL) return lwkt_msg_alloc(lwkt_thread_port(td), 0);
+  lwkt_initmsg(msg, lwkt_thread_port(td), 0);
+  k32[msg + MSG.ms_result] = 0;
+  k32[msg + MSG.ms_result2] = 0;
+  k32[msg + MSG.ms_owner] = td;
+  k32[msg + MSG.ms_zone] = 0;
+  return msg;
+}
+
+function netmsg_stack_put(msg: Ptr): void {
+  KASSERT((k32[msg + MSG.ms_flags] & MSGF_QUEUED) === 0, 'so_pru: request message still queued');
+  if (!kstack_free(msg, MSG.SIZE)) lwkt_msg_free(msg);
 }
 
 /* What pr_mport is told for a message that is no PRU_* request (ctloutput, notify). */

@@ -935,7 +935,8 @@ function soreceive_move(r: Rcv): boolean {
     } else {
       KASSERT(mtype === MT_DATA || mtype === MT_HEADER, 'receive 3');
     }
-    soclrstate(so, SS_RCVATMARK);
+    // C clears SS_RCVATMARK on every pass; the atomic op only when it is set.
+    if ((k32[so + SO.so_state] & SS_RCVATMARK) !== 0) soclrstate(so, SS_RCVATMARK);
     let len = r.resid;
     const oobmark = k32[so + SO.so_oobmark];
     if (oobmark !== 0 && len > oobmark - r.offset) len = oobmark - r.offset;

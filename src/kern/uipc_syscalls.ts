@@ -38,6 +38,7 @@ import {
   EWOULDBLOCK, ECONNABORTED,
 } from '../../shared/errno.js';
 import { zalloc, zfree, Z_KMALLOC16, Z_KMALLOC64 } from '../../shared/zone.js';
+import { kstack_get, kstack_put } from '../lwkt/lwkt_kstack.js';
 import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { curthread } from '../lwkt/globaldata.js';
@@ -129,7 +130,7 @@ const EMPTY = new Uint8Array(0);
 function* syscall<A extends unknown[]>(body: (p: Ptr, w: Ptr, ...a: A) => Blocking<number>, ...a: A): Blocking<number> {
   const p = curproc();
   if (p === NULL || k32[p + PROC.p_fd] === NULL) return EBADF;
-  const w = zalloc(Z_KMALLOC16);
+  const w = scratch_get();
   if (w === NULL) return ENOBUFS;
   const locked = bgl();
   if (locked) yield* get_mplock();
@@ -140,9 +141,13 @@ function* syscall<A extends unknown[]>(body: (p: Ptr, w: Ptr, ...a: A) => Blocki
 /* syscall's end: drop the BGL (bgl model) and the scratch item; returns error. */
 function syscall_exit(w: Ptr, locked: boolean, error: number): number {
   if (locked) rel_mplock();
-  zfree(Z_KMALLOC16, w);
+  scratch_put(w);
   return error;
 }
+
+/* A call's scratch words: a frame on the thread's kstack, as C's locals; kmalloc16 when it is full. */
+function scratch_get(): Ptr { return kstack_get(16, Z_KMALLOC16); }
+function scratch_put(w: Ptr): void { kstack_put(w, 16, Z_KMALLOC16); }
 
 /*
  * syscall's start for the plain dispatchers (kern_sendmsg, kern_recvmsg): EBADF without a
@@ -153,7 +158,7 @@ let sc_lock: Blocking<void> | null = null;
 function syscall_enter(): number {
   const p = curproc();
   if (p === NULL || k32[p + PROC.p_fd] === NULL) return -EBADF;
-  const w = zalloc(Z_KMALLOC16);
+  const w = scratch_get();
   if (w === NULL) return -ENOBUFS;
   sc_lock = null;
   if (bgl()) {

@@ -5,7 +5,7 @@
  */
 
 import { layout } from '../../shared/struct.js';
-import { TD_COMM_BYTES, TD_MAXTOKENS } from '../../shared/param.js';
+import { TD_COMM_BYTES, TD_KSTACK_WORDS, TD_MAXTOKENS } from '../../shared/param.js';
 import { flag_names } from '../../shared/struct.js';
 import { PORT } from './msg.js';
 
@@ -39,6 +39,11 @@ export const TD = layout('thread', {
   td_tokwait_f64: 2,   // when that refusal started (ns)
   // The thread's own message port (lwkt_initport_thread).
   td_msgport: PORT.SIZE,
+  // The kmem half of the kernel stack (lwkt_kstack.ts): what C keeps in locals that other
+  // code reaches by address (a syscall's scratch words, the netmsg of so_pru_*).
+  td_ksp: 1,           // words of td_kstack in use
+  td_kstack_pad: 1,
+  td_kstack: TD_KSTACK_WORDS,
 });
 
 /* td_flags, DragonFly's values. */
