@@ -89,6 +89,15 @@ describe('lwkt-sim CLI', () => {
     expect(r.stdout).not.toMatch(/MISMATCH|OVER/);
   }, 20_000);
 
+  it.each([['parallel', 'bgl'], ['deterministic', 'netisr']])('run pass-fd (%s, %s): sockets passed both ways across CPUs, the cycle collected', async (engine, dispatch) => {
+    const r = await run(['run', 'pass-fd', '--cpus', '2', '--engine', engine, '--dispatch', dispatch]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\[pid 1\] recv\(\d+\): "hello from pid 2 through fd \d+"/);
+    expect(r.stdout).toMatch(/passed both ways +OK/);
+    expect(r.stdout).toMatch(/inflight 2 -> 0 after [1-9]\d* unp_gc pass\(es\) +OK/);
+    expect(r.stdout).toMatch(/back to their starting counts +OK/);
+  }, 20_000);
+
   it('run accept-storm with --backlog 3 --connectors 9 (floor(9/2) + 1 = 5), deterministic', async () => {
     const r = await run(['run', 'accept-storm', '--engine', 'deterministic', '--cpus', '3', '--backlog', '3',
       '--connectors', '9']);

@@ -118,7 +118,7 @@ describe('parallel engine specifics', () => {
     expect(st.cpus[0].msgsSent).toBeGreaterThanOrEqual(101);
     expect(st.cpus[1].msgsReceived).toBeGreaterThanOrEqual(101);
     expect(st.locks.map((l) => l.name)).toContain('bgl');
-    expect(zoneUsed(m, 'thread')).toBe(2);   // the idle threads
+    expect(zoneUsed(m, 'thread')).toBe(3);   // the idle threads and the unp_gc daemon
     await down(m);
   });
 });

@@ -1,6 +1,6 @@
 /*
  * run.ts: `lwkt-sim run <scenario>`.  A scenario is a built-in name (socketpair, stream,
- * accept-storm; their programs are in scenario_progs.ts) or the path of a module whose
+ * accept-storm, pass-fd; their programs are in scenario_progs.ts) or the path of a module whose
  * export is a process main, run as one process on CPU 0.  Each prints what its processes
  * print (the console, labelled by pid) and a summary; the return value is the exit status:
  * 0, or 1 when the scenario's own check failed.  The machine is always shut down.
@@ -13,7 +13,7 @@ import { SCENARIO_PROGS } from './scenario_progs.js';
 import { machineTables } from './stats_tables.js';
 import { fmtCount, fmtNs } from './format.js';
 
-export const BUILTIN_SCENARIOS = ['socketpair', 'stream', 'accept-storm'] as const;
+export const BUILTIN_SCENARIOS = ['socketpair', 'stream', 'accept-storm', 'pass-fd'] as const;
 export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
 
 /* What to run: a built-in scenario, or a program module (a file URL) and its export. */
@@ -58,6 +58,7 @@ function scenario(m: Machine, spec: ScenarioSpec, cfg: RunConfig, io: RunIO): Pr
     case 'socketpair': return runSocketpair(m, say);
     case 'stream': return runStream(m, cfg, say);
     case 'accept-storm': return runAcceptStorm(m, cfg, say);
+    case 'pass-fd': return runPassFd(m, say);
   }
 }
 
@@ -86,6 +87,15 @@ async function settle(m: Machine, id: number): Promise<{ ok: true; value: unknow
   } catch (e) {
     if (e instanceof PanicError || !(e instanceof Error)) throw e;
     return { ok: false, error: e.message };
+  }
+}
+
+/* Until no thread is alive (kernel daemons with work count), at most 10 s. */
+async function idle(m: Machine): Promise<void> {
+  const det = m as Machine & { run?: () => Promise<void> };
+  if (typeof det.run === 'function') return det.run();
+  for (const t0 = Date.now(); m.stats().liveThreads !== 0 && Date.now() - t0 < 10_000;) {
+    await new Promise((r) => setTimeout(r, 2));
   }
 }
 
@@ -202,6 +212,36 @@ async function runAcceptStorm(m: Machine, cfg: RunConfig, say: Say): Promise<num
   say();
   machineTables(say, before, after, m.engine === 'deterministic', sampler.peak);
   return sumOk && limitOk && acceptOk ? 0 : 1;
+}
+
+/* ---- pass-fd ---- */
+
+async function runPassFd(m: Machine, say: Say): Promise<number> {
+  const childCpu = m.ncpus - 1;
+  say(`  a parent on CPU 0 and a child on CPU ${childCpu} pass sockets both ways (SCM_RIGHTS), then the parent`);
+  say('  closes a two-socket cycle that only messages in flight hold, and unp_gc frees it');
+  const zones = (st: MachineStats): Map<string, number> => new Map(st.zones.map((z) => [z.name, z.used]));
+  const before = m.stats();
+  const r = await settle(m, await spawn(m, 0, 'passfd_parent', [childCpu], 1000));
+  await idle(m);                          // the unp_gc thread may still be closing what it freed
+  const after = m.stats();
+  say();
+  say(consoleBlock(m));
+  say();
+  if (!r.ok) {
+    say(`pass-fd failed: ${r.error}`);
+    return 1;
+  }
+  const [got, back, status, closed, inflight, runs] = r.value as [string, string, number, number, number, number];
+  const z0 = zones(before), z1 = zones(after);
+  const leaked = ['socket', 'file', 'mbuf'].filter((z) => z1.get(z) !== z0.get(z));
+  const passOk = got.startsWith('hello from pid') && back.startsWith('written to fd') && status === 0;
+  const gcOk = closed === 2 && inflight === 0 && runs > 0;
+  say('checks');
+  say(`  passed both ways       ${passOk ? 'OK' : 'FAILED'}`);
+  say(`  the cycle collected    inflight ${closed} -> ${inflight} after ${runs} unp_gc pass(es)  ${gcOk ? 'OK' : 'NOT FREED'}`);
+  say(`  sockets, files, mbufs  ${leaked.length === 0 ? 'back to their starting counts  OK' : `leaked: ${leaked.join(', ')}`}`);
+  return passOk && gcOk && leaked.length === 0 ? 0 : 1;
 }
 
 /* ---- a program module ---- */

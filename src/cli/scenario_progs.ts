@@ -6,6 +6,7 @@
 
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, ENOENT, EAGAIN,
+  SCM_RIGHTS, scm_rights, cmsg_rights, type Cmsg,
 } from '../sys/index.js';
 import type { Blocking } from '../kernel.js';
 import { connect_retry, fnv1a, FNV_BASIS } from '../sys/libsim.js';
@@ -188,4 +189,82 @@ export function* storm_connector(sys: Sys, path: string, ctl: string): Blocking<
   yield* sys.close(s);
   yield* sys.close(d);
   return status;
+}
+
+/* ---- pass-fd: descriptors passed between processes on two CPUs, then an unp_gc cycle ---- */
+
+function* say_fd(sys: Sys, text: string): Blocking<void> {
+  yield* sys.print(text);
+}
+
+/* The first SCM_RIGHTS descriptor of a recvmsg's control, or -1. */
+function first_right(control: Cmsg[]): number {
+  const c = control.find((x) => x.type === SCM_RIGHTS);
+  return c === undefined ? -1 : cmsg_rights(c.data)[0];
+}
+
+/*
+ * The parent (CPU 0): passes one end of a fresh socketpair to a child on childCpu over an
+ * inherited socketpair, reads what the child wrote through it, receives a socket the
+ * child made, then builds a two-socket cycle (each socket queued in the other's receive
+ * buffer), closes every descriptor of it, and waits (bounded) for unp_gc to free it.
+ * Returns [child's text, text through the child's socket, child status, inflight with
+ * the cycle closed, inflight after unp_gc, unp_gc passes seen].
+ */
+export function* passfd_parent(sys: Sys, childCpu: number): Blocking<unknown[]> {
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [x, y] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const child = yield* sys.spawn(passfd_child, { cpu: childCpu, args: [b] });
+  yield* say_fd(sys, `sendmsg: fd ${x} (one end of socketpair [${x}, ${y}]) to pid ${child} over fd ${a}, SCM_RIGHTS`);
+  yield* sys.sendmsg(a, { buf: enc.encode('x'), control: [scm_rights([x])] });
+  yield* sys.close(x);
+  yield* say_fd(sys, `close(${x}): net.local.inflight = ${yield* sys.sysctl('net.local.inflight')}, the message holds the file`);
+  const buf = new Uint8Array(64);
+  const got = dec.decode(buf.subarray(0, yield* sys.recv(y, buf)));
+  yield* say_fd(sys, `recv(${y}): "${got}"`);
+  const r = yield* sys.recvmsg(a, buf, { controlLen: 64 });
+  const u = first_right(r.control);
+  const back = dec.decode(buf.subarray(0, yield* sys.recv(u, buf)));
+  yield* say_fd(sys, `recvmsg(${a}): fd ${u} from the child; recv(${u}): "${back}"`);
+  const st = yield* sys.waitpid(child);
+  for (const fd of [u, y, a, b]) yield* sys.close(fd);
+  // The cycle: [c, d] and [e, f]; f queued in d's buffer, d queued in f's.
+  const [c, d] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [e, f] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.sendmsg(c, { buf: enc.encode('f'), control: [scm_rights([f])] });
+  yield* sys.sendmsg(e, { buf: enc.encode('d'), control: [scm_rights([d])] });
+  const runs0 = yield* sys.sysctl('net.local.gcruns');
+  for (const fd of [c, d, e, f]) yield* sys.close(fd);
+  const closed = yield* sys.sysctl('net.local.inflight');
+  yield* say_fd(sys, `cycle: fd ${f} queued in ${d}'s buffer and ${d} in ${f}'s; all four closed, net.local.inflight = ${closed}`);
+  // One more AF_LOCAL socket detaching with rights in flight asks for a collection.
+  const [g, h] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.close(g);
+  yield* sys.close(h);
+  let inflight = closed, runs = runs0;
+  for (let i = 0; i < 5000 && inflight !== 0; i++) {
+    yield* sys.sleep(1);
+    inflight = yield* sys.sysctl('net.local.inflight');
+    runs = yield* sys.sysctl('net.local.gcruns');
+  }
+  yield* say_fd(sys, `unp_gc: ${runs - runs0} pass(es), net.local.inflight = ${inflight}`);
+  return [got, back, st.status, closed, inflight, runs - runs0];
+}
+
+/* The child (childCpu): answers through the socket it is given, and passes one back. */
+export function* passfd_child(sys: Sys, fd: number): Blocking<number> {
+  const enc = new TextEncoder();
+  const buf = new Uint8Array(16);
+  const r = yield* sys.recvmsg(fd, buf, { controlLen: 64 });
+  const x = first_right(r.control);
+  const pid = yield* sys.getpid();
+  yield* say_fd(sys, `recvmsg(${fd}): fd ${x}`);
+  yield* sys.send(x, enc.encode(`hello from pid ${pid} through fd ${x}`));
+  yield* sys.close(x);
+  const [u, v] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.send(v, enc.encode(`written to fd ${v} in pid ${pid}`));
+  yield* sys.sendmsg(fd, { buf: enc.encode('u'), control: [scm_rights([u])] });
+  for (const d of [u, v, fd]) yield* sys.close(d);
+  return 0;
 }

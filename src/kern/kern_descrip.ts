@@ -200,7 +200,7 @@ function funsetfd_locked(fdp: Ptr, fd: number): Ptr {
 }
 
 /* The open file at fd, or NULL for a bad, empty or reserved fd. */
-function fd_fp_locked(fdp: Ptr, fd: number): Ptr {
+export function fd_fp_locked(fdp: Ptr, fd: number): Ptr {
   if (!(fd >= 0 && fd < k32[fdp + FILEDESC.fd_nfiles])) return NULL;
   return k32[fdnode(fdp, fd) + FDNODE.fdn_fp];
 }
@@ -448,7 +448,8 @@ export function fdrop(fp: Ptr): Blocking<number> {
   return fdrop_last(fp);
 }
 
-function* fdrop_last(fp: Ptr): Blocking<number> {
+/* The last reference is gone (fdrop's f_count reached 0 elsewhere): close and free the file.  Blocks. */
+export function* fdrop_last(fp: Ptr): Blocking<number> {
   KASSERT(k32[fp + FILE.f_msgcount] === 0, 'fdrop: last reference dropped with messages in flight');
   let error = 0;
   if (k32[fp + FILE.f_ops] !== 0) error = yield* fileops_of(fp).fo_close(fp);

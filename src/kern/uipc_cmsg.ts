@@ -10,21 +10,23 @@
  * cmcred_ngroups (a short, then 2 bytes of padding) and cmcred_groups[CMGROUP_MAX]: 84
  * bytes.
  *
- * Differs: SCM_RIGHTS (descriptor passing, unp_externalize, unp_gc) comes with the
- * events-and-rights issue: until then unp_internalize refuses it with EOPNOTSUPP;
- * a received message that does not fit the caller's room is left out whole (C copies
- * its first bytes) and MSG_CTRUNC is set either way; unp_internalize checks that an
+ * SCM_RIGHTS is handed to uipc_usrreq_rights.ts (unp_internalize_rights).
+ *
+ * Differs: a received message that does not fit the caller's room is left out whole (C
+ * copies its first bytes) and MSG_CTRUNC is set either way; the descriptors of an
+ * SCM_RIGHTS message left out are closed (FreeBSD; DragonFly 2008 left them open); unp_internalize checks that an
  * SCM_CREDS message's data is exactly a struct cmsgcred (DragonFly 2008 trusted
  * cmsg_len and wrote the credentials wherever it pointed).
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
-import { EINVAL, ENOBUFS, EOPNOTSUPP } from '../../shared/errno.js';
+import { EINVAL, ENOBUFS } from '../../shared/errno.js';
 import { MB, MB_DONTWAIT, MCLBYTES, MT_CONTROL, mtod } from '../sys/mbuf.js';
 import { PROC, UCRED } from '../sys/proc.js';
 import { SOL_SOCKET } from '../sys/socket.js';
 import { m_getl } from './uipc_mbuf.js';
+import { unp_internalize_rights } from './uipc_usrreq_rights.js';
 
 export const SCM_RIGHTS = 0x01;      // access rights (an array of int descriptors)
 export const SCM_TIMESTAMP = 0x02;   // a struct timeval
@@ -83,9 +85,11 @@ export function cmsg_copyin(msgs: unknown): number {
 /*
  * cmsg_copyout: the messages of the control chain (the chain stays the caller's) that
  * fit in room bytes, appended to out.  Returns true when some did not fit (MSG_CTRUNC).
- * Never blocks.
+ * The descriptors of an SCM_RIGHTS message that did not fit (already installed in the
+ * receiver's table by unp_externalize) are appended to lost: the caller closes them, as
+ * FreeBSD does, since the program never learns their numbers.  Never blocks.
  */
-export function cmsg_copyout(control: Ptr, room: number, out: Cmsg[]): boolean {
+export function cmsg_copyout(control: Ptr, room: number, out: Cmsg[], lost: number[]): boolean {
   let trunc = false;
   for (let m = control; m !== NULL; m = k32[m + MB.m_next]) {
     let at = mtod(m);
@@ -96,6 +100,9 @@ export function cmsg_copyout(control: Ptr, room: number, out: Cmsg[]): boolean {
       const space = CMSG_ALIGN(len);
       if (len > room) {
         trunc = true;
+        if (k32[(at >> 2) + 1] === SOL_SOCKET && k32[(at >> 2) + 2] === SCM_RIGHTS) {
+          for (let i = 0; i < ((len - CMSGHDR_BYTES) >> 2); i++) lost.push(k32[(at >> 2) + 3 + i]);
+        }
       } else {
         out.push({ level: k32[(at >> 2) + 1], type: k32[(at >> 2) + 2], data: ku8.slice(at + CMSGHDR_BYTES, at + len) });
         room -= Math.min(space, room);
@@ -120,7 +127,7 @@ export function unp_internalize(control: Ptr, p: Ptr): number {
   const w = at >> 2;
   const type = k32[w + 2];
   if ((type !== SCM_RIGHTS && type !== SCM_CREDS) || k32[w + 1] !== SOL_SOCKET || k32[w] !== len) return EINVAL;
-  if (type === SCM_RIGHTS) return EOPNOTSUPP;
+  if (type === SCM_RIGHTS) return unp_internalize_rights(control, p);
   if (len !== CMSG_LEN(CMSGCRED_BYTES)) return EINVAL;
   const cr = k32[p + PROC.p_ucred];
   const d = w + 3;
@@ -132,6 +139,22 @@ export function unp_internalize(control: Ptr, p: Ptr): number {
   k32[d + 5] = k32[cr + UCRED.cr_gid]; // cmcred_groups[0]: the effective gid
   for (let i = 1; i < CMGROUP_MAX; i++) k32[d + 5 + i] = 0;
   return 0;
+}
+
+/* An SCM_RIGHTS message passing the descriptors fds (sendmsg's control). */
+export function scm_rights(fds: number[]): Cmsg {
+  const data = new Uint8Array(fds.length * 4);
+  const v = new DataView(data.buffer);
+  fds.forEach((fd, i) => v.setInt32(i * 4, fd, true));
+  return { level: SOL_SOCKET, type: SCM_RIGHTS, data };
+}
+
+/* The descriptors of a received SCM_RIGHTS message's data. */
+export function cmsg_rights(data: Uint8Array): number[] {
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const fds: number[] = [];
+  for (let i = 0; i + 4 <= data.length; i += 4) fds.push(v.getInt32(i, true));
+  return fds;
 }
 
 /* The credentials of a received SCM_CREDS message's data, or null when it is not one. */

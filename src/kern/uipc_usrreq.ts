@@ -31,6 +31,7 @@
 
 import { k32, ku8 } from '../../shared/kmem.js';
 import { unp_internalize } from './uipc_cmsg.js';
+import { unp_detach_rights, unp_dispose, unp_externalize } from './uipc_usrreq_rights.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import {
@@ -222,10 +223,14 @@ function uipc_send(so: Ptr, flags: number, m: Ptr, nam: Ptr, control: Ptr, td: P
     if (unp === NULL) { error = EINVAL; break release; }
     if ((flags & PRUS_OOB) !== 0) { error = EOPNOTSUPP; break release; }
     if (control !== NULL) {
-      // SCM_CREDS filled in, anything else refused (SCM_RIGHTS: with descriptor passing).
+      // SCM_CREDS filled in, SCM_RIGHTS' descriptors turned into held files, the rest refused.
       const p = td !== NULL ? k32[td + TD.td_proc] : NULL;
       error = p !== NULL ? unp_internalize(control, p) : EINVAL;
-      if (error !== 0) break release;
+      if (error !== 0) {
+        m_freem(control);           // nothing was internalized: nothing to dispose of
+        control = NULL;
+        break release;
+      }
     }
     switch (k32[so + SO.so_type]) {
       case SOCK_DGRAM: {
@@ -296,8 +301,10 @@ function uipc_send(so: Ptr, flags: number, m: Ptr, nam: Ptr, control: Ptr, td: P
       socantsendmore(so);
       unp_shutdown(unp);
     }
-    // unp_dispose(control) on an error comes with descriptor passing.
   }
+  // A refused send's rights are dropped (a stream receiver that had no room for them
+  // returns no error: those stay in flight, as in C).
+  if (control !== NULL && error !== 0) unp_dispose(control);
   if (control !== NULL) m_freem(control);
   if (m !== NULL) m_freem(m);
   return error;
@@ -405,10 +412,11 @@ function unp_attach(so: Ptr, ai: Ptr): number {
  * unp_detach: so is going.  Its name is released (the file stays, connects now get
  * ECONNREFUSED); it is disconnected; every datagram socket connected to it gets
  * ECONNRESET and is disconnected (unp_drop); it is marked disconnected and loses its pcb.
- * (With rights in flight C also flushes so_rcv and runs unp_gc: a later issue.)
+ * With rights in flight its receive buffer is flushed first and unp_gc is asked for.
  */
 function unp_detach(unp: Ptr): void {
   const so = k32[unp + UNPCB.unp_socket];
+  unp_detach_rights(so);              // rights in flight: flush so_rcv, ask for unp_gc
   const vp = k32[unp + UNPCB.unp_vnode];
   if (vp !== NULL) {
     vn_sock_release(vp);
@@ -593,8 +601,8 @@ export const localdomain: Domain = {
   dom_family: AF_LOCAL,
   dom_name: 'local',
   dom_init: null,            // unp_init: its lists and lock live in kmem, zero at boot
-  dom_externalize: null,     // unp_externalize: with descriptor passing
-  dom_dispose: null,         // unp_dispose: with descriptor passing
+  dom_externalize: unp_externalize,
+  dom_dispose: unp_dispose,
   dom_protosw: localsw,
   dom_next: null,
 };

@@ -94,8 +94,16 @@ export const NSG = layout('unixsock_globals', {
   ns_ino: 1,         // last fake inode number handed to an unbound socket (uipc_sense; Atomics)
   ns_noname: SOCKADDR_BYTES / 4, // sun_noname: {sa_len 16, AF_LOCAL}, the address of an unbound sender
   ns_unp_token: TOK.SIZE, // unp_token: serializes AF_LOCAL's requests in the netisr model (uipc_usrreq.ts)
+  // Descriptor passing (uipc_usrreq_rights.ts):
+  ns_unp_spin: SPINLOCK_WORDS, // unp_spin: f_msgcount, unp_rights and the unp_gc daemon's work
+  ns_unp_rights: 1,  // unp_rights: file references in flight in SCM_RIGHTS messages
+  ns_gc_state: 1,    // the unp_gc daemon: UG_IDLE asleep, UG_BUSY has work (counted as a live thread)
+  ns_gc_want: 1,     // an unp_gc pass was asked for (unp_detach with rights in flight)
+  ns_gc_closeq: 1,   // files whose last reference went where closing cannot sleep (f_gcnext chain)
+  ns_gc_runs: 1,     // unp_gc passes run (net.local.gcruns)
+  ns_gc_td: 1,       // the daemon's thread
 });
-if (NSG.SIZE > 16) throw new Error('vfs_unixsock: the namespace words do not fit in g_unp');
+if (NSG.SIZE > 32) throw new Error('vfs_unixsock: the namespace words do not fit in g_unp');
 
 export const NS_ROOT: Ptr = -1;          // the root directory (not a node)
 
@@ -111,6 +119,7 @@ kfunc_on_attach(() => {
   const g = unixsock_globals();
   Atomics.compareExchange(k32, g + NSG.ns_spin + SL_CLASS, 0, lockclass_register('unixsock_ns'));
   Atomics.compareExchange(k32, g + NSG.ns_unp_token + TOK.t_class, 0, lockclass_register('unp_token'));
+  Atomics.compareExchange(k32, g + NSG.ns_unp_spin + SL_CLASS, 0, lockclass_register('unp_spin'));
   const sa = (g + NSG.ns_noname) * 4;
   ku8[sa] = SOCKADDR_BYTES;
   ku8[sa + 1] = AF_LOCAL;

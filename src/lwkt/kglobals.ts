@@ -14,6 +14,6 @@ export const KG = layout('kglobals', {
   g_apanic_rport: PORT.SIZE, // panic port: messages that must never be replied
   g_kern: 64,               // the kern layer's process, file and credential words
   g_ipc: 32,                // the socket layer's tunables (kern.ipc.*, sys/socketvar.ts IPC)
-  g_unp: 16,                // the AF_LOCAL file namespace (kern/vfs_unixsock.ts NSG)
+  g_unp: 32,                // AF_LOCAL: the file namespace and the rights in flight (kern/vfs_unixsock.ts NSG)
 });
 export const GLOBALS_WORDS = KG.SIZE;

@@ -11,6 +11,7 @@ import { lwkt_create, lwkt_init_idle } from '../lwkt/lwkt_thread.js';
 import { TDPRI_KERN_DAEMON, TDPRI_MAX, TDPRI_USER_NORM, TD } from '../lwkt/thread.js';
 import { is_generator, thread_fn } from './modules.js';
 import { netisr_cpu_init } from '../kern/uipc_msg.js';
+import { unp_gc_cpu_init } from '../kern/uipc_usrreq_rights.js';
 import { is_program, proc_exec, type ProgramFn } from '../kern/kern_exec.js';
 
 export function cpu_bringup(cpuid: number, hooks: CpuHooks): Globaldata {
@@ -18,6 +19,7 @@ export function cpu_bringup(cpuid: number, hooks: CpuHooks): Globaldata {
   set_mycpu(gd);
   lwkt_init_idle(gd);
   netisr_cpu_init(gd);    // the netisr dispatch model's protocol thread, before anything runs
+  unp_gc_cpu_init(gd);    // CPU 0: the daemon that closes and collects AF_LOCAL rights in flight
   return gd;
 }
 

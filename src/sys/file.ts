@@ -24,6 +24,7 @@ export const FILE = layout('file', {
   f_cred: 1,         // credentials of the opener, referenced
   f_list_next: 1,    // open-file list (g_kern kg_filehead), guarded by kg_file_spin
   f_list_prev: 1,    // previous file, or 0 at the head
+  f_gcnext: 1,       // the unp_gc daemon's queue of files to close (uipc_usrreq_rights.ts)
 });
 
 /* f_type (sys/file.h). */
@@ -116,4 +117,12 @@ export interface Fileops {
   fo_stat(fp: Ptr, sb: Ptr, cred: Ptr): Blocking<number>;
   fo_close(fp: Ptr): Blocking<number>;
   fo_shutdown(fp: Ptr, how: number): Blocking<number>;
+  /*
+   * kqueue: attach the knote kn (its kn_filter set) to the object: choose its filterops
+   * and link it on the object's klist; 0, or non-zero for a filter the object does not
+   * have (DragonFly returns 1, which kevent reports as an errno).  Plain, called with
+   * knote_spin held (kern_event.ts).  A file type without it behaves as badfileops: EBADF.
+   * Its fo_close must drop the knotes it attached (knote_remove) before the object goes.
+   */
+  fo_kqfilter?(fp: Ptr, kn: Ptr): number;
 }

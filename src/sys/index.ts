@@ -31,6 +31,6 @@ export {
 export { ARG_MAX } from '../kern/kern_exec_args.js';
 export {
   SCM_RIGHTS, SCM_TIMESTAMP, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, cmsgcred_parse,
-  type Cmsg, type CmsgCred,
+  scm_rights, cmsg_rights, type Cmsg, type CmsgCred,
 } from '../kern/uipc_cmsg.js';
 export { connect_retry, fnv1a, FNV_BASIS } from './libsim.js';

@@ -42,7 +42,7 @@ import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
-import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
+import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
 import { SO } from './socketvar.js';
 import { SOCKADDR_UN_BYTES, XUCRED } from './unpcb.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
@@ -418,8 +418,9 @@ export class Sys {
    * sendmsg: msg.buf (all of it, or msg.len bytes) with the control messages
    * msg.control ({ level, type, data }), to msg.path or the connected peer; the count
    * sent.  AF_LOCAL takes SCM_CREDS (the kernel writes the sender's credentials into its
-   * data, which must be CMSGCRED_BYTES long); other control is EINVAL; SCM_RIGHTS is
-   * EOPNOTSUPP until descriptor passing.  More than MCLBYTES of control is EINVAL.
+   * data, which must be CMSGCRED_BYTES long) and SCM_RIGHTS (scm_rights(fds): every fd
+   * must be open, EBADF, and no kqueue, EOPNOTSUPP; the files travel held by the message);
+   * other control is EINVAL.  More than MCLBYTES of control is EINVAL.
    */
   *sendmsg(fd: number, msg: MsgOut, flags = 0): Blocking<number> {
     if (typeof msg !== 'object' || msg === null) this.fail('sendmsg', EFAULT);
@@ -461,8 +462,12 @@ export class Sys {
       const control: Cmsg[] = [];
       let out = k32[this.w + S_FLAGS];
       if (ctl !== NULL) {
-        if (cmsg_copyout(ctl, room, control)) out |= MSG_CTRUNC;
+        const lost: number[] = [];
+        if (cmsg_copyout(ctl, room, control, lost)) out |= MSG_CTRUNC;
         m_freem(ctl);
+        // Received, but the program cannot learn them.  (A peek externalizes nothing: its
+        // copy holds what the message holds, not descriptors of ours.)
+        if ((flags & MSG_PEEK) === 0) for (const lfd of lost) yield* kern_close(this.p, lfd);
       }
       if (!this.ret('recvmsg', e)) return { bytes: k32[this.w + S_RES], path, flags: out, control };
     }

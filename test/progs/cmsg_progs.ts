@@ -34,7 +34,7 @@ export function* creds_pair(sys: Sys, type: number): Blocking<unknown[]> {
     yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: [{ level: 1, type: SCM_CREDS, data: new Uint8Array(CMSGCRED_BYTES) }] })),
     yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: [{ level: SOL_SOCKET, type: 9, data: new Uint8Array(4) }] })),
     yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: [{ level: SOL_SOCKET, type: SCM_CREDS, data: new Uint8Array(8) }] })),
-    yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, data: new Uint8Array(4) }] })),
+    yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, data: new Uint8Array([99, 0, 0, 0]) }] })),
     yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: [creds(), creds()] })),
     yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: [{ level: SOL_SOCKET, type: SCM_CREDS, data: new Uint8Array(4096) }] })),
     yield* attempt(sys.sendmsg(a, { buf: enc.encode('x'), control: 'no' as unknown as Cmsg[] })),

@@ -1,0 +1,65 @@
+/*
+ * Descriptor passing over AF_LOCAL (kern/uipc_usrreq_rights.ts): SCM_RIGHTS internalised
+ * at send time and externalised at receive time, the refusals and their errnos, the
+ * receiver's limits (MSG_CTRUNC, EMSGSIZE, MSG_PEEK), rights disposed of when their
+ * socket closes, unp_gc's cycles, and passing between processes on different CPUs.  Both
+ * engines, both dispatch models; net.local.inflight back to 0 and every zone back to its
+ * starting count after each program.
+ */
+import { describe, it, expect } from 'vitest';
+import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/sys/index.js';
+import {
+  ENGINES, MODELS, SOCKET_ZONES, machine, down, quiesce, zoneUsed, type Engine, type Model,
+} from './helpers.js';
+
+const P = new URL('./progs/rights_progs.ts', import.meta.url).href;
+
+async function run1(engine: Engine, model: Model, name: string, args: unknown[]): Promise<unknown[]> {
+  const m = await machine({ cpus: 2, engine, seed: 11, dispatch: model });
+  const z0 = SOCKET_ZONES.map((z) => zoneUsed(m, z));
+  const r = await m.join(await m.spawnProcess({ cpu: 1, module: P, export: name, args, uid: 1000 }));
+  await quiesce(m);
+  expect(SOCKET_ZONES.map((z) => zoneUsed(m, z))).toEqual(z0);
+  await down(m);
+  return r as unknown[];
+}
+
+describe.each(ENGINES)('descriptor passing (%s engine)', (engine) => {
+  describe.each(MODELS)('%s dispatch', (model) => {
+    it.each([['stream', SOCK_STREAM], ['seqpacket', SOCK_SEQPACKET], ['dgram', SOCK_DGRAM]])(
+      'a socket passed over a %s pair is the same open file; two in one message', async (_n, type) => {
+        expect(await run1(engine, model, 'pass_pair', [type])).toEqual([
+          2, 2, 1, true, 1, 0, 'hello', 2, true, 'twice', 0, 0, 0,
+        ]);
+      });
+
+    it('refusals: EBADF, one message per send (EINVAL), ENOBUFS disposes of the rights', async () => {
+      const [bad, in0, filled, nobufs, eof, in1] = await run1(engine, model, 'refusals', []);
+      expect(bad).toEqual(['EBADF', 'EBADF', 'EINVAL']);
+      expect([in0, filled, nobufs, eof, in1]).toEqual([0, true, 'ENOBUFS', 0, 0]);
+    });
+
+    it('receiver limits: MSG_CTRUNC closes what did not fit, MSG_PEEK leaves rights queued, EMSGSIZE discards', async () => {
+      expect(await run1(engine, model, 'receiver_limits', [])).toEqual([
+        1, true, 0, 0,            // truncated: the byte, MSG_CTRUNC, no control, the payload closed (EOF)
+        1, true, 1, 'peeked',     // peek: the byte, MSG_CTRUNC on a small buffer, still in flight; then received and working
+        16, 'EMFILE',             // the table filled to RLIMIT_NOFILE
+        'EMSGSIZE', 0, 0, 'm',    // EMSGSIZE, nothing in flight, the payload closed, the data still queued
+        0,
+      ]);
+    });
+
+    it.each([['stream', SOCK_STREAM], ['dgram', SOCK_DGRAM]])(
+      'closing a %s pair with rights queued disposes of them', async (_n, type) => {
+        expect(await run1(engine, model, 'close_in_flight', [type])).toEqual([6]);
+      });
+
+    it('unp_gc frees a self cycle and a two-socket cycle, and nothing reachable', async () => {
+      expect(await run1(engine, model, 'gc_cycles', [])).toEqual([4, true, 1, 'alive', 0]);
+    });
+
+    it('passing between processes on different CPUs', async () => {
+      expect(await run1(engine, model, 'cross_cpu', [0])).toEqual(['child got go', 'from v', 0, 0]);
+    });
+  });
+});
