@@ -34,12 +34,12 @@
 import { k32, H_DISPATCH } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
-import { EINVAL, ENOBUFS } from '../../shared/errno.js';
+import { EINTR, EINVAL, ENOBUFS } from '../../shared/errno.js';
 import { ncpus } from '../../shared/cpu.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
-import { TAILQ_EMPTY, TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
+import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_INSERT_TAIL, TAILQ_NEXT, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { zalloc, Z_KMALLOC64 } from '../../shared/zone.js';
-import { done_num, is_done, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, done_num, is_done, type Blocking } from '../../shared/effect.js';
 import { MSG, PORT, EASYNC, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_SYNC, MPT_THREAD } from '../lwkt/msg.js';
 import { kstack_alloc, kstack_free } from '../lwkt/lwkt_kstack.js';
 import { TDPRI_KERN_DAEMON, TDF_SYSTHREAD } from '../lwkt/thread.js';
@@ -49,7 +49,7 @@ import { lwkt_create } from '../lwkt/lwkt_thread.js';
 import { bgl_token, lwkt_gettoken, lwkt_reltoken, lwkt_token_owner } from '../lwkt/lwkt_token.js';
 import { kfunc_get, kfunc_id, kfunc_on_attach, kfunc_register } from '../lwkt/kfunc.js';
 import {
-  lwkt_domsg, lwkt_initmsg, lwkt_initport_putonly, lwkt_msg_alloc, lwkt_msg_free, lwkt_replymsg, lwkt_sendmsg,
+  lwkt_domsg, lwkt_initmsg, lwkt_initmsg_abortable, lwkt_initport_putonly, lwkt_msg_alloc, lwkt_msg_free, lwkt_replymsg, lwkt_sendmsg,
   lwkt_thread_port, lwkt_waitport, lwkt_afree_rport,
 } from '../lwkt/lwkt_msgport.js';
 import { SO, SSB, SEL, SSB_MEVENT, SS_ABORTING } from '../sys/socketvar.js';
@@ -79,6 +79,9 @@ export const NM_PREDICATE = MSG.ms_arg + 1; // kfunc id: (msg) => boolean; may s
 export const NM_FFLAGS = MSG.ms_arg + 2;    // the waiter's file flags (FNONBLOCK)
 export const NM_ETYPE = MSG.ms_arg + 3;     // NM_REVENT or NM_SEVENT
 export const NM_LIST = MSG.ms_arg + 4;      // 2 words: TAILQ link on ssb_sel.si_mlist
+export const NM_HEAD = MSG.ms_arg + 8;      // here: nm_so as sent (a predicate may replace nm_so): the abort's socket
+/* struct netmsg_so_notify_abort: nm_so and nm_etype as the original's, then: */
+export const NM_NOTIFYMSG = MSG.ms_arg + 1; // the netmsg_so_notify to abort
 export const NM_REVENT = 0x1;               // the event is on so_rcv
 export const NM_SEVENT = 0x2;               // ... on so_snd
 
@@ -127,7 +130,7 @@ export function so_mport(pr: Protosw, so: Ptr, nam: Ptr, req: number): Ptr {
  * message inline (netisr.c's netmsg_put_port): waiting for itself would never end.  The
  * message must be done when the dispatcher returns ("self-referential deadlock").
  */
-function netmsg_domsg(port: Ptr, msg: Ptr): Blocking<number> {
+function netmsg_domsg(port: Ptr, msg: Ptr, flags = 0): Blocking<number> {
   const td = curthread();
   if (k32[port + PORT.mp_type] === MPT_THREAD && k32[port + PORT.mp_td] === td) {
     k32[msg + MSG.ms_flags] = (k32[msg + MSG.ms_flags] & ~(MSGF_REPLY | MSGF_DONE)) | MSGF_SYNC;
@@ -136,7 +139,7 @@ function netmsg_domsg(port: Ptr, msg: Ptr): Blocking<number> {
     if ((k32[msg + MSG.ms_flags] & MSGF_DONE) === 0) panic('netmsg_put_port: self-referential deadlock on netport');
     return done_num(k32[msg + MSG.ms_error]);
   }
-  return lwkt_domsg(port, msg, 0);
+  return lwkt_domsg(port, msg, flags);
 }
 
 function netmsg_dispatch(msg: Ptr): void {
@@ -428,19 +431,74 @@ function netmsg_so_notify(msg: Ptr): void {
 }
 
 /*
- * so_pru_notify (here: the sending half of the accept/connect waits): initialise msg, a
- * netmsg_so_notify owned by the caller, for an event of type etype on so judged by
- * predicate (a kfunc id), and send it synchronously to so's serving port.  Returns the
- * reply's ms_error once the predicate held.  Not interruptible here: the abort protocol
- * (netmsg_so_notify_doabort) arrives with the accept and connect system calls.  Blocks.
+ * so_pru_notify (the sending half of the accept/connect waits, kern_accept's and
+ * kern_connect's netmsg_so_notify): initialise msg, a netmsg owned by the caller, as an
+ * abortable notify for an event of type etype on so judged by predicate (a kfunc id), and
+ * send it synchronously to so's serving port.  Returns the reply's ms_error once the
+ * predicate held; with PCATCH in flags a signal aborts the wait
+ * (netmsg_so_notify_doabort) and the reply is EINTR, unless the predicate won the race.
+ * The predicate may leave a result in NM_SO (accept's dequeued connection).  Blocks.
  */
-export function so_pru_notify(msg: Ptr, so: Ptr, predicate: number, fflags: number, etype: number): Blocking<number> {
-  netmsg_init(msg, lwkt_thread_port(curthread()), 0, id.so_notify);
+export function so_pru_notify(msg: Ptr, so: Ptr, predicate: number, fflags: number, etype: number,
+    flags = 0): Blocking<number> {
+  lwkt_initmsg_abortable(msg, lwkt_thread_port(curthread()), 0, id.so_notify_doabort);
+  k32[msg + MSG.ms_cmd] = id.so_notify;
   k32[msg + NM_SO] = so;
+  k32[msg + NM_HEAD] = so;
   k32[msg + NM_PREDICATE] = predicate;
   k32[msg + NM_FFLAGS] = fflags;
   k32[msg + NM_ETYPE] = etype;
-  return netmsg_domsg(so_mport(pr_of(so), so, NULL, PRU_NONE), msg);
+  return netmsg_domsg(so_mport(pr_of(so), so, NULL, PRU_NONE), msg, flags);
+}
+
+/*
+ * netmsg_so_notify_doabort (the notify's abort function, on the waiter's CPU, from
+ * lwkt_abortmsg when a signal interrupts the wait): unless the notify is already done,
+ * send a netmsg_so_notify_abort after it to the port that holds it and wait for that.
+ * The abort message is C's stack message: a frame on this thread's kstack.  Blocks.
+ */
+function netmsg_so_notify_doabort(msg: Ptr): Blocking<void> {
+  if ((k32[msg + MSG.ms_flags] & (MSGF_DONE | MSGF_REPLY)) !== 0) return DONE_VOID;
+  const amsg = netmsg_stack_get();
+  if (amsg === NULL) panic('netmsg_so_notify_doabort: no message for the abort');
+  k32[amsg + MSG.ms_cmd] = id.so_notify_abort;
+  k32[amsg + NM_SO] = k32[msg + NM_HEAD];
+  k32[amsg + NM_ETYPE] = k32[msg + NM_ETYPE];
+  k32[amsg + NM_NOTIFYMSG] = msg;
+  const r = netmsg_domsg(k32[msg + MSG.ms_target_port], amsg);
+  if (!is_done(r)) return so_notify_doabort_wait(r, amsg);
+  netmsg_stack_put(amsg);
+  return DONE_VOID;
+}
+
+function* so_notify_doabort_wait(r: Blocking<number>, amsg: Ptr): Blocking<void> {
+  yield* r;
+  netmsg_stack_put(amsg);
+}
+
+/*
+ * netmsg_so_notify_abort (dispatch, on the port that holds the notify): if the notify is
+ * still waiting on its sockbuf's list, take it off and reply EINTR; a notify that
+ * sowakeup released in the meantime is left to its reply.  Then reply to the abort.
+ * C re-tests the notify's DONE|REPLY flags here; a notify sowakeup has unlinked but not
+ * yet replied (another CPU, between its unlock and its reply) shows neither, so the list
+ * itself, under ssb_spin, is what is tested.
+ */
+function netmsg_so_notify_abort(amsg: Ptr): void {
+  const msg = k32[amsg + NM_NOTIFYMSG];
+  const so = k32[amsg + NM_SO];
+  const ssb = (k32[amsg + NM_ETYPE] & NM_REVENT) !== 0 ? so + SO.so_rcv : so + SO.so_snd;
+  const mlist = ssb + SSB.ssb_sel + SEL.si_mlist;
+  spin_lock(ssb + SSB.ssb_spin);
+  let queued = false;
+  for (let m = TAILQ_FIRST(mlist); m !== NULL && !queued; m = TAILQ_NEXT(m, NM_LIST)) queued = m === msg;
+  if (queued) {
+    TAILQ_REMOVE(mlist, msg, NM_LIST);
+    if (TAILQ_EMPTY(mlist)) Atomics.and(k32, ssb + SSB.ssb_flags, ~SSB_MEVENT);
+  }
+  spin_unlock(ssb + SSB.ssb_spin);
+  if (queued) lwkt_replymsg(msg, EINTR);
+  lwkt_replymsg(amsg, 0);
 }
 
 /* ---- net/netisr.c: the sync port and the netisr threads ---- */
@@ -515,6 +573,7 @@ export function netisr_cpu_init(gd: Globaldata): void {
 const id = {
   abort: 0, attach: 0, bind: 0, connect: 0, connect2: 0, detach: 0, disconnect: 0, listen: 0, peeraddr: 0,
   rcvd: 0, rcvoob: 0, send: 0, sense: 0, shutdown: 0, sockaddr: 0, ctloutput: 0, so_notify: 0,
+  so_notify_doabort: 0, so_notify_abort: 0,
 };
 type Kf = (...a: number[]) => unknown;
 function register_all(): void {
@@ -535,6 +594,8 @@ function register_all(): void {
   id.sockaddr = kfunc_register('netmsg_pru_sockaddr', netmsg_pru_sockaddr as Kf);
   id.ctloutput = kfunc_register('netmsg_pru_ctloutput', netmsg_pru_ctloutput as Kf);
   id.so_notify = kfunc_register('netmsg_so_notify', netmsg_so_notify as Kf);
+  id.so_notify_doabort = kfunc_register('netmsg_so_notify_doabort', netmsg_so_notify_doabort as Kf);
+  id.so_notify_abort = kfunc_register('netmsg_so_notify_abort', netmsg_so_notify_abort as Kf);
   kfunc_register('netmsg_sync_putport', netmsg_sync_putport as Kf);
 }
 register_all();

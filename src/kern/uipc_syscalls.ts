@@ -16,18 +16,18 @@
  *    EFAULT (C's copyin/copyout), so no input can throw or reach a KASSERT.
  *  - Each call takes the BGL in the bgl dispatch model (the 2008 syscall entry held it
  *    for socket calls); tokens nest, so a caller that holds it already is fine.
- *  - accept and connect wait as FreeBSD 2.1 / Net/2 did: tsleep(&so_timeo, PCATCH) in a
- *    loop, interlocked (tsleep_interlock in a critical section, then re-check), instead
- *    of DragonFly's predicate notify messages (a later issue); the outcomes are
- *    DragonFly's: a pending so_error on the listener is returned and not cleared,
- *    CANTRCVMORE gives ECONNABORTED, a signal gives EINTR even with SA_RESTART.  The
- *    dequeue runs in the accepting thread; in the netisr model the listener's queues are
- *    otherwise its protocol's, so two accepts racing a connect on one listener are not
- *    safe there until the predicate version comes.
- *  - kern_shutdown wakes &so_timeo of a listener it shut, so that a blocked accept sees
- *    CANTRCVMORE (the predicate version is woken through so_rcv's notify list).
- *  - The scratch words C keeps on the stack (fp, fd, a sockaddr pointer, flags) are one
- *    kmalloc16 item per call: ENOBUFS when that zone is empty.
+ *  - accept and connect wait with DragonFly's predicate notify messages
+ *    (soaccept_predicate, soconnected_predicate; uipc_msg.ts so_pru_notify), each a
+ *    frame on the thread's kstack as C's stack message.  The notify goes to the
+ *    listener's serving port (run at once in the caller on the sync port, by the netisr
+ *    thread otherwise), waits on so_rcv's (so_snd's for connect) notify list, and is
+ *    replied by the sowakeup that makes its predicate true, which for accept dequeues the
+ *    connection inside the predicate: two accepts racing connects from other CPUs can
+ *    neither lose nor share one.  A signal aborts the wait (netmsg_so_notify_doabort):
+ *    EINTR, even with SA_RESTART.
+ *  - The scratch words C keeps on the stack (fp, fd, a sockaddr pointer, flags) are a
+ *    16-word frame on the thread's kstack (kmalloc16 when it is full: ENOBUFS when that
+ *    zone is empty too).
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
@@ -37,14 +37,13 @@ import {
   EALREADY, EBADF, EDOM, EFAULT, EINPROGRESS, EINTR, EINVAL, ENAMETOOLONG, ENOBUFS, ENOTCONN, EPIPE, ERESTART,
   EWOULDBLOCK, ECONNABORTED,
 } from '../../shared/errno.js';
-import { zalloc, zfree, Z_KMALLOC16, Z_KMALLOC64 } from '../../shared/zone.js';
+import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_MSG } from '../../shared/zone.js';
 import { kstack_get, kstack_put } from '../lwkt/lwkt_kstack.js';
 import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { curthread } from '../lwkt/globaldata.js';
 import { TD } from '../lwkt/thread.js';
-import { crit_enter, crit_exit } from '../lwkt/lwkt_thread.js';
-import { PCATCH, tsleep, tsleep_interlock, wakeup } from '../lwkt/kern_synch.js';
+import { PCATCH } from '../lwkt/kern_synch.js';
 import { get_mplock, rel_mplock } from '../lwkt/lwkt_token.js';
 import { DTYPE_SOCKET, FASYNC, FILE, FIOASYNC, FIONBIO, FNONBLOCK, FREAD, FWRITE } from '../sys/file.js';
 import { PROC, SIGPIPE } from '../sys/proc.js';
@@ -63,7 +62,11 @@ import {
   sosend, sosetopt, sogetopt,
 } from './uipc_socket.js';
 import { free_sockaddr, soclrstate } from './uipc_socket2.js';
-import { SO_DISPATCH_BGL, so_dispatch_model, so_pru_peeraddr, so_pru_sockaddr } from './uipc_msg.js';
+import {
+  NM_FFLAGS, NM_REVENT, NM_SEVENT, NM_SO, SO_DISPATCH_BGL, so_dispatch_model, so_pru_notify, so_pru_peeraddr, so_pru_sockaddr,
+} from './uipc_msg.js';
+import { MSG } from '../lwkt/msg.js';
+import { kfunc_on_attach, kfunc_register } from '../lwkt/kfunc.js';
 import { O_FBLOCKING, O_FNONBLOCKING, socketops } from './sys_socket.js';
 
 /* Scratch words of one call (a kmalloc16 item). */
@@ -273,8 +276,8 @@ function* kern_listen_body(p: Ptr, w: Ptr, s: number, backlog: number): Blocking
  * kern_accept: take a completed connection off listener s onto a new descriptor, stored
  * in the kmem word res.  The descriptor is reserved (falloc) before waiting: EMFILE and
  * ENFILE come at once, connection or not.  EINVAL for a negative *namelen or a socket
- * not listening.  Waits (PCATCH) on the listener's so_timeo until a connection is
- * queued; returns the listener's pending so_error (not cleared), ECONNABORTED once it
+ * not listening.  Waits (PCATCH) with a soaccept_predicate notify message until a
+ * connection is queued, which the predicate dequeues; returns the listener's pending so_error (not cleared), ECONNABORTED once it
  * cannot receive, EWOULDBLOCK when non-blocking (the listener's FNONBLOCK, or fflags'
  * O_FNONBLOCKING; O_FBLOCKING overrides it), EINTR on a signal (SA_RESTART or not).  The
  * new file gets the listener's f_flag (FNONBLOCK and FASYNC pushed down by ioctl) and its
@@ -310,12 +313,10 @@ function* kern_accept_body(p: Ptr, w: Ptr, s: number, fflags: number, name: Ptr,
       error = EINVAL;
       break done;
     }
-    error = yield* accept_wait(head, nonblock);
+    // The predicate dequeues the connection for us (into W_SO).
+    error = yield* notify_wait(head, pred.accept, nonblock, NM_REVENT, w + W_SO);
     if (error !== 0) break done;
-    // The connection is ours: off the listener's queue, with the listener's SIGIO owner.
-    const so = TAILQ_FIRST(head + SO.so_comp);
-    TAILQ_REMOVE(head + SO.so_comp, so, SO.so_list);
-    k32[head + SO.so_qlen]--;
+    const so = k32[w + W_SO];
     soclrstate(so, SS_COMP);
     k32[so + SO.so_head] = NULL;
     KNOTE(head + SO.so_rcv + SSB.ssb_sel + SEL.si_note, 0);
@@ -356,38 +357,76 @@ function* kern_accept_body(p: Ptr, w: Ptr, s: number, fflags: number, name: Ptr,
 }
 
 /*
- * Wait until head's so_comp has a connection (0), or an error: the listener's so_error
- * (not cleared), ECONNABORTED after CANTRCVMORE, EWOULDBLOCK when non-blocking, EINTR on
- * a signal.  The interlock: queue on &so_timeo (tsleep_interlock, in a critical
- * section), then re-check, then sleep: a connection completed on another CPU after the
- * check wakes us (soisconnected's wakeup_one, sonewconn's wakeup).
+ * soaccept_predicate (a notify message's predicate, run where the message is, under
+ * head.so_rcv's ssb_spin: at once in kern_accept's netmsg_so_notify, or in sowakeup):
+ * the listener's so_error (returned, not cleared); a completed connection, dequeued here
+ * into the message's nm_so; ECONNABORTED once the listener cannot receive; EWOULDBLOCK
+ * for a non-blocking accept; otherwise false (wait).
  */
-function* accept_wait(head: Ptr, nonblock: boolean): Blocking<number> {
-  for (;;) {
-    crit_enter();
-    tsleep_interlock(head + SO.so_timeo);
-    let error = 0;
-    if (k32[head + SO.so_error] !== 0) error = k32[head + SO.so_error];
-    else if (!TAILQ_EMPTY(head + SO.so_comp)) error = 0;
-    else if ((Atomics.load(k32, head + SO.so_state) & SS_CANTRCVMORE) !== 0) error = ECONNABORTED;
-    else if (nonblock) error = EWOULDBLOCK;
-    else error = -1000;                      // nothing yet: sleep
-    if (error !== -1000) {
-      crit_exit();
-      return error;
-    }
-    error = yield* tsleep(head + SO.so_timeo, PCATCH, 'accept', 0);
-    crit_exit();
-    // Predicate waits give EINTR, never ERESTART (dragonfly.md 4.15).
-    if (error !== 0) return error === ERESTART ? EINTR : error;
+function soaccept_predicate(msg: Ptr): boolean {
+  const head = k32[msg + NM_SO];
+  if (k32[head + SO.so_error] !== 0) {
+    k32[msg + MSG.ms_error] = k32[head + SO.so_error];
+    return true;
   }
+  if (!TAILQ_EMPTY(head + SO.so_comp)) {
+    const so = TAILQ_FIRST(head + SO.so_comp);
+    TAILQ_REMOVE(head + SO.so_comp, so, SO.so_list);
+    k32[head + SO.so_qlen]--;
+    k32[msg + NM_SO] = so;            // "abuse nm_so as a copy in/copy out parameter"
+    k32[msg + MSG.ms_error] = 0;
+    return true;
+  }
+  if ((Atomics.load(k32, head + SO.so_state) & SS_CANTRCVMORE) !== 0) {
+    k32[msg + MSG.ms_error] = ECONNABORTED;
+    return true;
+  }
+  if ((k32[msg + NM_FFLAGS] & FNONBLOCK) !== 0) {
+    k32[msg + MSG.ms_error] = EWOULDBLOCK;
+    return true;
+  }
+  return false;
+}
+
+/* soconnected_predicate: the connect is no longer under way, or failed; its so_error. */
+function soconnected_predicate(msg: Ptr): boolean {
+  const so = k32[msg + NM_SO];
+  if ((Atomics.load(k32, so + SO.so_state) & SS_ISCONNECTING) === 0 || k32[so + SO.so_error] !== 0) {
+    k32[msg + MSG.ms_error] = k32[so + SO.so_error];
+    return true;
+  }
+  return false;
+}
+
+const pred = { accept: 0, connected: 0 };
+function register_predicates(): void {
+  pred.accept = kfunc_register('soaccept_predicate', soaccept_predicate as (...a: number[]) => unknown);
+  pred.connected = kfunc_register('soconnected_predicate', soconnected_predicate as (...a: number[]) => unknown);
+}
+register_predicates();
+kfunc_on_attach(register_predicates);
+
+/*
+ * Wait for a notify predicate on so (kern_accept, kern_connect): an abortable
+ * netmsg_so_notify, C's stack message, a frame on this thread's kstack.  A signal gives
+ * EINTR, never ERESTART: the thread port does not restart (dragonfly.md 4.15).  The
+ * predicate's nm_so result goes to the kmem word sop when given.  Blocks.
+ */
+function* notify_wait(so: Ptr, predicate: number, nonblock: boolean, etype: number, sop: Ptr): Blocking<number> {
+  const msg = kstack_get(MSG.SIZE, Z_MSG);
+  if (msg === NULL) return ENOBUFS;
+  const error = yield* so_pru_notify(msg, so, predicate, nonblock ? FNONBLOCK : 0, etype, PCATCH);
+  if (error === 0 && sop !== NULL) k32[sop] = k32[msg + NM_SO];
+  kstack_put(msg, MSG.SIZE, Z_MSG);
+  return error === ERESTART ? EINTR : error;
 }
 
 /*
  * kern_connect: connect s to sa (a kmem sockaddr).  EALREADY while a connect is under
  * way; soconnect's errors; EINPROGRESS when non-blocking (the file's FNONBLOCK or
- * fflags' O_FNONBLOCKING) and still connecting.  Otherwise waits (PCATCH) on so_timeo
- * while connecting, then returns and clears so_error.  SS_ISCONNECTING is cleared unless
+ * fflags' O_FNONBLOCKING) and still connecting.  Otherwise waits (PCATCH) with a
+ * soconnected_predicate notify message while connecting, then returns and clears
+ * so_error.  SS_ISCONNECTING is cleared unless
  * the wait was interrupted; ERESTART becomes EINTR.  Blocks.
  */
 export function kern_connect(s: number, fflags: number, sa: number): Blocking<number> {
@@ -418,21 +457,11 @@ function* kern_connect_body(p: Ptr, w: Ptr, s: number, fflags: number, sa: numbe
         error = EINPROGRESS;
         break done;
       }
-      for (;;) {
-        crit_enter();
-        tsleep_interlock(so + SO.so_timeo);
-        if ((Atomics.load(k32, so + SO.so_state) & SS_ISCONNECTING) === 0 || k32[so + SO.so_error] !== 0) {
-          crit_exit();
-          break;
-        }
-        error = yield* tsleep(so + SO.so_timeo, PCATCH, 'connec', 0);
-        crit_exit();
-        if (error !== 0) {
-          interrupted = true;
-          break;
-        }
+      if ((Atomics.load(k32, so + SO.so_state) & SS_ISCONNECTING) !== 0 && k32[so + SO.so_error] === 0) {
+        error = yield* notify_wait(so, pred.connected, false, NM_SEVENT, NULL);
+        if (error === EINTR) interrupted = true;
       }
-      if (error === 0) {
+      if (!interrupted) {
         error = k32[so + SO.so_error];
         k32[so + SO.so_error] = 0;
       }
@@ -669,10 +698,6 @@ function* kern_shutdown_body(p: Ptr, _w: Ptr, s: number, how: number): Blocking<
   const fp = holdfp(k32[p + PROC.p_fd], s, -1);
   if (fp === NULL) return EBADF;
   const error = Number.isInteger(how) ? yield* fileops_of(fp).fo_shutdown(fp, how) : EINVAL;
-  if (error === 0 && k32[fp + FILE.f_type] === DTYPE_SOCKET) {
-    const so = k32[fp + FILE.f_data];
-    if ((k32[so + SO.so_options] & SO_ACCEPTCONN) !== 0) wakeup(so + SO.so_timeo);
-  }
   yield* fdrop(fp);
   return error;
 }
