@@ -35,7 +35,11 @@ export const PC = layout('pcpu', {
   pc_wakeups_f64: 2,    // threads made runnable by wakeup()
   pc_callouts_f64: 2,   // callouts fired
   pc_sleeps_f64: 2,     // times the idle CPU slept on its doorbell
-  pc_pad3: 28,
+  // Under aio_spin, by any CPU (kern/vfs_aio.ts): this CPU's AIO jobs ready to run.
+  pc_aio_jobs: 2,       // TAILQ of struct aiocblist
+  pc_aio_td: 1,         // the CPU's AIO daemon, made by its first aio request
+  pc_aio_busy: 1,       // 1 while the daemon has jobs (it then counts as a live thread)
+  pc_pad3: 24,
   // Lines 6-9: the run queues (gd_tdrunq), a TAILQ head per priority; this CPU only.
   pc_runq: 64,
 });

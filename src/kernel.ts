@@ -11,7 +11,7 @@ export { EFF_SWITCH, EFF_STEP, EFF_SPIN, DONE_VOID, type Blocking, type Effect }
 export { KASSERT, panic, KernelPanic } from '../shared/panic.js';
 export { nanotime } from '../shared/clock.js';
 export { spin_init, spin_lock, spin_unlock, spin_trylock, spin_lock_contested, spin_held, SPINLOCK_WORDS } from '../shared/spinlock.js';
-export { zalloc, zfree, Z_THREAD, Z_MSG, Z_PORT, Z_KMALLOC16, Z_KMALLOC64, Z_KMALLOC256, Z_SOCKET, Z_MBUF,
+export { zalloc, zfree, zone_desc, ZD, Z_THREAD, Z_MSG, Z_PORT, Z_KMALLOC16, Z_KMALLOC64, Z_KMALLOC256, Z_SOCKET, Z_MBUF,
   Z_CLUSTER, Z_FILE, Z_PROC, Z_CALLOUT } from '../shared/zone.js';
 export { lockclass_register } from '../shared/lockstat.js';
 export { mycpuid, ncpus } from '../shared/cpu.js';
@@ -45,6 +45,9 @@ export * from './kern/kern_proc.js';
 export * from './kern/kern_exit.js';
 export * from './kern/kern_exec_args.js';
 export * from './kern/sys_generic.js';
+export * from './sys/poll.js';
+export * from './sys/event.js';
+export * from './kern/kern_event.js';
 export * from './kern/kern_sig.js';
 export * from './kern/uipc_socket.js';
 export * from './kern/uipc_msg.js';

@@ -7,20 +7,12 @@
  */
 import { describe, it, expect } from 'vitest';
 import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/sys/index.js';
-import {
-  ENGINES, MODELS, SOCKET_ZONES, machine, down, quiesce, zoneUsed, type Engine, type Model,
-} from './helpers.js';
+import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/cmsg_progs.ts', import.meta.url).href;
 
 async function run1(engine: Engine, model: Model, name: string, args: unknown[], uid = 1000): Promise<unknown> {
-  const m = await machine({ cpus: 2, engine, seed: 5, dispatch: model });
-  const z0 = SOCKET_ZONES.map((z) => zoneUsed(m, z));
-  const r = await m.join(await m.spawnProcess({ cpu: 1, module: P, export: name, args, uid }));
-  await quiesce(m);
-  expect(SOCKET_ZONES.map((z) => zoneUsed(m, z))).toEqual(z0);
-  await down(m);
-  return r;
+  return (await runProgram({ engine, model, seed: 5, uid }, P, name, args)).r;
 }
 
 describe.each(ENGINES)('control messages (%s engine)', (engine) => {

@@ -2,7 +2,7 @@
  * Test helpers: boot machines that are always shut down (even when a test times out),
  * and the module URLs of the test threads.
  */
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { boot, type BootOptions, type Machine, type SpawnOptions } from '../src/index.js';
 
 export const PROGS = new URL('./progs/lwkt_tests.ts', import.meta.url).href;
@@ -75,4 +75,22 @@ export async function quiesce(m: Machine, ms = 20_000): Promise<void> {
     if (Date.now() - t0 > ms) throw new Error(`quiesce: ${m.stats().liveThreads} threads still alive after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+export interface ProgramRun { engine: Engine; model: Model; cpus?: number; seed?: number; cpu?: number; uid?: number }
+
+/*
+ * Boot a machine, run one program (module export, args) as a process, and check that
+ * every socket-layer zone is back to its starting count once every thread has ended.
+ * Returns what the program returned and the console.
+ */
+export async function runProgram(run: ProgramRun, module: string, name: string, args: unknown[] = []): Promise<{ r: unknown; con: string }> {
+  const m = await machine({ cpus: run.cpus ?? 2, engine: run.engine, seed: run.seed ?? 7, dispatch: run.model });
+  const z0 = socketZones(m);
+  const r = await m.join(await m.spawnProcess({ cpu: run.cpu ?? 1, module, export: name, args, uid: run.uid ?? 1000 }));
+  await quiesce(m);
+  expect(socketZones(m)).toEqual(z0);
+  const con = m.console();
+  await down(m);
+  return { r, con };
 }

@@ -7,18 +7,12 @@
  */
 import { describe, it, expect } from 'vitest';
 import { SA_RESTART } from '../src/sys/index.js';
-import { ENGINES, MODELS, SOCKET_ZONES, machine, down, quiesce, zoneUsed, type Engine, type Model } from './helpers.js';
+import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/notify_progs.ts', import.meta.url).href;
 
 async function run1(engine: Engine, model: Model, cpus: number, name: string, args: unknown[]): Promise<unknown> {
-  const m = await machine({ cpus, engine, seed: 21, dispatch: model });
-  const z0 = SOCKET_ZONES.map((z) => zoneUsed(m, z));
-  const r = await m.join(await m.spawnProcess({ cpu: 0, module: P, export: name, args, uid: 1000 }));
-  await quiesce(m);
-  expect(SOCKET_ZONES.map((z) => zoneUsed(m, z))).toEqual(z0);
-  await down(m);
-  return r;
+  return (await runProgram({ engine, model, cpus, seed: 21, cpu: 0 }, P, name, args)).r;
 }
 
 describe.each(ENGINES)('accept and connect by notify messages (%s engine)', (engine) => {

@@ -8,20 +8,12 @@
  */
 import { describe, it, expect } from 'vitest';
 import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/sys/index.js';
-import {
-  ENGINES, MODELS, SOCKET_ZONES, machine, down, quiesce, zoneUsed, type Engine, type Model,
-} from './helpers.js';
+import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/rights_progs.ts', import.meta.url).href;
 
 async function run1(engine: Engine, model: Model, name: string, args: unknown[]): Promise<unknown[]> {
-  const m = await machine({ cpus: 2, engine, seed: 11, dispatch: model });
-  const z0 = SOCKET_ZONES.map((z) => zoneUsed(m, z));
-  const r = await m.join(await m.spawnProcess({ cpu: 1, module: P, export: name, args, uid: 1000 }));
-  await quiesce(m);
-  expect(SOCKET_ZONES.map((z) => zoneUsed(m, z))).toEqual(z0);
-  await down(m);
-  return r as unknown[];
+  return (await runProgram({ engine, model, seed: 11 }, P, name, args)).r as unknown[];
 }
 
 describe.each(ENGINES)('descriptor passing (%s engine)', (engine) => {

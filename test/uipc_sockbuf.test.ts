@@ -200,7 +200,9 @@ describe.each(ENGINES)('mbufs and sockbufs (%s engine)', (engine) => {
     const mb0 = zoneUsed(m, 'mbuf'), cl0 = zoneUsed(m, 'mbuf_cluster');
     const spawn = spawner(m);
     const w = m.kmalloc(8);
-    const [, , empty] = (await m.join(await spawn(0, 'drain', w, 2, cluster))) as number[];
+    // The zone starts empty: the first allocation after go must wait.  Two mbufs (and two
+    // clusters) come back only once one has, so 9 threads share 2 under MB_WAIT.
+    const [, , empty] = (await m.join(await spawn(0, 'drain', w, 0, cluster))) as number[];
     expect(empty).toBe(1);
     const failures = (): number =>
       m.stats().zones.filter((z) => z.name.startsWith('mbuf')).reduce((a, z) => a + z.failures, 0);
@@ -208,9 +210,11 @@ describe.each(ENGINES)('mbufs and sockbufs (%s engine)', (engine) => {
     const iters = 300;
     const ids: number[] = [];
     for (let t = 0; t < 9; t++) ids.push(await spawn(t % 3, 'wait_pressure', w + 2, iters, cluster, t + 1));
+    const rel = await spawn(0, 'release_some', w, 2, failed0);
     Atomics.store(m.i32, w + 2, 1);                 // go: the threads poll for it every tick
+    expect(await m.join(rel)).toBeLessThan(100_000);   // it saw a refusal before it gave any back
     for (const id of ids) expect(await m.join(id)).toEqual([iters, 0]);
-    expect(failures()).toBeGreaterThan(failed0);   // they did find the zone empty (and so waited)
+    expect(failures()).toBeGreaterThan(failed0);   // a thread found the zones empty (and so waited)
     await m.join(await spawn(0, 'undrain', w));
     expect(zoneUsed(m, 'mbuf')).toBe(mb0);
     expect(zoneUsed(m, 'mbuf_cluster')).toBe(cl0);

@@ -5,7 +5,7 @@
  */
 
 import {
-  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, ENOENT, EAGAIN,
+  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, EAGAIN,
   SCM_RIGHTS, scm_rights, cmsg_rights, type Cmsg,
 } from '../sys/index.js';
 import type { Blocking } from '../kernel.js';

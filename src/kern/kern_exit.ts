@@ -29,6 +29,7 @@ import {
   WNOHANG, kern_globals,
 } from '../sys/proc.js';
 import { fdfree } from './kern_descrip.js';
+import { aio_proc_rundown } from './vfs_aio.js';
 import { proc_foreach_locked, proc_hash_out_locked, proc_release, psignal } from './kern_proc.js';
 import { exec_args_free } from './kern_exec_args.js';
 
@@ -91,6 +92,7 @@ export function* proc_exit_wait(p: Ptr): Blocking<void> {
 export function* proc_exit(p: Ptr): Blocking<void> {
   KASSERT(k32[p + PROC.p_nthreads] === 0, 'proc_exit: process still has threads');
   k32[p + PROC.p_flag] |= P_WEXIT;
+  yield* aio_proc_rundown(p);         // before the descriptors: jobs hold their files
   yield* fdfree(p);
   for (let i = 0; i < P_MAXTHREADS; i++) {
     const js = p + PROC.p_jslots + i * JSLOT.SIZE;

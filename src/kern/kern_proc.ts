@@ -22,17 +22,16 @@ import { KASSERT } from '../../shared/panic.js';
 import { spin_init_class, spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { lockclass_register } from '../../shared/lockstat.js';
 import { zalloc, zfree, zone_desc, ZD, Z_PROC } from '../../shared/zone.js';
-import type { Blocking } from '../../shared/effect.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
 import { TD, TDF_SINTR } from '../lwkt/thread.js';
 import { lwkt_signal, lwkt_sigintr, lwkt_sigtake, sigbit } from '../lwkt/kern_synch.js';
 import {
   KERN, PROC, SIGACTS, UCRED, NSIG, PID_MAX, PIDHASH_SIZE, P_MAXTHREADS, RLIMIT_NPROC, SACTIVE, SIDL, SIGKILL,
-  SIGPROP_IGNORE, SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, SA_RESTART, SZOMB, kern_globals,
+  SIGPROP_IGNORE, SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, SA_RESTART, kern_globals,
 } from '../sys/proc.js';
 import { chgproccnt, p_rlimit_cur, plimit_copy, plimit_init0, uidrop, uifind } from './kern_resource.js';
 import { crfree, crget, p_crhold } from './kern_prot.js';
-import { fdcopy, fdfree, fdinit } from './kern_descrip.js';
+import { fdcopy, fdinit } from './kern_descrip.js';
 
 let proc_class = 0;
 kfunc_on_attach(() => { proc_class = lockclass_register('proc'); });

@@ -35,6 +35,7 @@ kfunc_on_attach(() => {
   k32[kg + KERN.kg_proc_spin + 1] = lockclass_register('allproc');
   k32[kg + KERN.kg_ui_spin + 1] = lockclass_register('uihash');
   k32[kg + KERN.kg_file_spin + 1] = lockclass_register('filehead');
+  k32[kg + KERN.kg_aio_spin + 1] = lockclass_register('aio');
 });
 
 let uidinfo_class = 0;

@@ -4,7 +4,8 @@
  * Stands for DragonFly 2008's /dev/console (a tty vnode behind vn_read/vn_write), cut
  * down to what a simulated program needs: fo_write appends the bytes to the machine's
  * console output, which the host reads (Machine.console(), each line labelled with the
- * writer's pid); fo_read is EOF; fo_shutdown is ENOTSOCK (shutdown(2) on a non-socket);
+ * writer's pid); fo_read is EOF; fo_poll and fo_kqfilter are a tty's with nothing typed
+ * (writable, never readable); fo_shutdown is ENOTSOCK (shutdown(2) on a non-socket);
  * socket calls on it are ENOTSOCK already (holdsock).
  *
  * Differs: there is no tty and no kmem ring.  Output leaves the kernel at once through a
@@ -25,9 +26,11 @@ import { TD } from '../lwkt/thread.js';
 import { FILE, FIOASYNC, FIONBIO, FNONBLOCK, FASYNC, type Fileops } from '../sys/file.js';
 import { PROC } from '../sys/proc.js';
 import { STAT, S_IFCHR } from '../sys/stat.js';
-import { POLLOUT } from '../sys/poll.js';
+import { POLLOUT, POLLWRNORM } from '../sys/poll.js';
 import { fileops_register } from './kern_descrip.js';
 import { FIONREAD } from './sys_socket.js';
+import { knote_fpclose, ttykqfilter } from './kern_event.js';
+import { cons_klist } from './uipc_socket2.js';
 import type { Uio } from './uipc_socket.js';
 
 /* Where one CPU's console output goes: (pid of the writer, a copy of the bytes). */
@@ -77,8 +80,18 @@ function cn_ioctl(fp: Ptr, cmd: number, data: Ptr, _cred: Ptr): Blocking<number>
   }
 }
 
-/* cn_poll: always writable, never readable (nothing is ever typed). */
-function cn_poll(_fp: Ptr, events: number, _cred: Ptr): Blocking<number> { return done_num(events & POLLOUT); }
+/*
+ * cn_poll (ttypoll): always writable (output never queues), never readable: nothing is
+ * ever typed.  A tty records a reader in t_rsel for the keyboard's selwakeup; here no
+ * input will ever come, so there is nothing to record: a select for reading on the
+ * console waits for its timeout or a signal, as on a terminal nobody types at.
+ */
+function cn_poll(_fp: Ptr, events: number, _cred: Ptr): Blocking<number> {
+  return done_num(events & (POLLOUT | POLLWRNORM));
+}
+
+/* cn_kqfilter: the tty filters (kern_event.ts): EVFILT_READ never fires, EVFILT_WRITE always holds. */
+function cn_kqfilter(_fp: Ptr, kn: Ptr): number { return ttykqfilter(kn); }
 
 function cn_stat(_fp: Ptr, sb: Ptr, _cred: Ptr): Blocking<number> {
   for (let i = 0; i < STAT.SIZE; i++) k32[sb + i] = 0;
@@ -86,13 +99,17 @@ function cn_stat(_fp: Ptr, sb: Ptr, _cred: Ptr): Blocking<number> {
   return done_num(0);
 }
 
-function cn_close(_fp: Ptr): Blocking<number> { return done_num(0); }
+/* cn_close: the file's knotes go (the console itself stays). */
+function cn_close(fp: Ptr): Blocking<number> {
+  knote_fpclose(cons_klist(), fp);
+  return done_num(0);
+}
 
 function cn_shutdown(_fp: Ptr, _how: number): Blocking<number> { return done_num(ENOTSOCK); }
 
 export const consoleops: Fileops = {
   fo_name: 'consoleops', fo_id: 0,
-  fo_read: cn_read, fo_write: cn_write, fo_ioctl: cn_ioctl, fo_poll: cn_poll, fo_stat: cn_stat,
-  fo_close: cn_close, fo_shutdown: cn_shutdown,
+  fo_read: cn_read, fo_write: cn_write, fo_ioctl: cn_ioctl, fo_poll: cn_poll, fo_kqfilter: cn_kqfilter,
+  fo_stat: cn_stat, fo_close: cn_close, fo_shutdown: cn_shutdown,
 };
 fileops_register(consoleops);

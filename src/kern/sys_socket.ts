@@ -1,6 +1,7 @@
 /*
  * sys_socket.ts: the file operations of a socket (DTYPE_SOCKET): read, write, ioctl,
- * stat, close and shutdown through the socket layer.
+ * poll, kqfilter (sokqfilter, in kern_event.ts), stat, close and shutdown through the
+ * socket layer.
  * Mirrors DragonFly 2008 sys/kern/sys_socket.c (soo_read .. soo_shutdown, socketops),
  * function for function, in its order.  Every soo_* takes the BGL in the bgl dispatch
  * model, as the 2008 functions did with get_mplock(); the other models need none here.
@@ -15,8 +16,12 @@
  *    f_flag too); DragonFly's generic ioctl did that before calling soo_ioctl.
  *  - fsetown/fgetown are reduced to what so_sigio holds here (the owner id, kern_sig.ts):
  *    ESRCH for an owner that does not exist, no session or credential checks.
- *  - soo_poll answers which events hold now; recording the poller for a later wakeup
- *    comes with select(2) and poll(2).
+ *  - soo_poll calls sopoll directly in every model (DragonFly 2008: so_pru_sopoll, a
+ *    message to the protocol's port, which for AF_LOCAL is the sync port: a direct call);
+ *    sopoll's record-then-look-again closes the race with a protocol thread's wake-up.
+ *  - soo_close drops the socket's knotes (knote_remove) before soclose: DragonFly's
+ *    kern_close dropped the descriptor's knotes (knote_fdclose) before the last fdrop,
+ *    and this filedesc keeps none (kern_event.ts).
  *  - soreceive's flags are a kmem word (C: an int on the stack): one kmalloc16 item per
  *    read, ENOBUFS when that zone is empty.
  */
@@ -28,11 +33,12 @@ import { ENOBUFS, ESRCH } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { Z_KMALLOC16 } from '../../shared/zone.js';
 import { kstack_get, kstack_put } from '../lwkt/lwkt_kstack.js';
-import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { done_count, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { curthread } from '../lwkt/globaldata.js';
 import { get_mplock, rel_mplock } from '../lwkt/lwkt_token.js';
 import { FILE, FNONBLOCK, FIOASYNC, FIONBIO, type Fileops } from '../sys/file.js';
 import { STAT, S_IFSOCK } from '../sys/stat.js';
-import { SO, SSB, SSB_ASYNC, SS_ASYNC, SS_CANTRCVMORE, SS_CANTSENDMORE, SS_RCVATMARK } from '../sys/socketvar.js';
+import { SEL, SO, SSB, SSB_ASYNC, SS_ASYNC, SS_CANTRCVMORE, SS_CANTSENDMORE, SS_RCVATMARK } from '../sys/socketvar.js';
 import { MSG_FNONBLOCKING } from '../sys/socket.js';
 import { KERN, PIDHASH_SIZE, PROC, UCRED, kern_globals } from '../sys/proc.js';
 import { fileops_register } from './kern_descrip.js';
@@ -40,6 +46,7 @@ import { pfind } from './kern_proc.js';
 import { Uio, soclose, sopoll, soreceive, sosend, soshutdown } from './uipc_socket.js';
 import { soclrstate, sosetstate } from './uipc_socket2.js';
 import { SO_DISPATCH_BGL, so_dispatch_model, so_pru_control, so_pru_sense } from './uipc_msg.js';
+import { knote_remove, sokqfilter } from './kern_event.js';
 
 /* ---- ioctl numbers (sys/filio.h, sys/sockio.h) and per-call blocking flags (sys/fcntl.h) ---- */
 
@@ -208,9 +215,27 @@ export function* soo_ioctl(fp: Ptr, cmd: number, data: Ptr, _cred: Ptr): Blockin
   return error;
 }
 
-/* soo_poll: the events that hold now (sopoll; recording the poller comes with select(2)). */
-export function soo_poll(fp: Ptr, events: number, _cred: Ptr): Blocking<number> {
-  return done_num(sopoll(k32[fp + FILE.f_data], events));
+/*
+ * soo_poll: which of events hold on the socket now (sopoll); when none does, the calling
+ * thread is recorded for selwakeup.  Blocks (for the BGL only).
+ */
+export function soo_poll(fp: Ptr, events: number, cred: Ptr): Blocking<number> {
+  if (bgl()) {
+    const lk = get_mplock();
+    if (!is_done(lk)) return soo_poll_lockwait(lk, fp, events, cred);
+  }
+  return done_count(soo_poll_locked(fp, events, cred));
+}
+
+function soo_poll_locked(fp: Ptr, events: number, cred: Ptr): number {
+  const revents = sopoll(k32[fp + FILE.f_data], events, cred, curthread());
+  if (bgl()) rel_mplock();
+  return revents;
+}
+
+function* soo_poll_lockwait(lk: Blocking<void>, fp: Ptr, events: number, cred: Ptr): Blocking<number> {
+  yield* lk;
+  return soo_poll_locked(fp, events, cred);
 }
 
 /*
@@ -248,6 +273,10 @@ export function* soo_close(fp: Ptr): Blocking<number> {
   if (bgl()) yield* get_mplock();
   k32[fp + FILE.f_ops] = 0;                   // badfileops
   const so = k32[fp + FILE.f_data];
+  if (so !== NULL) {
+    knote_remove(so + SO.so_rcv + SSB.ssb_sel + SEL.si_note);
+    knote_remove(so + SO.so_snd + SSB.ssb_sel + SEL.si_note);
+  }
   const error = so !== NULL ? yield* soclose(so, Atomics.load(k32, fp + FILE.f_flag)) : 0;
   k32[fp + FILE.f_data] = NULL;
   if (bgl()) rel_mplock();
@@ -265,8 +294,8 @@ export function* soo_shutdown(fp: Ptr, how: number): Blocking<number> {
 
 export const socketops: Fileops = {
   fo_name: 'socketops', fo_id: 0,
-  fo_read: soo_read, fo_write: soo_write, fo_ioctl: soo_ioctl, fo_poll: soo_poll, fo_stat: soo_stat,
-  fo_close: soo_close, fo_shutdown: soo_shutdown,
+  fo_read: soo_read, fo_write: soo_write, fo_ioctl: soo_ioctl, fo_poll: soo_poll, fo_kqfilter: sokqfilter,
+  fo_stat: soo_stat, fo_close: soo_close, fo_shutdown: soo_shutdown,
 };
 fileops_register(socketops);
 

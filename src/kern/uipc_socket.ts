@@ -22,7 +22,9 @@
  *  - soalloc gives the socket its so_port (uipc_msg.ts); pru_attach's `ai` is the creating
  *    process (for its RLIMIT_SBSIZE) or NULL; so_sigio holds the owner id (kern_sig.ts).
  *  - sorflush's copy of the receive buffer (C's stack `asb`) lives in the socket's own
- *    zone item, past struct socket, so the flush cannot fail for want of memory.
+ *    zone item, past struct socket, so the flush cannot fail for want of memory; the
+ *    copy is made under knote_spin too, which guards the knotes it carries over.
+ *  - sopoll records the poller and then looks again, as the SSB_WAIT sleeps do.
  *  - Socket options are a struct sockopt in kmem (SOPT) whose value is a kmem byte range.
  */
 
@@ -30,13 +32,13 @@ import { k32, ku8 } from '../../shared/kmem.js';
 import { NULL, layout, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import {
-  EALREADY, EDESTADDRREQ, EDOM, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOENT, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPIPE,
+  EALREADY, EDESTADDRREQ, EDOM, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPIPE,
   EPROTONOSUPPORT, EPROTOTYPE, EWOULDBLOCK,
 } from '../../shared/errno.js';
 import { HZ } from '../../shared/param.js';
 import { spin_init_class, spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { lockclass_register } from '../../shared/lockstat.js';
-import { zalloc, zfree, zone_desc, ZD, Z_KMALLOC16, Z_SOCKET } from '../../shared/zone.js';
+import { zalloc, zfree, zone_desc, ZD, Z_SOCKET } from '../../shared/zone.js';
 import { DONE_VOID, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
@@ -45,7 +47,7 @@ import { crit_enter, crit_exit } from '../lwkt/lwkt_thread.js';
 import { PCATCH, tsleep, tsleep_interlock } from '../lwkt/kern_synch.js';
 import { sleeplock_try } from '../lwkt/lwkt_serialize.js';
 import {
-  SO, SSB, SEL, IPC, SSB_LOCK, SSB_WAIT, SSB_NOINTR, SSB_KNOTE, M_NOWAIT, M_WAITOK, SS_NOFDREF, SS_ISCONNECTED,
+  SO, SSB, SEL, IPC, SSB_LOCK, SSB_WAIT, SSB_SEL, SSB_NOINTR, SSB_KNOTE, M_NOWAIT, M_WAITOK, SS_NOFDREF, SS_ISCONNECTED,
   SS_ISCONNECTING, SS_ISDISCONNECTING, SS_CANTSENDMORE, SS_CANTRCVMORE, SS_RCVATMARK, SS_PRIV, SS_ABORTING,
   SS_ISCONFIRMING, SS_INCOMP, SS_COMP,
 } from '../sys/socketvar.js';
@@ -68,15 +70,17 @@ import { RLIMIT_SBSIZE, RLIM_INFINITY, UCRED } from '../sys/proc.js';
 import { FNONBLOCK } from '../sys/file.js';
 import { POLLIN, POLLINIGNEOF, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRNORM } from '../sys/poll.js';
 import { m_copy, m_copym, m_free, m_freem, m_get_wait, m_getl_wait } from './uipc_mbuf.js';
-import { sbappend, sbdroprecord, sbflush, sbunlinkmbuf, ssb_space } from './uipc_sockbuf.js';
+import { sbappend, sbdroprecord, sbunlinkmbuf, ssb_space } from './uipc_sockbuf.js';
 import { pffindproto, pffindtype, protosw_of } from './uipc_domain.js';
 import { chgsbsize, p_rlimit_cur } from './kern_resource.js';
 import { crfree, p_crhold } from './kern_prot.js';
 import { ktrace_step } from './kern_ktrace.js';
 import {
-  dup_sockaddr, ipc_globals, socantrcvmore, soclrstate, sosetstate, ssb_lock, ssb_release, ssb_reserve, ssb_unlock,
-  ssb_wait, SO_ACCF,
+  dup_sockaddr, ipc_globals, knote_spin, socantrcvmore, soclrstate, sosetstate, ssb_lock, ssb_release, ssb_reserve,
+  ssb_unlock, ssb_wait,
 } from './uipc_socket2.js';
+import { selrecord } from './sys_generic.js';
+import { accept_filt_remove, do_setopt_accept_filter, sogetopt_accept_filter } from './uipc_accf.js';
 import {
   netisr_sync_port, so_mport, so_port_init, so_pru_abort, so_pru_aborta, so_pru_accept, so_pru_attach, so_pru_bind, so_pru_connect,
   so_pru_connect2, so_pru_ctloutput, so_pru_detach, so_pru_disconnect, so_pru_listen, so_pru_rcvd, so_pru_rcvoob,
@@ -241,7 +245,7 @@ export function sodealloc(so: Ptr): void {
   if (k32[so + SO.so_rcv + SSB.ssb_hiwat] !== 0) chgsbsize(uip, so + SO.so_rcv + SSB.ssb_hiwat, 0, RLIM_INFINITY);
   if (k32[so + SO.so_snd + SSB.ssb_hiwat] !== 0) chgsbsize(uip, so + SO.so_snd + SSB.ssb_hiwat, 0, RLIM_INFINITY);
   // Remove the accept filter, if present.
-  if (k32[so + SO.so_accf] !== NULL) do_setopt_accept_filter(so, NULL);
+  if (k32[so + SO.so_accf] !== NULL) accept_filt_remove(so);
   crfree(k32[so + SO.so_cred]);
   numopensockets_add(-1);
   zfree(Z_SOCKET, so);
@@ -1219,6 +1223,7 @@ function sorflush_locked(so: Ptr): void {
   socantrcvmore(so);
   ssb_unlock(ssb);
   spin_lock(ssb + SSB.ssb_spin);
+  spin_lock(knote_spin());      // the klist and SSB_KNOTE must not change under the copy (kern_event.ts)
   k32.copyWithin(asb, ssb, ssb + SSB.SIZE);
   // bzero the live signalsockbuf, all but its spinlock (held, and kept for its class).
   k32.fill(0, ssb, ssb + SSB.ssb_spin);
@@ -1227,30 +1232,12 @@ function sorflush_locked(so: Ptr): void {
     k32[ssb + SSB.ssb_sel + SEL.si_note + 1] = k32[asb + SSB.ssb_sel + SEL.si_note + 1];
     Atomics.store(k32, ssb + SSB.ssb_flags, SSB_KNOTE);
   }
+  spin_unlock(knote_spin());
   spin_unlock(ssb + SSB.ssb_spin);
   crit_exit();
   if ((pr.pr_flags & PR_RIGHTS) !== 0 && pr.pr_domain.dom_dispose !== null) pr.pr_domain.dom_dispose(k32[asb + SSB.ssb_mb]);
   ssb_release(asb, so);
   k32.fill(0, asb, asb + SSB.SIZE);
-}
-
-/*
- * do_setopt_accept_filter: with sopt NULL, remove so's accept filter (freeing so_accf).
- * Setting one needs a listener (else EINVAL) and a registered filter; the registry
- * (uipc_accf.c) does not exist yet, so every name is unknown: ENOENT.
- */
-function do_setopt_accept_filter(so: Ptr, sopt: Ptr): number {
-  if (sopt === NULL) {
-    const af = k32[so + SO.so_accf];
-    if (af !== NULL) {
-      zfree(Z_KMALLOC16, af);
-      k32[so + SO.so_accf] = NULL;
-    }
-    k32[so + SO.so_options] &= ~SO_ACCEPTFILTER;
-    return 0;
-  }
-  if ((k32[so + SO.so_options] & SO_ACCEPTCONN) === 0) return EINVAL;
-  return ENOENT;
 }
 
 /* The value a sockopt moves, as the C local does; consumed before anything else runs. */
@@ -1301,7 +1288,7 @@ export function* sosetopt(so: Ptr, sopt: Ptr): Blocking<number> {
   bad: {
     switch (name) {
       case SO_ACCEPTFILTER:
-        error = do_setopt_accept_filter(so, sopt);
+        error = do_setopt_accept_filter(so, k32[sopt + SOPT.sopt_val], k32[sopt + SOPT.sopt_valsize]);
         if (error !== 0) break bad;
         break;
       case SO_LINGER:
@@ -1390,6 +1377,12 @@ export function* sogetopt(so: Ptr, sopt: Ptr): Blocking<number> {
     case SO_TYPE:
       optbuf32[0] = k32[so + SO.so_type];
       return sooptcopyout(sopt, INT_BYTES);
+    case SO_ACCEPTFILTER: {
+      const n = sogetopt_accept_filter(so, k32[sopt + SOPT.sopt_val], k32[sopt + SOPT.sopt_valsize]);
+      if (n < 0) return -n;
+      k32[sopt + SOPT.sopt_valsize] = n;
+      return 0;
+    }
     case SO_ERROR:
       optbuf32[0] = k32[so + SO.so_error];
       k32[so + SO.so_error] = 0;
@@ -1437,11 +1430,30 @@ export function sowriteable(so: Ptr): boolean {
 }
 
 /*
- * sopoll: which of `events` hold now.  Here: only this half of DragonFly's sopoll; the
- * other half, recording the poller (selrecord and SSB_SEL) when nothing is ready so that
- * sowakeup wakes it, belongs to select(2) and poll(2), which come with their issue.
+ * sopoll: which of `events` hold now.  When none does and td is given (a selecting
+ * thread), td is recorded on so_rcv for the read events and on so_snd for the write
+ * events (selrecord, SSB_SEL), so that sowakeup wakes it.  td NULL only asks.
+ * Here the state is looked at again after the record: a protocol thread on another CPU
+ * (netisr model) may have changed it and found no SSB_SEL between the first look and the
+ * record (DragonFly 2008 had the BGL around both; dragonfly.md 9.2).
  */
-export function sopoll(so: Ptr, events: number): number {
+export function sopoll(so: Ptr, events: number, _cred: Ptr = NULL, td: Ptr = NULL): number {
+  let revents = sopoll_events(so, events);
+  if (revents === 0 && td !== NULL) {
+    if ((events & (POLLIN | POLLINIGNEOF | POLLPRI | POLLRDNORM | POLLRDBAND)) !== 0) {
+      selrecord(td, so + SO.so_rcv + SSB.ssb_sel);
+      Atomics.or(k32, so + SO.so_rcv + SSB.ssb_flags, SSB_SEL);
+    }
+    if ((events & (POLLOUT | POLLWRNORM)) !== 0) {
+      selrecord(td, so + SO.so_snd + SSB.ssb_sel);
+      Atomics.or(k32, so + SO.so_snd + SSB.ssb_flags, SSB_SEL);
+    }
+    revents = sopoll_events(so, events);
+  }
+  return revents;
+}
+
+function sopoll_events(so: Ptr, events: number): number {
   let revents = 0;
   if ((events & (POLLIN | POLLRDNORM)) !== 0 && soreadable(so)) revents |= events & (POLLIN | POLLRDNORM);
   if ((events & POLLINIGNEOF) !== 0 && (k32[so + SO.so_rcv + SSB.ssb_cc] >= k32[so + SO.so_rcv + SSB.ssb_lowat] ||

@@ -23,7 +23,7 @@
 import { k32, ku8, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, layout, type Ptr } from '../../shared/struct.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_INSERT_TAIL, TAILQ_NEXT, TAILQ_REMOVE } from '../../shared/tailq.js';
-import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
+import { SPINLOCK_WORDS, spin_init, spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { EINVAL, ENOBUFS, EOPNOTSUPP, EWOULDBLOCK } from '../../shared/errno.js';
 import { chgsbsize } from './kern_resource.js';
 import { sbdrop, sbflush } from './uipc_sockbuf.js';
@@ -47,7 +47,8 @@ import {
 import { SOMAXCONN, SO_ACCEPTCONN, SO_ACCEPTFILTER } from '../sys/socket.js';
 import { MSIZE, MCLBYTES, MB_DONTWAIT } from '../sys/mbuf.js';
 import { crhold } from './kern_prot.js';
-import { selwakeup, KNOTE, aio_swake } from './sys_generic.js';
+import { selwakeup, KNOTE } from './sys_generic.js';
+import { aio_swake } from './vfs_aio.js';
 import { pgsigio } from './kern_sig.js';
 import { soalloc, sodealloc, soaborta } from './uipc_socket.js';
 import { NM_LIST, NM_PREDICATE } from './uipc_msg.js';
@@ -67,6 +68,9 @@ export const IPCG = layout('ipc_globals', {
   ig_netisr_ports: 1,         // netisr model: kmalloc64 table of each CPU's netisr thread port
   ig_selwait: 1,              // selwait: the channel every select(2) sleeps on (sys_generic.c)
   ig_nselcoll: 1,             // nselcoll: select collisions (Atomics)
+  ig_sel_spin: SPINLOCK_WORDS, // sel_spin: every selinfo's si_pid/si_tid/si_flags (sys_generic.ts)
+  ig_knote_spin: SPINLOCK_WORDS, // knote_spin: every knote, klist and kqueue (kern_event.ts)
+  ig_cons_klist: 1,           // the console's knotes (its tty's t_rsel/t_wsel si_note, kern_event.ts)
 });
 const KG_IPC_WORDS = 32;      // KG.g_ipc's size (lwkt/kglobals.ts); IPCG must fit
 if (IPCG.SIZE > KG_IPC_WORDS) throw new Error('uipc_socket2: IPCG does not fit in g_ipc');
@@ -74,6 +78,9 @@ if (IPCG.SIZE > KG_IPC_WORDS) throw new Error('uipc_socket2: IPCG does not fit i
 export function ipc_globals(): Ptr { return ipc(); }
 export function selwait_chan(): Ptr { return ipc() + IPCG.ig_selwait; }
 export function nselcoll_word(): Ptr { return ipc() + IPCG.ig_nselcoll; }
+export function sel_spin(): Ptr { return ipc() + IPCG.ig_sel_spin; }
+export function knote_spin(): Ptr { return ipc() + IPCG.ig_knote_spin; }
+export function cons_klist(): Ptr { return ipc() + IPCG.ig_cons_klist; }
 
 /*
  * struct so_accf (socketvar.h): a listener's accept filter.  so_accept_filter names the
@@ -108,6 +115,8 @@ export function ipc_init(maxsockets_tunable: number, maxfiles: number, nmbcluste
   k32[b + IPC.ipc_somaxconn] = SOMAXCONN;
   k32[b + IPC.ipc_maxsockets] = Math.max(maxsockets_tunable, maxfiles, nmbclusters);
   k32[b + IPC.ipc_numopensockets] = 0;
+  spin_init(b + IPCG.ig_sel_spin, 'selinfo');
+  spin_init(b + IPCG.ig_knote_spin, 'knote');
 }
 
 /*

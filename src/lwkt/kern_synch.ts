@@ -166,6 +166,20 @@ export function* tsleep(ident: number, flags: number, wmesg: string, timo: numbe
   return error;
 }
 
+/*
+ * tsleep_setrunnable: DragonFly's setrunnable() on an lwp asleep in tsleep, reduced to
+ * what selwakeup needs: if td, a thread of this CPU, sleeps in tsleep on ident, take it
+ * off its sleep queue and schedule it; its tsleep returns 0, as after a wakeup.  Returns
+ * whether it did.  Never blocks.
+ */
+export function tsleep_setrunnable(td: Ptr, ident: number): boolean {
+  KASSERT(k32[td + TD.td_cpu] === mycpu.cpuid, 'tsleep_setrunnable: thread of another CPU');
+  if ((k32[td + TD.td_flags] & TDF_TSLEEPQ) === 0 || k32[td + TD.td_wchan] !== ident) return false;
+  unsleep(td);
+  lwkt_schedule(td);
+  return true;
+}
+
 /* The tsleep timeout (a callout on the sleeper's CPU). */
 function endtsleep(td: Ptr, id: number): void {
   if (k32[td + TD.td_id] !== id) return;

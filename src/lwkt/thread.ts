@@ -57,10 +57,12 @@ export const TDF_NOJOIN = 0x20000;   // here: made by the kernel (a process's th
 export const TDF_INTTHREAD = 0x10000;
 export const TDF_BLOCKED = 0x40000;  // lwkt_sleep: descheduled until lwkt_schedule
 export const TDF_TOKWAIT = 0x1000000; // here: runnable but waiting for a token held elsewhere
+export const TDF_SELECT = 0x2000000; // here: DragonFly's LWP_SELECT: select/poll is scanning (cleared by selwakeup)
 export const TDF_EXITED = 0x4000000; // here: generator finished; descriptor about to be freed
+export const TDF_SELECTING = 0x8000000; // here: in select or poll: its selinfo records are live (selrecord's collision test)
 
 export const TDF_NAMES = flag_names({ TDF_RUNNING, TDF_RUNQ, TDF_SINTR, TDF_TSLEEPQ, TDF_SYSTHREAD, TDF_TIMEOUT, TDF_NOJOIN,
-  TDF_INTTHREAD, TDF_BLOCKED, TDF_TOKWAIT, TDF_EXITED });
+  TDF_INTTHREAD, TDF_BLOCKED, TDF_TOKWAIT, TDF_SELECT, TDF_EXITED, TDF_SELECTING });
 
 /* Priorities (td_pri), DragonFly's TDPRI_* values. */
 export const TDPRI_IDLE_THREAD = 0;

@@ -12,6 +12,8 @@ import { TDPRI_KERN_DAEMON, TDPRI_MAX, TDPRI_USER_NORM, TD } from '../lwkt/threa
 import { is_generator, thread_fn } from './modules.js';
 import { netisr_cpu_init } from '../kern/uipc_msg.js';
 import { unp_gc_cpu_init } from '../kern/uipc_usrreq_rights.js';
+import '../net/accf_data.js';      // the accept filters, compiled in (DragonFly loads them as modules)
+import '../net/accf_http.js';
 import { is_program, proc_exec, type ProgramFn } from '../kern/kern_exec.js';
 
 export function cpu_bringup(cpuid: number, hooks: CpuHooks): Globaldata {

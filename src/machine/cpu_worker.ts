@@ -32,8 +32,12 @@ export interface CpuWorkerData {
   ipiOut: (MessagePort | null)[];
   ipiIn: (MessagePort | null)[];
   events: MessagePort;
+  control: MessagePort;        // comlink's channel for this machine (CpuApi)
   modules: string[];
 }
+
+/* What the host posts to an idle pooled worker to make it a CPU of another machine. */
+export interface CpuBootMessage { type: 'boot'; data: CpuWorkerData }
 
 export interface CpuApi {
   spawn(req: SpawnRequest): Promise<number>;
@@ -49,8 +53,22 @@ export type CpuEvent =
   | { type: 'halted'; cpu: number }
   | { type: 'console'; pid: number; data: Uint8Array };
 
-export async function cpu_worker_main(): Promise<void> {
-  const wd = workerData as CpuWorkerData;
+/*
+ * The worker's life: be a CPU of the machine in workerData; once it has halted cleanly,
+ * wait on parentPort for a CpuBootMessage and be a CPU of that machine, and so on.  A
+ * worker that joins a second machine keeps its loaded modules: booting costs no imports.
+ * The kernel's module state is re-attached to the new kmem as the deterministic engine's
+ * host isolate does between machines (machine_attach, kfunc_on_attach).
+ */
+export async function cpu_worker_serve(): Promise<void> {
+  await cpu_worker_main(workerData as CpuWorkerData);
+  parentPort!.on('message', (m: CpuBootMessage) => {
+    if (m !== null && typeof m === 'object' && m.type === 'boot') void cpu_worker_main(m.data);
+  });
+}
+
+/* Be CPU wd.cpu of the machine in wd until it halts; resolves once it is up. */
+export async function cpu_worker_main(wd: CpuWorkerData): Promise<void> {
   const events = wd.events;
   const post = (e: CpuEvent): void => events.postMessage(e);
   machine_attach(wd.sab, [], -1);
@@ -103,13 +121,17 @@ export async function cpu_worker_main(): Promise<void> {
       try { await module_load(module); } finally { control_calls--; }
     },
   };
-  Comlink.expose(api, nodeEndpoint(parentPort));
+  Comlink.expose(api, nodeEndpoint(wd.control));
   post({ type: 'ready', cpu: wd.cpu });
   const loop = (): void => {
     if (cpu_slice(gd, post)) setImmediate(loop);
     else {
       k32[gd.pcpu + PC.pc_state] = CPUSTATE_HALT;
       post({ type: 'halted', cpu: wd.cpu });
+      // This machine is over for this worker: drop its channels (the host may pool us).
+      wd.control.close();
+      for (const port of wd.ipiIn) port?.close();
+      for (const port of wd.ipiOut) port?.close();
     }
   };
   setImmediate(loop);
@@ -126,6 +148,7 @@ let control_calls = 0;
  * polls on the fast path, because reading the clock costs ~70 ns here. */
 let poll_ns = 0;
 function calibrate_polls(gd: Globaldata): void {
+  if (poll_ns !== 0) return;               // a pooled worker measured it for an earlier machine
   const w = gd.pcpu + PC.pc_ipipend;
   const n = 200_000;
   const t0 = performance.now();

@@ -4,14 +4,14 @@
  * Re-exported by the package's main entry (src/index.ts).
  */
 
-export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type Linger, type Timeval, type OptValue, type MsgOut, type MsgIn, type RecvmsgOptions, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
+export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type Linger, type Timeval, type AcceptFilterArg, type OptValue, type MsgOut, type MsgIn, type RecvmsgOptions, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
 export { SysError, ProcessKilled, ProcessExit, SIGNAMES } from './errors.js';
 export * from '../../shared/errno.js';
 export {
   AF_UNSPEC, AF_LOCAL, AF_UNIX, AF_INET, PF_UNSPEC, PF_LOCAL, PF_UNIX, PF_INET,
   SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET, SOL_SOCKET, SOMAXCONN,
   SO_DEBUG, SO_ACCEPTCONN, SO_REUSEADDR, SO_KEEPALIVE, SO_DONTROUTE, SO_BROADCAST, SO_USELOOPBACK, SO_LINGER,
-  SO_OOBINLINE, SO_REUSEPORT, SO_TIMESTAMP, SO_NOSIGPIPE, SO_SNDBUF, SO_RCVBUF, SO_SNDLOWAT, SO_RCVLOWAT,
+  SO_OOBINLINE, SO_REUSEPORT, SO_TIMESTAMP, SO_NOSIGPIPE, SO_ACCEPTFILTER, SO_SNDBUF, SO_RCVBUF, SO_SNDLOWAT, SO_RCVLOWAT,
   SO_SNDTIMEO, SO_RCVTIMEO, SO_ERROR, SO_TYPE,
   MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_EOR, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_EOF,
   MSG_NOSIGNAL, SHUT_RD, SHUT_WR, SHUT_RDWR, SUN_PATH_MAX,
@@ -29,8 +29,17 @@ export {
   WNOHANG, W_EXITCODE, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS,
 } from './proc.js';
 export { ARG_MAX } from '../kern/kern_exec_args.js';
+export { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, AIO_LISTIO_MAX } from '../kern/vfs_aio.js';
 export {
   SCM_RIGHTS, SCM_TIMESTAMP, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, cmsgcred_parse,
   scm_rights, cmsg_rights, type Cmsg, type CmsgCred,
 } from '../kern/uipc_cmsg.js';
 export { connect_retry, fnv1a, FNV_BASIS } from './libsim.js';
+export {
+  POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM, POLLRDBAND, POLLWRBAND, INFTIM,
+  FD_SETSIZE, type PollFd, type SelectResult,
+} from './poll.js';
+export {
+  EVFILT_READ, EVFILT_WRITE, EVFILT_AIO, EVFILT_VNODE, EVFILT_PROC, EVFILT_SIGNAL, EVFILT_TIMER, EV_ADD, EV_DELETE,
+  EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_EOF, EV_ERROR, NOTE_LOWAT, type Kevent, type Timespec,
+} from './event.js';

@@ -155,6 +155,7 @@ export const PROC = layout('proc', {
   p_threads: P_MAXTHREADS, // the threads, packed at the front
   p_sigacts: SIGACTS.SIZE,  // signal actions (DragonFly: a pointer to a shared struct sigacts)
   p_jslots: P_MAXTHREADS * JSLOT.SIZE,  // join slots of thread(), guarded by p_spin
+  p_aioinfo: 1,      // struct kaioinfo (vfs_aio.ts), made by the first aio request; its words a wait channel
 });
 
 /* Wait status words (sys/wait.h). */
@@ -187,6 +188,9 @@ export const KERN = layout('kern_globals', {
   kg_nfiles: 1,               // open files, system-wide (Atomics): nfiles
   kg_maxfiles: 1,             // tunable kern.maxfiles; 0: the file zone's size
   kg_maxfilesperproc: 1,      // tunable kern.maxfilesperproc; 0: maxfiles * 9 / 10
+  kg_aio_spin: 2,             // aio_spin (vfs_aio.ts): every aio queue and count
+  kg_aio_queued: 1,           // num_queue_count: aio jobs of every process
+  kg_aio_jobrefid: 1,         // the last aio handle given out
 });
 
 if (KERN.SIZE > KG_KERN_WORDS) throw new Error('sys/proc: KERN does not fit in g_kern');

@@ -79,6 +79,7 @@ export const SO = layout('socket', {
   so_upcall: 1,       // kfunc id, with SSB_UPCALL
   so_upcallarg: 1,
   so_accf: 1,         // accept filter state
+  so_aiojobq: 2,      // TAILQ of aio jobs waiting for this socket (vfs_aio.ts)
   so_port: 1,         // the port that serves this socket's requests (netisr model)
   so_refs: 1,         // here: references held across blocking (mpsafe model)
   so_pad: 1,

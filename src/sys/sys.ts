@@ -42,7 +42,7 @@ import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
-import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
+import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
 import { SO } from './socketvar.js';
 import { SOCKADDR_UN_BYTES, XUCRED } from './unpcb.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
@@ -57,6 +57,8 @@ import {
 } from '../kern/kern_fork.js';
 import { exec_args_copyout, exec_args_free } from '../kern/kern_exec_args.js';
 import { cmsg_copyin, cmsg_copyout, type Cmsg } from '../kern/uipc_cmsg.js';
+import { ACCEPT_FILTER_ARG_BYTES, ACCF_NAME_BYTES } from '../kern/uipc_accf.js';
+import { LIO_READ, LIO_WRITE, aio_aqueue, aio_cancel, aio_error, aio_return, aio_suspend } from '../kern/vfs_aio.js';
 import { m_freem } from '../kern/uipc_mbuf.js';
 import { mycpu } from '../lwkt/globaldata.js';
 import { TD } from '../lwkt/thread.js';
@@ -73,6 +75,13 @@ import {
 } from '../kern/uipc_syscalls.js';
 import { kern_chmod, kern_mkdir, kern_rmdir, kern_unlink } from '../kern/vfs_unixsock.js';
 import '../kern/uipc_usrreq.js';     // AF_LOCAL registers itself in every isolate that runs programs
+import { FD_SETSIZE, INFTIM, PFD_EVENTS, PFD_FD, PFD_REVENTS, POLLFD_INTS, type PollFd, type SelectResult } from './poll.js';
+import { KEVENT, KEVENT_INTS, type Kevent, type Timespec } from './event.js';
+import { NDFILE_MAX } from './file.js';
+import { SEL_WORDS, kern_poll, kern_select } from '../kern/sys_generic.js';
+import { Kevlist, kern_kevent, kern_kqueue } from '../kern/kern_event.js';
+import { RLIMIT_NOFILE } from './proc.js';
+import { p_rlimit_cur } from '../kern/kern_resource.js';
 
 /* ---- the per-process scratch item (kmalloc256: 256 words) ---- */
 
@@ -134,9 +143,13 @@ export interface Linger { onoff: number; linger: number }
 /* struct timeval (SO_SNDTIMEO, SO_RCVTIMEO). */
 export interface Timeval { sec: number; usec: number }
 
-/* What getsockopt gives for option N: the structs for SO_LINGER and the timeouts, else an int. */
+/* struct accept_filter_arg (SO_ACCEPTFILTER): the filter's name ('dataready', 'httpready') and its argument. */
+export interface AcceptFilterArg { name: string; arg?: string }
+
+/* What getsockopt gives for option N: the structs for SO_LINGER, the timeouts and SO_ACCEPTFILTER, else an int. */
 export type OptValue<N extends number> = N extends typeof SO_LINGER ? Linger
-  : N extends typeof SO_SNDTIMEO | typeof SO_RCVTIMEO ? Timeval : number;
+  : N extends typeof SO_SNDTIMEO | typeof SO_RCVTIMEO ? Timeval
+  : N extends typeof SO_ACCEPTFILTER ? Required<AcceptFilterArg> : number;
 
 const OPT_INT = 0, OPT_LINGER = 1, OPT_TIMEVAL = 2;
 function opt_shape(name: number): number {
@@ -484,6 +497,7 @@ export class Sys {
    * struct timeval are in C.  A value of the wrong shape is EINVAL.
    */
   *getsockopt<N extends number>(fd: number, level: number, name: N): Blocking<OptValue<N>> {
+    if (level === SOL_SOCKET && name === SO_ACCEPTFILTER) return (yield* this.accept_filter(fd, null, false)) as OptValue<N>;
     const v = yield* this.sockopt(fd, level, name, 0, 0, false);
     const shape = level === SOL_SOCKET ? opt_shape(name) : OPT_INT;
     if (shape === OPT_LINGER) return { onoff: v, linger: k32[this.w + S_OPTVAL + 1] } as OptValue<N>;
@@ -491,7 +505,16 @@ export class Sys {
     return v as OptValue<N>;
   }
 
-  *setsockopt(fd: number, level: number, name: number, value: number | boolean | Linger | Timeval): Blocking<void> {
+  *setsockopt(fd: number, level: number, name: number,
+      value: number | boolean | Linger | Timeval | AcceptFilterArg | null): Blocking<void> {
+    if (level === SOL_SOCKET && name === SO_ACCEPTFILTER) {
+      if (value !== null && (typeof value !== 'object' || typeof (value as AcceptFilterArg).name !== 'string' ||
+          ((value as AcceptFilterArg).arg !== undefined && typeof (value as AcceptFilterArg).arg !== 'string'))) {
+        this.fail('setsockopt', EINVAL);
+      }
+      yield* this.accept_filter(fd, value as AcceptFilterArg | null, true);
+      return;
+    }
     const shape = level === SOL_SOCKET ? opt_shape(name) : OPT_INT;
     let a: unknown, b: unknown = 0;
     if (shape === OPT_INT) {
@@ -508,6 +531,36 @@ export class Sys {
     }
     if (!int_ok(a) || !int_ok(b)) this.fail('setsockopt', EINVAL);
     yield* this.sockopt(fd, level, name, a, b, true);
+  }
+
+  /*
+   * SO_ACCEPTFILTER's struct accept_filter_arg (af_name[16], af_arg[240]) in the scratch
+   * item's path area: set (null: remove the filter) or get.  Names and arguments longer
+   * than their fields are cut, as C's NUL termination of the last byte does.
+   */
+  private *accept_filter(fd: number, value: AcceptFilterArg | null, set: boolean): Blocking<Required<AcceptFilterArg>> {
+    const call = set ? 'setsockopt' : 'getsockopt';
+    const at = (this.w + S_PATH) * 4;
+    for (;;) {
+      ku8.fill(0, at, at + ACCEPT_FILTER_ARG_BYTES);
+      if (value !== null) {
+        const name = encoder.encode(value.name).subarray(0, ACCF_NAME_BYTES - 1);
+        const arg = encoder.encode(value.arg ?? '').subarray(0, ACCEPT_FILTER_ARG_BYTES - ACCF_NAME_BYTES - 1);
+        ku8.set(name, at);
+        ku8.set(arg, at + ACCF_NAME_BYTES);
+      }
+      const so = this.w + S_SOPT;
+      k32[so + SOPT.sopt_dir] = set ? SOPT_SET : SOPT_GET;
+      k32[so + SOPT.sopt_level] = SOL_SOCKET;
+      k32[so + SOPT.sopt_name] = SO_ACCEPTFILTER;
+      k32[so + SOPT.sopt_val] = set && value === null ? NULL : at;
+      k32[so + SOPT.sopt_valsize] = set && value === null ? 0 : ACCEPT_FILTER_ARG_BYTES;
+      const e = set ? yield* kern_setsockopt(fd, so) : yield* kern_getsockopt(fd, so);
+      if (!this.ret(call, e)) {
+        const cut = (b: Uint8Array): string => decoder.decode(b.subarray(0, Math.max(0, b.indexOf(0))));
+        return { name: cut(ku8.slice(at, at + ACCF_NAME_BYTES)), arg: cut(ku8.slice(at + ACCF_NAME_BYTES, at + ACCEPT_FILTER_ARG_BYTES)) };
+      }
+    }
   }
 
   private *sockopt(fd: number, level: number, name: number, value: number, value2: number, set: boolean): Blocking<number> {
@@ -717,6 +770,149 @@ export class Sys {
     }
   }
 
+  /* ---- readiness: select, poll, kqueue, kevent (kern/sys_generic.ts, kern/kern_event.ts) ---- */
+
+  /* select's fd_sets (SEL_WORDS words each: read, write, except), in and out. */
+  private readonly selin = new Int32Array(3 * SEL_WORDS);
+  private readonly selout = new Int32Array(3 * SEL_WORDS);
+  /* poll's struct pollfd array and kevent's struct kevent arrays, made on first use and grown. */
+  private pollfds: Int32Array | null = null;
+  private kevin: Kevlist | null = null;
+  private kevout: Kevlist | null = null;
+
+  /*
+   * select: wait until a descriptor below nfds in readfds is readable, in writefds
+   * writable, or in exceptfds has an exception (out-of-band data), or the timeout passes
+   * (null: wait forever; { sec: 0, usec: 0 }: look once).  Returns the count of ready
+   * descriptors and each set's ready ones ([] for a set not given).  Descriptors at or
+   * above nfds are ignored.  EBADF for a set descriptor that is not open (or not a
+   * descriptor), EINVAL for a negative nfds or a bad timeout, EINTR when a signal
+   * arrives, even with SA_RESTART (select is never restarted).
+   */
+  *select(nfds: number, readfds: readonly number[] | null, writefds: readonly number[] | null = null,
+      exceptfds: readonly number[] | null = null, timeout: Timeval | null = null): Blocking<SelectResult> {
+    if (!int_ok(nfds) || nfds < 0) this.fail('select', EINVAL);
+    // No descriptor is NDFILE_MAX or above: kern_select would clip nd to the table anyway.
+    const nd = nfds > NDFILE_MAX ? NDFILE_MAX : nfds;
+    const given = [readfds, writefds, exceptfds];
+    const ib = this.selin, ob = this.selout;
+    ib.fill(0);
+    let sets = 0;
+    for (let i = 0; i < 3; i++) {
+      const set = given[i];
+      if (set === null || set === undefined) continue;
+      if (!Array.isArray(set)) this.fail('select', EFAULT);
+      sets |= 1 << i;
+      for (const fd of set) {
+        if (!fd_ok(fd)) this.fail('select', EBADF);
+        if (fd < nd) ib[i * SEL_WORDS + (fd >> 5)] |= 1 << (fd & 31);
+      }
+    }
+    const tv = this.timeout_in('select', timeout, 'usec');
+    // kern_select never gives ERESTART: no restart loop.
+    this.ret('select', yield* kern_select(this.p, nd, ib, ob, sets, tv, this.w + S_RES));
+    const out: number[][] = [[], [], []];
+    for (let i = 0; i < 3; i++) {
+      if ((sets & (1 << i)) === 0) continue;
+      for (let fd = 0; fd < nd; fd++) if ((ob[i * SEL_WORDS + (fd >> 5)] & (1 << (fd & 31))) !== 0) out[i].push(fd);
+    }
+    return { n: k32[this.w + S_RES], readfds: out[0], writefds: out[1], exceptfds: out[2] };
+  }
+
+  /*
+   * poll: wait until an entry's descriptor has one of its events (POLLIN, POLLRDNORM,
+   * POLLOUT, POLLWRNORM, POLLPRI, POLLRDBAND), or the timeout passes (milliseconds;
+   * INFTIM waits forever, 0 looks once).  Sets every entry's revents (POLLNVAL for a
+   * descriptor that is not open; 0 for a negative one) and returns how many are non-zero.
+   * EINVAL for a timeout below INFTIM or more entries than both RLIMIT_NOFILE and
+   * FD_SETSIZE; EINTR when a signal arrives, even with SA_RESTART.
+   */
+  *poll(fds: PollFd[], timeout: number = INFTIM): Blocking<number> {
+    if (!Array.isArray(fds)) this.fail('poll', EFAULT);
+    if (!int_ok(timeout)) this.fail('poll', EINVAL);
+    const n = fds.length;
+    // kern_poll's limit, tested before the array is copied in, as C tests it.
+    if (n > FD_SETSIZE && n > p_rlimit_cur(this.p, RLIMIT_NOFILE)) this.fail('poll', EINVAL);
+    let b = this.pollfds;
+    if (b === null || b.length < n * POLLFD_INTS) b = this.pollfds = new Int32Array(Math.max(32, n) * POLLFD_INTS);
+    for (let i = 0; i < n; i++) {
+      const f = fds[i];
+      if (typeof f !== 'object' || f === null) this.fail('poll', EFAULT);
+      if (!int_ok(f.fd) || !int_ok(f.events)) this.fail('poll', EINVAL);
+      b[i * POLLFD_INTS + PFD_FD] = f.fd;
+      b[i * POLLFD_INTS + PFD_EVENTS] = f.events & 0xffff;    // a short in struct pollfd
+      b[i * POLLFD_INTS + PFD_REVENTS] = 0;
+    }
+    this.ret('poll', yield* kern_poll(this.p, b, n, timeout, this.w + S_RES));   // never ERESTART
+    for (let i = 0; i < n; i++) fds[i].revents = b[i * POLLFD_INTS + PFD_REVENTS];
+    return k32[this.w + S_RES];
+  }
+
+  /* kqueue: a new kernel event queue; its descriptor.  EMFILE, ENFILE, ENOMEM. */
+  *kqueue(): Blocking<number> {
+    this.ret('kqueue', yield* kern_kqueue(this.p, this.w + S_RES));
+    return k32[this.w + S_RES];
+  }
+
+  /*
+   * kevent: apply changes to the kqueue kq (EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE,
+   * with EV_ONESHOT, EV_CLEAR; EVFILT_READ or EVFILT_WRITE on a descriptor, NOTE_LOWAT
+   * with data as the low-water mark), then return up to nevents pending events, waiting
+   * for one as timeout says (null: forever; { sec: 0, nsec: 0 }: not at all).  A change
+   * that fails comes back as an event with EV_ERROR in flags and the errno in data while
+   * nevents has room (and then no other events are returned); without room the call
+   * throws that errno (EBADF for an ident that is not open, ENOENT for a change to a
+   * knote that does not exist, EINVAL for a filter this kernel has not).  EBADF when kq
+   * is not a kqueue, EINVAL for a negative nevents or a bad timeout, EINTR when a signal
+   * arrives, even with SA_RESTART.
+   */
+  *kevent(kq: number, changes: readonly Kevent[] | null, nevents = 0, timeout: Timespec | null = null): Blocking<Kevent[]> {
+    if (!fd_ok(kq)) this.fail('kevent', EBADF);
+    if (!int_ok(nevents) || nevents < 0) this.fail('kevent', EINVAL);
+    const cl = changes ?? [];
+    if (!Array.isArray(cl)) this.fail('kevent', EFAULT);
+    const kin = this.kevin ??= new Kevlist();
+    const kout = this.kevout ??= new Kevlist();
+    kin.n = 0;
+    kin.reserve(cl.length);
+    for (const c of cl) {
+      if (typeof c !== 'object' || c === null) this.fail('kevent', EFAULT);
+      const v = [c.ident, c.filter, c.flags, c.fflags ?? 0, c.data ?? 0, c.udata ?? 0];
+      const at = kin.n * KEVENT_INTS;
+      for (let i = 0; i < KEVENT_INTS; i++) {
+        if (!int_ok(v[i])) this.fail('kevent', EINVAL);
+        kin.buf[at + i] = v[i];
+      }
+      kin.n++;
+    }
+    const ts = this.timeout_in('kevent', timeout, 'nsec');
+    kout.n = 0;
+    const e = yield* kern_kevent(this.p, kq, kin, kin.n, kout, nevents, ts, this.w + S_RES);
+    this.ret('kevent', e);   // never ERESTART: kevent is not restarted
+    const out: Kevent[] = [];
+    for (let i = 0, at = 0; i < kout.n; i++, at += KEVENT_INTS) {
+      const b = kout.buf;
+      out.push({ ident: b[at + KEVENT.ident], filter: b[at + KEVENT.filter], flags: b[at + KEVENT.flags],
+        fflags: b[at + KEVENT.fflags], data: b[at + KEVENT.data], udata: b[at + KEVENT.udata] });
+    }
+    return out;
+  }
+
+  /*
+   * A timeout argument as a kmem struct timeval or timespec ({ sec, usec } or
+   * { sec, nsec }, in S_OPTVAL's two words), or NULL for none.  EFAULT for something
+   * that is not an object, EINVAL for fields that are not ints (the kernel checks ranges).
+   */
+  private timeout_in(call: string, t: Timeval | Timespec | null, sub: 'usec' | 'nsec'): Ptr {
+    if (t === null || t === undefined) return NULL;
+    if (typeof t !== 'object') this.fail(call, EFAULT);
+    const sec: unknown = t.sec, frac: unknown = (t as unknown as Record<string, unknown>)[sub];
+    if (!int_ok(sec) || !int_ok(frac)) this.fail(call, EINVAL);
+    k32[this.w + S_OPTVAL] = sec;
+    k32[this.w + S_OPTVAL + 1] = frac;
+    return this.w + S_OPTVAL;
+  }
+
   /* ---- the file namespace (AF_LOCAL socket files and directories) ---- */
 
   private *path_call(call: string, path: string, mode: number,
@@ -750,6 +946,56 @@ export class Sys {
     if (typeof ms !== 'number' || !(ms >= 0) || ms > 0x7fffffff) this.fail('sleep', EINVAL);
     const e = yield* tsleep(this.w + S_SLEEP, PCATCH, 'nanslp', Math.max(1, Math.ceil((ms * HZ) / 1000)));
     this.ret('sleep', e === 0 || e === EWOULDBLOCK ? 0 : EINTR);
+  }
+
+  /* ---- asynchronous I/O (kern/vfs_aio.ts) ---- */
+
+  /*
+   * aio_read / aio_write: queue a read into (write from) len bytes of buf (default all of
+   * it) on fd and return at once with the job's handle.  buf belongs to the job until
+   * aio_return.  EBADF for a bad descriptor (or a write to one not open for writing),
+   * EAGAIN past the queue limits (32 running, 256 queued a process, 1024 in all).
+   */
+  *aio_read(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return yield* this.aio_queue('aio_read', fd, buf, len, LIO_READ); }
+  *aio_write(fd: number, buf: Uint8Array, len?: number): Blocking<number> { return yield* this.aio_queue('aio_write', fd, buf, len, LIO_WRITE); }
+
+  private *aio_queue(call: string, fd: number, buf: Uint8Array, len: number | undefined, op: number): Blocking<number> {
+    const n = this.io_len(buf, len, call);
+    if (!fd_ok(fd)) this.fail(call, EBADF);
+    for (;;) if (!this.ret(call, aio_aqueue(fd, buf, 0, n, op, this.w + S_RES))) return k32[this.w + S_RES];
+  }
+
+  /* aio_error: EINPROGRESS while the job runs, then its errno (0 when it succeeded).  EINVAL for an unknown handle. */
+  *aio_error(handle: number): Blocking<number> {
+    const r = aio_error(this.p, handle);
+    this.ret('aio_error', r < 0 ? -r : 0);
+    return r;
+  }
+
+  /* aio_return: the finished job's byte count (-1 when it failed: see aio_error); the handle is spent.  EINVAL before it finishes. */
+  *aio_return(handle: number): Blocking<number> {
+    for (;;) if (!this.ret('aio_return', yield* aio_return(this.p, handle, this.w + S_RES))) return k32[this.w + S_RES];
+  }
+
+  /*
+   * aio_suspend: wait until one of the jobs has finished; at most timeoutMs (default: no
+   * limit), then EAGAIN.  EINTR on a signal (never restarted).  EINVAL for more than
+   * AIO_LISTIO_MAX handles.
+   */
+  *aio_suspend(handles: number[], timeoutMs?: number): Blocking<void> {
+    if (!Array.isArray(handles) || handles.some((h) => !int_ok(h))) this.fail('aio_suspend', EINVAL);
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || timeoutMs > 0x7fffffff)) {
+      this.fail('aio_suspend', EINVAL);
+    }
+    const timo = timeoutMs === undefined ? 0 : Math.max(1, Math.ceil((timeoutMs * HZ) / 1000));
+    this.ret('aio_suspend', yield* aio_suspend(this.p, handles, timo));
+  }
+
+  /* aio_cancel: cancel fd's jobs that have not started (or only the one with handle): AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE. */
+  *aio_cancel(fd: number, handle = 0): Blocking<number> {
+    if (!fd_ok(fd) || !int_ok(handle)) this.fail('aio_cancel', !fd_ok(fd) ? EBADF : EINVAL);
+    this.ret('aio_cancel', aio_cancel(this.p, fd, handle, this.w + S_RES));
+    return k32[this.w + S_RES];
   }
 
   *getpid(): Blocking<number> { this.userret(); return k32[this.p + PROC.p_pid]; }

@@ -5,7 +5,7 @@
  * compares the mbuf and cluster zones' use before and after.
  */
 import {
-  k32, ku8, NULL, KASSERT, zalloc, zfree, Z_KMALLOC64, tsleep, wakeup, lwkt_yield, type Blocking,
+  k32, ku8, NULL, KASSERT, zalloc, zfree, zone_desc, ZD, Z_MBUF, Z_CLUSTER, Z_KMALLOC64, tsleep, wakeup, lwkt_yield, type Blocking,
   type Ptr,
 } from '../../src/kernel.js';
 import { SSB, SSB_STOP } from '../../src/sys/socketvar.js';
@@ -595,6 +595,23 @@ export function* drain(w: number, leave: number, clusters: number): Blocking<num
   k32[w] = chain;
   k32[w + 1] = cchain;
   return [held, cheld, empty];
+}
+
+/*
+ * Once the mbuf zones have refused more allocations than failed0 (someone found them empty
+ * and waits), give back n plain mbufs and n clusters (each with its mbuf) of what drain
+ * holds.  Returns the ticks it waited.
+ */
+export function* release_some(w: number, n: number, failed0: number): Blocking<number> {
+  const fails = (): number => k32[zone_desc(Z_MBUF) + ZD.zd_fail] + k32[zone_desc(Z_CLUSTER) + ZD.zd_fail];
+  let ticks = 0;
+  while (fails() === failed0 && ticks < 100_000) {
+    yield* tsleep(w + 7, 0, 'relwt', 1);
+    ticks++;
+  }
+  for (let i = 0; i < n && k32[w] !== NULL; i++) k32[w] = m_free(k32[w]);
+  for (let i = 0; i < n && k32[w + 1] !== NULL; i++) k32[w + 1] = m_free(k32[w + 1]);
+  return ticks;
 }
 
 export function* undrain(w: number): Blocking<number> {

@@ -746,7 +746,7 @@ export function* options(): Blocking<number[]> {
   out.push((yield* get(SOL_SOCKET, SO_ACCEPTCONN, 4))[2]);
   out.push(yield* set(SOL_SOCKET, 0x7777, 1, 0, 4), (yield* get(SOL_SOCKET, 0x7777, 4))[0]);  // ENOPROTOOPT
   out.push(yield* set(6, 1, 1, 0, 4), (yield* get(6, 1, 4))[0]);                              // no ctloutput
-  out.push(yield* set(SOL_SOCKET, SO_ACCEPTFILTER, 0, 0, 4));                                 // ENOENT: no filters
+  out.push(yield* set(SOL_SOCKET, SO_ACCEPTFILTER, 0, 0, 4));                                 // EINVAL: shorter than struct accept_filter_arg
   zfree(Z_KMALLOC16, sopt);
   yield* soclose(so, 0);
   yield* end(c);
