@@ -89,6 +89,17 @@ describe('lwkt-sim CLI', () => {
     expect(r.stdout).not.toMatch(/MISMATCH|OVER/);
   }, 20_000);
 
+  it.each([['parallel', 'bgl'], ['deterministic', 'netisr']])('run poll-server (%s, %s): one kevent loop serves every client', async (engine, dispatch) => {
+    const r = await run(['run', 'poll-server', '--cpus', '3', '--engine', engine, '--dispatch', dispatch, '--connectors', '9',
+      '--messages', '4']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ +connections +9 accepted, 9 closed/m);
+    expect(r.stdout).toMatch(/^ +echoes +36 lines \(\d+ bytes\) echoed; 36 checked by the clients$/m);
+    expect(r.stdout).toMatch(/every connection accepted and closed +OK/);
+    expect(r.stdout).toMatch(/every line echoed intact +OK/);
+    expect(r.stdout).toMatch(/back to their starting counts +OK/);
+  }, 20_000);
+
   it.each([['parallel', 'bgl'], ['deterministic', 'netisr']])('run pass-fd (%s, %s): sockets passed both ways across CPUs, the cycle collected', async (engine, dispatch) => {
     const r = await run(['run', 'pass-fd', '--cpus', '2', '--engine', engine, '--dispatch', dispatch]);
     expect(r.code, r.stderr).toBe(0);

@@ -44,8 +44,10 @@ function program(): Command {
       .default(1 << 20, '1 MiB'))
     .addOption(new Option('--backlog <n>', "accept-storm: the listener's backlog").argParser(parseRange('backlog', 1, 128))
       .default(2))
-    .addOption(new Option('--connectors <n>', 'accept-storm: connector processes').argParser(parseRange('connectors', 1, 256))
-      .default(12))
+    .addOption(new Option('--connectors <n>', 'accept-storm: connector processes; poll-server: clients')
+      .argParser(parseRange('connectors', 1, 256)).default(12))
+    .addOption(new Option('--messages <n>', 'poll-server: lines each client sends').argParser(parseRange('messages', 1, 100000))
+      .default(20))
     .addOption(new Option('--export <name>', "a module's program: the export to run").default('main'))
     .action(async (scenario: string, args: string[], flags: RunFlags, cmd: Command) => {
       const spec = await resolveScenario(cmd, scenario, args, flags.export);
@@ -53,7 +55,8 @@ function program(): Command {
       const m = await bootMachine(cmd, { ...opts, dispatch: flags.dispatch,
         modules: spec.kind === 'builtin' ? [SCENARIO_PROGS] : [] });
       process.exitCode = await runScenario(m, spec,
-        { bytes: flags.bytes, backlog: flags.backlog, connectors: flags.connectors, ipi: flags.ipi, dispatch: flags.dispatch },
+        { bytes: flags.bytes, backlog: flags.backlog, connectors: flags.connectors, messages: flags.messages, ipi: flags.ipi,
+          dispatch: flags.dispatch },
         { out: process.stdout });
     });
 
@@ -65,6 +68,7 @@ interface RunFlags extends BootFlags {
   bytes: number;
   backlog: number;
   connectors: number;
+  messages: number;
   export: string;
 }
 

@@ -1,6 +1,6 @@
 /*
  * run.ts: `lwkt-sim run <scenario>`.  A scenario is a built-in name (socketpair, stream,
- * accept-storm, pass-fd; their programs are in scenario_progs.ts) or the path of a module whose
+ * accept-storm, pass-fd, poll-server; their programs are in scenario_progs.ts) or the path of a module whose
  * export is a process main, run as one process on CPU 0.  Each prints what its processes
  * print (the console, labelled by pid) and a summary; the return value is the exit status:
  * 0, or 1 when the scenario's own check failed.  The machine is always shut down.
@@ -13,7 +13,7 @@ import { SCENARIO_PROGS } from './scenario_progs.js';
 import { machineTables } from './stats_tables.js';
 import { fmtCount, fmtNs } from './format.js';
 
-export const BUILTIN_SCENARIOS = ['socketpair', 'stream', 'accept-storm', 'pass-fd'] as const;
+export const BUILTIN_SCENARIOS = ['socketpair', 'stream', 'accept-storm', 'pass-fd', 'poll-server'] as const;
 export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
 
 /* What to run: a built-in scenario, or a program module (a file URL) and its export. */
@@ -24,7 +24,8 @@ export type ScenarioSpec =
 export interface RunConfig {
   bytes: number;              // stream: bytes to send
   backlog: number;            // accept-storm: the listener's listen(2) backlog
-  connectors: number;         // accept-storm: connector processes
+  connectors: number;         // accept-storm: connector processes; poll-server: client processes
+  messages: number;           // poll-server: lines each client sends
   ipi: string;
   dispatch: string;
 }
@@ -59,6 +60,7 @@ function scenario(m: Machine, spec: ScenarioSpec, cfg: RunConfig, io: RunIO): Pr
     case 'stream': return runStream(m, cfg, say);
     case 'accept-storm': return runAcceptStorm(m, cfg, say);
     case 'pass-fd': return runPassFd(m, say);
+    case 'poll-server': return runPollServer(m, cfg, say);
   }
 }
 
@@ -242,6 +244,48 @@ async function runPassFd(m: Machine, say: Say): Promise<number> {
   say(`  the cycle collected    inflight ${closed} -> ${inflight} after ${runs} unp_gc pass(es)  ${gcOk ? 'OK' : 'NOT FREED'}`);
   say(`  sockets, files, mbufs  ${leaked.length === 0 ? 'back to their starting counts  OK' : `leaked: ${leaked.join(', ')}`}`);
   return passOk && gcOk && leaked.length === 0 ? 0 : 1;
+}
+
+/* ---- poll-server ---- */
+
+async function runPollServer(m: Machine, cfg: RunConfig, say: Say): Promise<number> {
+  const k = cfg.connectors, msgs = cfg.messages;
+  say(`  one server process on CPU 0 multiplexes ${k} connections with kevent (EVFILT_READ on the listener and on`);
+  say(`  each connection); ${k} client processes on ${m.ncpus === 1 ? 'CPU 0' : `CPUs 0..${m.ncpus - 1}`} each send ${msgs} lines and check the echoes`);
+  const path = '/poll.sock';
+  const before = m.stats();
+  const srv = await spawn(m, 0, 'pollsrv_server', [path, k], 1000);
+  const ids: number[] = [];
+  for (let i = 0; i < k; i++) ids.push(await spawn(m, i % m.ncpus, 'pollsrv_client', [path, i, msgs], 1000));
+  const sampler = peakSampler(m);
+  const results = await Promise.all(ids.map((id) => settle(m, id)));
+  const failed = results.filter((r) => !r.ok) as { ok: false; error: string }[];
+  const s = failed.length === 0 ? await settle(m, srv) : null;
+  sampler.stop();
+  await idle(m);
+  const after = m.stats();
+  say();
+  for (const f of failed) say(`client failed: ${f.error}`);
+  if (s !== null && !s.ok) say(`server failed: ${s.error}`);
+  if (failed.length > 0 || s === null || !s.ok) return 1;
+  const [accepted, closed, echoed, bytes, calls, maxev, maxopen] = s.value as number[];
+  const good = results.reduce((a, r) => a + ((r as { value: number }).value), 0);
+  const connOk = accepted === k && closed === k;
+  const echoOk = echoed === k * msgs && good === k * msgs;
+  const zones = (st: MachineStats): string => st.zones.filter((z) => ['socket', 'file', 'mbuf', 'kmalloc16'].includes(z.name))
+    .map((z) => z.used).join(',');
+  const zonesOk = zones(before) === zones(after);
+  say('results');
+  say(`  connections   ${accepted} accepted, ${closed} closed, at most ${maxopen} open at once`);
+  say(`  echoes        ${echoed} lines (${fmtCount(bytes)} bytes) echoed; ${good} checked by the clients`);
+  say(`  kevent        ${calls} calls, up to ${maxev} events a call`);
+  say('checks');
+  say(`  every connection accepted and closed  ${connOk ? 'OK' : 'MISMATCH'}`);
+  say(`  every line echoed intact              ${echoOk ? 'OK' : 'MISMATCH'}`);
+  say(`  sockets, files, mbufs, knotes         ${zonesOk ? 'back to their starting counts  OK' : 'LEAKED'}`);
+  say();
+  machineTables(say, before, after, m.engine === 'deterministic', sampler.peak);
+  return connOk && echoOk && zonesOk ? 0 : 1;
 }
 
 /* ---- a program module ---- */

@@ -6,7 +6,7 @@
 
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, EAGAIN,
-  SCM_RIGHTS, scm_rights, cmsg_rights, type Cmsg,
+  SCM_RIGHTS, scm_rights, cmsg_rights, type Cmsg, EVFILT_READ, EV_ADD, EV_EOF,
 } from '../sys/index.js';
 import type { Blocking } from '../kernel.js';
 import { connect_retry, fnv1a, FNV_BASIS } from '../sys/libsim.js';
@@ -267,4 +267,77 @@ export function* passfd_child(sys: Sys, fd: number): Blocking<number> {
   yield* sys.sendmsg(fd, { buf: enc.encode('u'), control: [scm_rights([u])] });
   for (const d of [u, v, fd]) yield* sys.close(d);
   return 0;
+}
+
+/* ---- poll-server: one process multiplexing many connections with kevent ---- */
+
+/*
+ * The server: a listener and a kqueue; every ready descriptor is served as kevent reports
+ * it: the listener's pending connections (data) are accepted and registered, a
+ * connection's bytes (data) are read and echoed back, its EOF closes it.  Ends when
+ * `clients` connections have come and gone.  Returns [accepted, closed, messages echoed,
+ * bytes echoed, kevent calls, most events one call returned, most connections open at
+ * once].
+ */
+export function* pollsrv_server(sys: Sys, path: string, clients: number): Blocking<number[]> {
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* sys.bind(s, path);
+  yield* sys.listen(s, 64);
+  const kq = yield* sys.kqueue();
+  yield* sys.kevent(kq, [{ ident: s, filter: EVFILT_READ, flags: EV_ADD }]);
+  const buf = new Uint8Array(4096);
+  let accepted = 0, closed = 0, msgs = 0, bytes = 0, calls = 0, maxev = 0, open = 0, maxopen = 0;
+  while (closed < clients) {
+    const evs = yield* sys.kevent(kq, null, 32);
+    calls++;
+    maxev = Math.max(maxev, evs.length);
+    for (const ev of evs) {
+      if (ev.ident === s) {
+        for (let i = 0; i < (ev.data ?? 0); i++) {
+          const c = yield* sys.accept(s);
+          yield* sys.kevent(kq, [{ ident: c, filter: EVFILT_READ, flags: EV_ADD }]);
+          accepted++;
+          maxopen = Math.max(maxopen, ++open);
+        }
+        continue;
+      }
+      if ((ev.data ?? 0) > 0) {
+        const n = yield* sys.recv(ev.ident, buf, 0, Math.min(buf.length, ev.data ?? 0));
+        let sent = 0;
+        while (sent < n) sent += yield* sys.send(ev.ident, buf, 0, n - sent);
+        bytes += n;
+        for (let i = 0; i < n; i++) if (buf[i] === 0x0a) msgs++;
+      } else if ((ev.flags & EV_EOF) !== 0) {
+        yield* sys.close(ev.ident);             // its knote goes with it
+        closed++;
+        open--;
+      }
+    }
+  }
+  yield* sys.close(kq);
+  yield* sys.close(s);
+  yield* sys.unlink(path);
+  return [accepted, closed, msgs, bytes, calls, maxev, maxopen];
+}
+
+/* A client: connect, send `msgs` newline-ended lines, read each echo back, check it, close. */
+export function* pollsrv_client(sys: Sys, path: string, id: number, msgs: number): Blocking<number> {
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  const c = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* connect_retry(sys, c, path);
+  const buf = new Uint8Array(256);
+  let good = 0;
+  for (let j = 0; j < msgs; j++) {
+    const line = `client ${id} message ${j}\n`;
+    yield* sys.send(c, enc.encode(line));
+    let got = '';
+    while (!got.endsWith('\n')) {
+      const n = yield* sys.recv(c, buf);
+      if (n === 0) break;
+      got += dec.decode(buf.subarray(0, n));
+    }
+    if (got === line) good++;
+  }
+  yield* sys.close(c);
+  return good;
 }
