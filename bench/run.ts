@@ -22,7 +22,9 @@ import { host_costs } from './host_bench.js';
 import { raw_futex_counter, raw_mp_pp, raw_spin_pp, raw_spinwait_pp } from './baselines.js';
 import { contended, det_switch_rate, domsg_pingpong, in_thread_uncontended, raw_generator_resume_ns, switch_cost, with_machine,
   K_BGL, K_SPIN, K_TOKEN, KIND_NAME } from './lwkt_bench.js';
-import { SOCKET_PROGS, compile_host_helper, heap_probe, host_rt, host_stream, remove_host_helper, sim_rt, sim_stream } from './socket_bench.js';
+import {
+  SOCKET_PROGS, WAKE_PROGS, compile_host_helper, heap_probe, host_rt, host_stream, host_wake, remove_host_helper, sim_rt, sim_stream, sim_wake,
+} from './socket_bench.js';
 import { median } from './report.js';
 
 interface Options { quick: boolean; only: string | null; name: string }
@@ -317,12 +319,46 @@ async function section_socket(): Promise<void> {
   }
 }
 
+/*
+ * wake: the wake-up latency from a send on CPU 0 to a reader thread on CPU 1 blocked in
+ * recv, in poll and in kevent, beside the host kernel's socketpair doing the same with
+ * recv, poll and kevent (epoll_wait on Linux) in the same round; bgl and netisr.
+ */
+async function section_wake(): Promise<void> {
+  const { helper, why } = compile_host_helper();
+  if (helper === null) progress(`wake: ${why}: skipping the host baselines (figures show 'no baseline')`);
+  const rounds = opts.quick ? 3 : 5;
+  const N = opts.quick ? 100 : 300;
+  const host_kevent = process.platform === 'linux' ? 'host epoll_wait' : 'host kevent';
+  try {
+    for (const dispatch of ['bgl', 'netisr'] as const) {
+      await with_machine({ engine: 'parallel', cpus: 2, dispatch, modules: [WAKE_PROGS] }, async (m) => {
+        for (const mode of ['recv', 'poll', 'kevent'] as const) await sim_wake(m, N / 4, 1, mode, 1, 0);   // warm up
+        for (let r = 0; r < rounds; r++) {
+          for (const mode of ['recv', 'poll', 'kevent'] as const) {
+            const h = helper === null ? NaN : median(host_wake(helper, N, 1, mode));
+            const v = median(await sim_wake(m, N, 1, mode, 1, 0));
+            progress(`wake round ${r + 1}/${rounds}: ${dispatch} ${mode}: ${(v / 1e3).toFixed(1)} µs; host ${(h / 1e3).toFixed(1)} µs`);
+            report.add({ id: `wake.${mode}.${dispatch}`, section: `wake-up latency across CPUs (${dispatch}, parallel engine)`,
+              label: `send to a reader blocked in ${mode}, ${dispatch}`, unit: 'ns', value: v, baseline: h,
+              baselineLabel: mode === 'kevent' ? host_kevent : `host ${mode}`, target: { kind: 'none' },
+              extra: { wakeups: N } });
+          }
+        }
+      });
+    }
+  } finally {
+    remove_host_helper(helper);
+  }
+}
+
 const SECTIONS: { name: string; keywords: string; run: () => Promise<void> }[] = [
   { name: 'host', keywords: 'host tinybench uncontended spinlock spin lockstat zone zalloc cas', run: section_host },
   { name: 'domsg', keywords: 'domsg pingpong ping-pong ipi sab messageport busy idle local same-cpu cross-cpu x-cpu', run: section_domsg },
   { name: 'contended', keywords: 'contended counter spin token bgl futex in-thread zone', run: section_contended },
   { name: 'switch', keywords: 'switch scheduler yield yield_loop deterministic det generator', run: section_switch },
   { name: 'socket', keywords: 'socket socketpair stream throughput unix af_local heap netisr', run: section_socket },
+  { name: 'wake', keywords: 'wake wakeup latency recv poll kevent select events', run: section_wake },
 ];
 
 function git_info(root: string): { commit: string; dirty: boolean } | null {

@@ -69,6 +69,11 @@ export function host_rt(h: HostHelper, n: number, rounds: number, cross: boolean
   return run_helper(h, ['rt', String(n), String(rounds), cross ? 'cross' : 'same']);
 }
 
+/* Host socketpair wake-up latency (reader on CPU 1 blocked in mode's call): median ns per round. */
+export function host_wake(h: HostHelper, n: number, rounds: number, mode: 'recv' | 'poll' | 'kevent'): number[] {
+  return run_helper(h, ['wake', String(n), String(rounds), mode]);
+}
+
 /* ---- the simulation ---- */
 
 function as_nums(v: unknown, what: string): number[] {
@@ -96,6 +101,18 @@ export async function sim_rt(m: Kmachine, n: number, rounds: number, serverCpu: 
   const client = await m.spawnProcess({ cpu: clientCpu, module: SOCKET_PROGS, export: 'pair_rt', args: [serverCpu, n, rounds] });
   const [echoed, ...r] = as_nums(await join_thread(m, client, 'pair_rt'), 'pair_rt');
   if (echoed !== n * rounds) throw new Error(`rt: the echo thread echoed ${echoed}, the client sent ${n * rounds}`);
+  return r;
+}
+
+export const WAKE_PROGS = new URL('./progs/wake_progs.js', import.meta.url).href;
+const WAKE_MODES = { recv: 0, poll: 1, kevent: 2 } as const;
+
+/* Wake-up latency: the writer on writerCpu, the reader thread on readerCpu blocked in mode's call; median ns per round. */
+export async function sim_wake(m: Kmachine, n: number, rounds: number, mode: 'recv' | 'poll' | 'kevent', readerCpu: number,
+    writerCpu: number): Promise<number[]> {
+  const writer = await m.spawnProcess({ cpu: writerCpu, module: WAKE_PROGS, export: 'wake_pair', args: [readerCpu, n, rounds, WAKE_MODES[mode]] });
+  const [seen, ...r] = as_nums(await join_thread(m, writer, 'wake_pair'), 'wake_pair');
+  if (seen !== n * rounds) throw new Error(`wake: the reader saw ${seen} wake-ups, ${n * rounds} were sent`);
   return r;
 }
 
