@@ -94,3 +94,24 @@ export async function runProgram(run: ProgramRun, module: string, name: string, 
   await down(m);
   return { r, con };
 }
+
+/*
+ * The harness of a test file whose programs are kernel threads in `module`: boot a machine
+ * with it loaded, spawn one of its exports as a thread, and run1: one thread on CPU 0,
+ * after which every socket-layer zone must be back.
+ */
+export function kthreadHarness(module: string, seed: number) {
+  const boot = (engine: Engine, dispatch: Model | 'mpsafe', cpus = 2): Promise<TestMachine> =>
+    machine({ cpus, engine, seed, dispatch, modules: [module] });
+  const spawn = (m: TestMachine, cpu: number, name: string, ...args: unknown[]): Promise<number> =>
+    m.spawn({ cpu, module, export: name, args, name });
+  async function run1<T = unknown>(engine: Engine, dispatch: Model | 'mpsafe', name: string, ...args: unknown[]): Promise<T> {
+    const m = await boot(engine, dispatch);
+    const z0 = socketZones(m);
+    const r = (await m.join(await spawn(m, 0, name, ...args))) as T;
+    expect(socketZones(m)).toEqual(z0);
+    await down(m);
+    return r;
+  }
+  return { boot, spawn, run1, zones: socketZones };
+}

@@ -15,29 +15,15 @@ import {
   ENOPROTOOPT, EPIPE, ENOTCONN, EINTR, EDESTADDRREQ, ECONNABORTED, MSG_TRUNC, SSB_MEVENT, SSB_SEL, SO_LINGER, SO_REUSEADDR, SO_NOSIGPIPE,
   SO_ACCEPTCONN, SOCK_STREAM,
 } from '../src/kernel.js';
-import { ENGINES, MODELS, machine, down, socketZones, type Model, type TestMachine } from './helpers.js';
+import { ENGINES, MODELS, down, kthreadHarness, type Engine, type Model, type TestMachine } from './helpers.js';
 
 const P = new URL('./progs/socket_progs.ts', import.meta.url).href;
-type Engine = (typeof ENGINES)[number];
 type Dispatch = Model | 'mpsafe';
-
-async function boot(engine: Engine, dispatch: Dispatch, cpus = 2): Promise<TestMachine> {
-  return machine({ cpus, engine, seed: 7, dispatch, modules: [P] });
-}
-const zones = socketZones;
-function spawn(m: TestMachine, cpu: number, name: string, ...args: unknown[]): Promise<number> {
-  return m.spawn({ cpu, module: P, export: name, args, name });
-}
-
+const H = kthreadHarness(P, 7);
+const { boot, spawn, zones } = H;
 /* Run one thread on CPU 0; the zones must come back. */
-async function run1(engine: Engine, dispatch: Dispatch, name: string, ...args: unknown[]): Promise<number[]> {
-  const m = await boot(engine, dispatch);
-  const z0 = zones(m);
-  const r = (await m.join(await spawn(m, 0, name, ...args))) as number[];
-  expect(zones(m)).toEqual(z0);
-  await down(m);
-  return r;
-}
+const run1 = (engine: Engine, dispatch: Dispatch, name: string, ...args: unknown[]): Promise<number[]> =>
+  H.run1<number[]>(engine, dispatch, name, ...args);
 
 describe.each(ENGINES)('socket core (%s engine)', (engine) => {
   describe.each(MODELS)('%s dispatch', (model) => {

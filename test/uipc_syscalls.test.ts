@@ -16,28 +16,14 @@ import {
   EBADF, EFAULT, EINVAL, EMFILE, ENOBUFS, ENFILE, ENOTSOCK, EPROTONOSUPPORT, EPROTOTYPE, EWOULDBLOCK, EPIPE,
   ECONNABORTED, EISCONN, ENOTCONN, ENAMETOOLONG, EDOM, ESRCH, EOPNOTSUPP, FREAD, FWRITE, FNONBLOCK, FASYNC, SS_ASYNC, SSB_ASYNC,
 } from '../src/kernel.js';
-import { ENGINES, MODELS, machine, down, socketZones, type Model, type TestMachine } from './helpers.js';
+import { ENGINES, MODELS, down, kthreadHarness, type Engine, type Model, type TestMachine } from './helpers.js';
 
 const P = new URL('./progs/syscall_progs.ts', import.meta.url).href;
-type Engine = (typeof ENGINES)[number];
-
-async function boot(engine: Engine, dispatch: Model, cpus = 2): Promise<TestMachine> {
-  return machine({ cpus, engine, seed: 11, dispatch, modules: [P] });
-}
-const zones = socketZones;
-function spawn(m: TestMachine, cpu: number, name: string, ...args: unknown[]): Promise<number> {
-  return m.spawn({ cpu, module: P, export: name, args, name });
-}
-
+const H = kthreadHarness(P, 11);
+const { boot, spawn, zones } = H;
 /* Run one thread on CPU 0; the zones must come back. */
-async function run1(engine: Engine, dispatch: Model, name: string, ...args: unknown[]): Promise<unknown> {
-  const m = await boot(engine, dispatch);
-  const z0 = zones(m);
-  const r = await m.join(await spawn(m, 0, name, ...args));
-  expect(zones(m)).toEqual(z0);
-  await down(m);
-  return r;
-}
+const run1 = (engine: Engine, dispatch: Model, name: string, ...args: unknown[]): Promise<unknown> =>
+  H.run1<unknown>(engine, dispatch, name, ...args);
 
 /* Two threads of one process on CPUs 0 and 1, sharing w; the zones must come back. */
 async function run2(engine: Engine, dispatch: Model, words: number, first: [string, ...unknown[]],

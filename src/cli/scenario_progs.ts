@@ -9,24 +9,13 @@ import {
   SCM_RIGHTS, scm_rights, cmsg_rights, type Cmsg, EVFILT_READ, EV_ADD, EV_EOF,
 } from '../sys/index.js';
 import type { Blocking } from '../kernel.js';
-import { connect_retry, fnv1a, FNV_BASIS } from '../sys/libsim.js';
+import { connect_retry, read_full, recv_checksum, send_xorshift } from '../sys/libsim.js';
 
 export const SCENARIO_PROGS = import.meta.url;
 
 
 const hex = (h: number): string => `0x${(h >>> 0).toString(16).padStart(8, '0')}`;
 
-
-/* Read exactly buf.length bytes (fewer only at end of file). */
-function* read_full(sys: Sys, fd: number, buf: Uint8Array): Blocking<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const n = yield* sys.read(fd, buf.subarray(got));
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
-}
 
 /* ---- stream: checksummed bytes from a client to a server ---- */
 
@@ -36,14 +25,7 @@ export function* stream_server(sys: Sys, path: string): Blocking<number[]> {
   yield* sys.bind(s, path);
   yield* sys.listen(s, 5);
   const c = yield* sys.accept(s);
-  const buf = new Uint8Array(16384);
-  let total = 0, h = FNV_BASIS;
-  for (;;) {
-    const n = yield* sys.recv(c, buf);
-    if (n === 0) break;
-    total += n;
-    h = fnv1a(h, buf, n);
-  }
+  const [total, h] = yield* recv_checksum(sys, c, new Uint8Array(16384));
   const reply = new Uint8Array(8);
   const dv = new DataView(reply.buffer);
   dv.setUint32(0, total);
@@ -64,16 +46,7 @@ export function* stream_server(sys: Sys, path: string): Blocking<number[]> {
 export function* stream_client(sys: Sys, path: string, total: number, seed: number): Blocking<number[]> {
   const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
   yield* connect_retry(sys, s, path);
-  const buf = new Uint8Array(8192);
-  let sent = 0, h = FNV_BASIS, x = seed >>> 0 || 1;
-  while (sent < total) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    const n = Math.min(total - sent, buf.length / 2 + (x % (buf.length / 2)));
-    for (let i = 0; i < n; i++) buf[i] = (x >>> (i & 15)) + i;
-    const m = yield* sys.send(s, buf, 0, n);
-    h = fnv1a(h, buf, m);
-    sent += m;
-  }
+  const [sent, h] = yield* send_xorshift(sys, s, new Uint8Array(8192), total, seed, 4096, 4096);
   yield* sys.shutdown(s, SHUT_WR);
   const reply = new Uint8Array(8);
   const got = yield* read_full(sys, s, reply);

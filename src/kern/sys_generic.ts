@@ -137,10 +137,17 @@ export function* kern_select(p: Ptr, nd: number, ibits: Int32Array, obits: Int32
     error = yield* selsleep(td, ncoll, deadline, 'select');
     if (error !== 0) break;
   }
+  return sel_done(td, error);
+}
+
+/*
+ * The end of a select or poll: the thread is no longer selecting; neither call is
+ * restarted after a signal (EINTR), and a timeout is a normal return.
+ */
+function sel_done(td: Ptr, error: number): number {
   k32[td + TD.td_flags] &= ~(TDF_SELECT | TDF_SELECTING);
-  // select is not restarted after signals...
-  if (error === ERESTART) error = EINTR;
-  if (error === EWOULDBLOCK) error = 0;
+  if (error === ERESTART) return EINTR;
+  if (error === EWOULDBLOCK) return 0;
   return error;
 }
 
@@ -235,11 +242,7 @@ export function* kern_poll(p: Ptr, fds: Int32Array, nfds: number, timeout: numbe
     error = yield* selsleep(td, ncoll, deadline, 'poll');
     if (error !== 0) break;
   }
-  k32[td + TD.td_flags] &= ~(TDF_SELECT | TDF_SELECTING);
-  // poll is not restarted after signals...
-  if (error === ERESTART) error = EINTR;
-  if (error === EWOULDBLOCK) error = 0;
-  return error;
+  return sel_done(td, error);
 }
 
 /* pollscan: fo_poll every entry once; the number with revents set goes to res.  Blocks. */

@@ -305,18 +305,17 @@ function* unp_gc(): Blocking<void> {
   gc_defer = 0;
   allfiles_scan(unp_gc_clearmarks);
   do allfiles_scan(unp_gc_checkmarks); while (gc_defer !== 0);
-  let batch: number;
+  // Only this daemon runs unp_gc, and nothing it calls runs it again (unp_detach only
+  // asks), so gc_extra stays as checkrefs left it through the flushes and closes.
   do {
     gc_extra.length = 0;
     allfiles_scan(unp_gc_checkrefs);
-    batch = gc_extra.length;
-    const held = gc_extra.slice();
-    for (const fp of held) {
+    for (const fp of gc_extra) {
       const so = k32[fp + FILE.f_data];
       if (k32[fp + FILE.f_type] === DTYPE_SOCKET && so !== NULL) yield* sorflush(so);
     }
-    for (const fp of held) yield* fdrop(fp);
-  } while (batch === GC_BATCH);
+    for (const fp of gc_extra) yield* fdrop(fp);
+  } while (gc_extra.length === GC_BATCH);
   gc_extra.length = 0;
   if (model === SO_DISPATCH_BGL) rel_mplock();
   else if (model === SO_DISPATCH_NETISR) lwkt_reltoken(unp_token());

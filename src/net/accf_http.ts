@@ -39,13 +39,16 @@ function sbfull(rcv: Ptr): boolean {
   return k32[rcv + SSB.ssb_cc] >= k32[rcv + SSB.ssb_hiwat] || k32[rcv + SSB.ssb_mbcnt] >= k32[rcv + SSB.ssb_mbmax];
 }
 
-/* The receive buffer's first max bytes, in order (a copy: the chain is walked once). */
-function rcv_bytes(rcv: Ptr, max: number): number[] {
+/* The receive buffer's bytes from offset `from` on, at most max, in order (a copy: the chain is walked once). */
+function rcv_bytes(rcv: Ptr, max: number, from = 0): number[] {
   const out: number[] = [];
+  let skip = from;
   for (let rec = k32[rcv + SSB.ssb_mb]; rec !== NULL && out.length < max; rec = k32[rec + MB.m_nextpkt]) {
     for (let m = rec; m !== NULL && out.length < max; m = k32[m + MB.m_next]) {
       const d = mtod(m), len = k32[m + MB.m_len];
-      for (let i = 0; i < len && out.length < max; i++) out.push(ku8[d + i]);
+      if (skip >= len) { skip -= len; continue; }
+      for (let i = skip; i < len && out.length < max; i++) out.push(ku8[d + i]);
+      skip = 0;
     }
   }
   return out;
@@ -100,8 +103,7 @@ function stage_head(so: Ptr, rcv: Ptr): number {
   if ((Atomics.load(k32, so + SO.so_state) & SS_CANTRCVMORE) !== 0 || sbfull(rcv)) return ACCEPT;
   const cc = k32[rcv + SSB.ssb_cc];
   if (cc < 3) return WAIT;
-  const b = rcv_bytes(rcv, HEAD_MAX);
-  const [a, bb, c] = [b[cc - 3], b[cc - 2], b[cc - 1]];
+  const [a, bb, c] = rcv_bytes(rcv, 3, cc - 3);     // the last three bytes (C's a, b, c)
   return c === 0x0a && (bb === 0x0a || (bb === 0x0d && a === 0x0a)) ? ACCEPT : WAIT;
 }
 

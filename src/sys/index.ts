@@ -34,7 +34,7 @@ export {
   SCM_RIGHTS, SCM_TIMESTAMP, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, cmsgcred_parse,
   scm_rights, cmsg_rights, type Cmsg, type CmsgCred,
 } from '../kern/uipc_cmsg.js';
-export { connect_retry, fnv1a, FNV_BASIS } from './libsim.js';
+export { connect_retry, fnv1a, FNV_BASIS, read_full, recv_checksum, send_xorshift } from './libsim.js';
 export {
   POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM, POLLRDBAND, POLLWRBAND, INFTIM,
   FD_SETSIZE, type PollFd, type SelectResult,

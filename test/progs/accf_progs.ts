@@ -7,7 +7,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTFILTER, F_SETFL, O_NONBLOCK, SHUT_WR,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
-import { attempt } from './common.js';
+import { attempt, wait_asleep } from './common.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -156,7 +156,8 @@ export function* accf_sender(sys: Sys, path: string): Blocking<number> {
     if (e === 'ok') break;
     yield* sys.sleep(1);
   }
-  yield* sys.sleep(5);                         // connected, and held: the accept waits on
+  // Connected, and held by the filter: send only once the parent waits in accept.
+  if (!(yield* wait_asleep(sys, yield* sys.getppid(), 0, 'waitmsg'))) throw new Error('accf_sender: the accept never blocked');
   yield* sys.send(c, enc.encode('late data'));
   const buf = new Uint8Array(4);
   yield* sys.recv(c, buf);                     // EOF once the acceptor closes

@@ -3,7 +3,7 @@
  * AF_LOCAL (SCM_CREDS filled in by the kernel; malformed or unsupported control refused).
  */
 import {
-  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, MSG_CTRUNC, SCM_CREDS, SCM_RIGHTS, CMSGCRED_BYTES,
+  Sys, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, MSG_CTRUNC, SCM_CREDS, SCM_RIGHTS, CMSGCRED_BYTES,
   cmsgcred_parse, type Cmsg,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';

@@ -1,5 +1,12 @@
-/* Helpers every test-thread module uses: a rendezvous word in kmem; a system call's outcome. */
-import { k32, tsleep, wakeup, type Blocking } from '../../src/kernel.js';
+/*
+ * Helpers every test-thread module uses: a rendezvous word in kmem; a system call's
+ * outcome; waiting until another thread is asleep in a given call.
+ */
+import {
+  k32, NULL, TD, TDF_BLOCKED, TDF_TSLEEPQ, PROC, pfind, spin_lock, spin_unlock, tsleep, wakeup, type Blocking, type Ptr,
+} from '../../src/kernel.js';
+import { kstr_intern } from '../../shared/kstr.js';
+import type { Sys } from '../../src/sys/sys.js';
 import { SysError } from '../../src/sys/errors.js';
 
 /* Wait (sleeping a tick at a time) until the word at w is non-zero; returns it. */
@@ -24,4 +31,30 @@ export function* attempt(g: Blocking<unknown>): Blocking<string> {
     if (e instanceof SysError) return e.code;
     throw e;
   }
+}
+
+/*
+ * Wait (10 ms at a time, at most 10 s) until a thread of process pid (thread id tid, or
+ * any with tid 0) sleeps with wait message wmesg, in tsleep or waiting for a message;
+ * true once one does.  Reads the kernel's thread state, as a debugger would: what a test
+ * needs to act only once the other side is really blocked in its call.
+ */
+export function* wait_asleep(sys: Sys, pid: number, tid: number, wmesg: string): Blocking<boolean> {
+  const id = kstr_intern(wmesg);
+  for (let i = 0; i < 1000; i++) {
+    const p = pfind(pid);
+    let asleep = false;
+    if (p !== NULL) {
+      spin_lock(p + PROC.p_spin);
+      for (let j = 0; j < k32[p + PROC.p_nthreads] && !asleep; j++) {
+        const td: Ptr = k32[p + PROC.p_threads + j];
+        asleep = (tid === 0 || k32[td + TD.td_id] === tid) && k32[td + TD.td_wmesg] === id &&
+          (k32[td + TD.td_flags] & (TDF_TSLEEPQ | TDF_BLOCKED)) !== 0;
+      }
+      spin_unlock(p + PROC.p_spin);
+    }
+    if (asleep) return true;
+    yield* sys.sleep(10);
+  }
+  return false;
 }

@@ -11,11 +11,8 @@ import {
   EVFILT_READ, EVFILT_WRITE, EVFILT_VNODE, EVFILT_TIMER, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT,
   EV_CLEAR, NOTE_LOWAT, type Kevent, type PollFd, type Timeval,
 } from '../../src/sys/index.js';
-import {
-  k32, NULL, TD, TDF_TSLEEPQ, PROC, pfind, nselcoll_word, spin_lock, spin_unlock, type Blocking, type Ptr,
-} from '../../src/kernel.js';
-import { kstr_intern } from '../../shared/kstr.js';
-import { attempt } from './common.js';
+import { k32, nselcoll_word, type Blocking } from '../../src/kernel.js';
+import { attempt, wait_asleep } from './common.js';
 
 const IN = POLLIN | POLLRDNORM, OUT = POLLOUT;
 const NOW: Timeval = { sec: 0, usec: 0 };
@@ -284,26 +281,9 @@ export function* kq_semantics(sys: Sys): Blocking<Record<string, unknown>> {
 
 /* ---- waking a waiter from the other CPU ---- */
 
-/*
- * Wait (10 ms at a time, at most 10 s) until thread tid of this process sleeps in
- * tsleep with wait message wmesg; true once it does.  Reads the kernel's thread state,
- * as a debugger would.
- */
+/* Wait until thread tid of this process sleeps in wmesg (common.ts wait_asleep). */
 function* asleep_in(sys: Sys, tid: number, wmesg: string): Blocking<boolean> {
-  const p = pfind(yield* sys.getpid());
-  const id = kstr_intern(wmesg);
-  for (let i = 0; i < 1000; i++) {
-    let td: Ptr = NULL;
-    spin_lock(p + PROC.p_spin);
-    for (let j = 0; j < k32[p + PROC.p_nthreads]; j++) {
-      if (k32[k32[p + PROC.p_threads + j] + TD.td_id] === tid) td = k32[p + PROC.p_threads + j];
-    }
-    const asleep = td !== NULL && (k32[td + TD.td_flags] & TDF_TSLEEPQ) !== 0 && k32[td + TD.td_wmesg] === id;
-    spin_unlock(p + PROC.p_spin);
-    if (asleep) return true;
-    yield* sys.sleep(10);
-  }
-  return false;
+  return yield* wait_asleep(sys, yield* sys.getpid(), tid, wmesg);
 }
 
 /*

@@ -9,7 +9,7 @@
  *   [3] non-zero: refuse FIOASYNC with EOPNOTSUPP.
  */
 import {
-  k32, kf64, NULL, KASSERT, EOPNOTSUPP, PCATCH, curthread, tsleep, tsleep_interlock, wakeup, crit_enter, crit_exit,
+  k32, kf64, NULL, KASSERT, EOPNOTSUPP, PCATCH, curthread, tsleep, tsleep_interlock, crit_enter, crit_exit,
   lwkt_sigtake, zalloc, zfree, Z_KMALLOC16, TD, type Blocking, type Ptr,
   FILE, FILEDESC, FIONBIO, FIOASYNC, FREAD, FWRITE, DTYPE_VNODE, DTYPE_SOCKET, FD_CLOEXEC, F_DUPFD, F_GETFD, F_SETFD,
   F_GETFL, F_SETFL, O_NONBLOCK, O_ASYNC, O_APPEND, O_WRONLY, NDFILE_MAX, type Fileops,
@@ -82,8 +82,6 @@ function fp_of(p: Ptr, fd: number): Ptr {
   const fdp = k32[p + PROC.p_fd];
   return k32[k32[fdp + FILEDESC.fd_files] + fd * 2];
 }
-
-function count_of(p: Ptr, fd: number): number { return k32[fp_of(p, fd) + FILE.f_count]; }
 
 
 

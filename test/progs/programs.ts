@@ -4,13 +4,13 @@
  */
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_TYPE, SO_SNDBUF, SHUT_WR, SHUT_RD, MSG_PEEK,
-  F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, FIONBIO, FIONREAD, SIGPIPE, SIGUSR1, SIG_IGN, SA_RESTART, RLIMIT_NOFILE,
-  ECONNREFUSED, ENOENT, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF,
+  F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, FIONBIO, FIONREAD, SIGPIPE, SIGUSR1, SIG_IGN, RLIMIT_NOFILE,
+  SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF,
   RLIMIT_SBSIZE, RLIM_INFINITY, F_GETOWN, F_SETOWN, O_ASYNC, SIGIO,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
-import { connect_retry, fnv1a, FNV_BASIS } from '../../src/sys/libsim.js';
-import { attempt } from './common.js';
+import { connect_retry, read_full, recv_checksum, send_xorshift } from '../../src/sys/libsim.js';
+import { attempt, wait_asleep } from './common.js';
 
 function code(e: unknown): string {
   if (e instanceof SysError) return e.code;
@@ -26,14 +26,7 @@ export function* server(sys: Sys, path: string): Blocking<number[]> {
   yield* sys.listen(s, 5);
   const c = yield* sys.accept(s);
   const peer = yield* sys.getpeername(c);
-  const buf = new Uint8Array(3000);
-  let total = 0, h = FNV_BASIS;
-  for (;;) {
-    const n = yield* sys.recv(c, buf);
-    if (n === 0) break;
-    total += n;
-    h = fnv1a(h, buf, n);
-  }
+  const [total, h] = yield* recv_checksum(sys, c, new Uint8Array(3000));
   const reply = new Uint8Array(8);
   new DataView(reply.buffer).setUint32(0, total);
   new DataView(reply.buffer).setUint32(4, h);
@@ -49,24 +42,10 @@ export function* client(sys: Sys, path: string, total: number, seed: number): Bl
   const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
   yield* connect_retry(sys, s, path);
   const name = yield* sys.getpeername(s);
-  const buf = new Uint8Array(4096);
-  let sent = 0, h = FNV_BASIS, x = seed >>> 0 || 1;
-  while (sent < total) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    const n = Math.min(total - sent, 1 + (x % buf.length));
-    for (let i = 0; i < n; i++) buf[i] = (x >>> (i & 15)) + i;
-    const m = yield* sys.send(s, buf, 0, n);
-    h = fnv1a(h, buf, m);
-    sent += m;
-  }
+  const [sent, h] = yield* send_xorshift(sys, s, new Uint8Array(4096), total, seed, 1, 4096);
   yield* sys.shutdown(s, SHUT_WR);
   const reply = new Uint8Array(8);
-  let got = 0;
-  while (got < 8) {
-    const n = yield* sys.read(s, reply.subarray(got));
-    if (n === 0) break;
-    got += n;
-  }
+  yield* read_full(sys, s, reply);
   const dv = new DataView(reply.buffer);
   yield* sys.close(s);
   return [sent, h, dv.getUint32(0), dv.getUint32(4), name === path ? 1 : 0];
@@ -291,8 +270,10 @@ export function* restart_client(sys: Sys, path: string): Blocking<string> {
   yield* connect_retry(sys, s, path);
   const pid = new Uint8Array(4);
   yield* sys.recv(s, pid, 0x40);
-  yield* sys.sleep(20);                                   // the server blocks in recv meanwhile
-  yield* sys.kill(new DataView(pid.buffer).getUint32(0), SIGUSR1);
+  const spid = new DataView(pid.buffer).getUint32(0);
+  // Signal only once the server is blocked in its recv, and send once it has taken the signal.
+  if (!(yield* wait_asleep(sys, spid, 0, 'sbwait'))) throw new Error('restart_client: the server never blocked in recv');
+  yield* sys.kill(spid, SIGUSR1);
   yield* sys.sleep(20);
   const r = yield* attempt(sys.send(s, new Uint8Array(5)));
   yield* sys.close(s);

@@ -5,7 +5,7 @@
  * compares the mbuf and cluster zones' use before and after.
  */
 import {
-  k32, ku8, NULL, KASSERT, zalloc, zfree, zone_desc, ZD, Z_MBUF, Z_CLUSTER, Z_KMALLOC64, tsleep, wakeup, lwkt_yield, type Blocking,
+  k32, ku8, NULL, KASSERT, zalloc, zfree, zone_desc, ZD, Z_MBUF, Z_CLUSTER, Z_KMALLOC64, tsleep, lwkt_yield, type Blocking,
   type Ptr,
 } from '../../src/kernel.js';
 import { SSB, SSB_STOP } from '../../src/sys/socketvar.js';

@@ -29,7 +29,7 @@ import {
   MSG_FNONBLOCKING, SHUT_RD, SHUT_WR, ECONNREFUSED, ENOBUFS, ENOTCONN, EISCONN, ECONNRESET, PR_CONNREQUIRED,
   PR_WANTRCVD, PR_ATOMIC, PR_ADDR, SIGIO, SIG_CATCH, PCATCH, ipc_globals, free_sockaddr,
   net_add_domain, soreserve, sonewconn, soisconnected, soisdisconnected, socantsendmore, socantrcvmore,
-  sorwakeup, sowwakeup, sofree, dup_sockaddr, pru_sense_null, pru_accept_notsupp, pru_control_notsupp,
+  sorwakeup, sowwakeup, sofree, pru_sense_null, pru_accept_notsupp, pru_control_notsupp,
   pru_rcvoob_notsupp, ai_sb_rlimit, socreate, soclose, solisten, soconnect, soconnect2, sodisconnect,
   soshutdown, sosend, soreceive, sosetopt, sogetopt, soabort, Uio, uio_init, UIO_READ, UIO_WRITE, SOPT, so_pru_notify,
   so_dispatch_model, SO_DISPATCH_BGL, NM_REVENT, NM_SO, MSG, proc_create, proc_exit, proc_attach_thread,
