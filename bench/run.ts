@@ -317,6 +317,18 @@ async function section_socket(): Promise<void> {
         extra: { pairs: hp.pairs, deltas: hp.deltas, gcsInWindows: hp.gcsInWindows } });
     }
   }
+  // A send and a receive that do not block (one thread, both ends; bgl only: under netisr
+  // every request waits for its netisr thread, so the figure would be the one above).
+  for (const ws of [64, 2048]) {
+    const hp = heap_probe('bgl', ws, opts.quick, 'self');
+    progress(`socket heap: bgl ${ws} B send + recv that do not block: ${hp.bytesPerPair.toFixed(1)} B of JS heap a pair ` +
+      `(GCs in the windows: ${hp.gcsInWindows})`);
+    report.add({ id: `socket.heap.self.${ws}.bgl`, section: 'socket steady-state JS heap (deterministic engine, 1 CPU)',
+      label: `JS heap a ${ws} B send + recv, no blocking, bgl`, unit: 'B', value: hp.bytesPerPair, baseline: hp.bytesPerObject,
+      baselineLabel: 'one minimal JS object', target: { kind: 'abs-max', x: 1 },
+      note: hp.gcsInWindows > 0 ? `${hp.gcsInWindows} GC(s) ran inside the measured windows: the figure undercounts` : undefined,
+      extra: { pairs: hp.pairs, deltas: hp.deltas, gcsInWindows: hp.gcsInWindows } });
+  }
 }
 
 /*

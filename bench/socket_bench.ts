@@ -120,6 +120,7 @@ export async function sim_wake(m: Kmachine, n: number, rounds: number, mode: 're
 
 export interface HeapProbe {
   dispatch: string;
+  shape: 'stream' | 'self';      // writer and reader threads, or one thread sending to itself (see socket_heap.ts)
   bytesPerPair: number;          // JS heap bytes per send/recv pair (slope between two transfer sizes)
   bytesPerObject: number;        // JS heap bytes of one minimal object ({ i }), measured the same way
   pairs: [number, number];
@@ -127,10 +128,10 @@ export interface HeapProbe {
   gcsInWindows: number;          // GCs seen during the measured windows (0: the deltas are allocations)
 }
 
-export function heap_probe(dispatch: string, wsize: number, quick: boolean): HeapProbe {
+export function heap_probe(dispatch: string, wsize: number, quick: boolean, shape: 'stream' | 'self' = 'stream'): HeapProbe {
   const script = fileURLToPath(new URL('./socket_heap.js', import.meta.url));
   const out = execFileSync(process.execPath, ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=128', script, dispatch, String(wsize),
-    quick ? 'quick' : 'full'], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });
+    quick ? 'quick' : 'full', shape], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });
   const last = out.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as HeapProbe;
 }

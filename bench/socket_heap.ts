@@ -2,11 +2,13 @@
  * socket_heap.ts: run by bench/socket_bench.ts as a child node with --expose-gc and
  * --max-semi-space-size=128 (so a window of a few MB allocates without a scavenge):
  *
- *   node --expose-gc --max-semi-space-size=128 dist/bench/socket_heap.js <bgl|netisr> <write size> <quick|full>
+ *   node --expose-gc --max-semi-space-size=128 dist/bench/socket_heap.js <bgl|netisr> <write size> <quick|full> [stream|self]
  *
  * On a 1-CPU deterministic-engine machine in this isolate, a writer process sends N writes
- * of <write size> bytes to its reader thread over an AF_LOCAL stream socketpair (the
- * bench's pair_stream program, one round).  heapUsed is read after a full GC before the spawn and
+ * of <write size> bytes to its reader thread over an AF_LOCAL stream socketpair (stream:
+ * the bench's pair_stream program, one round; the writer blocks when the buffer is full
+ * and the reader when it is empty), or one thread sends each write on one end and reads
+ * it back on the other (self: pair_self, where nothing blocks in the bgl model).  heapUsed is read after a full GC before the spawn and
  * right after the joins, with no GC in between (checked with a PerformanceObserver);
  * that growth is the bytes allocated.  Two values of N; the slope is the bytes per
  * send/recv pair, the fixed costs (spawning, sockets, the joins) cancel.  For scale, the
@@ -25,10 +27,11 @@ if (gc === undefined) {
   process.exit(2);
 }
 
-const [dispatch = 'bgl', wsizeArg = '2048', mode = 'full'] = process.argv.slice(2);
+const [dispatch = 'bgl', wsizeArg = '2048', mode = 'full', shape = 'stream'] = process.argv.slice(2);
 const wsize = Number(wsizeArg);
-const N1 = mode === 'quick' ? 2_000 : 5_000;
-const N2 = 2 * N1;
+// More pairs for self: they are cheap, and the fixed costs' noise (tens of bytes) is spread thinner.
+const N1 = (mode === 'quick' ? 2_000 : 5_000) * (shape === 'self' ? 20 : 1);
+const N2 = (shape === 'self' ? 3 : 2) * N1;
 const REPS = mode === 'quick' ? 3 : 5;
 
 let gcs = 0;
@@ -42,8 +45,11 @@ async function transfer(m: Machine, writes: number): Promise<{ delta: number; gc
   await flush();
   const g0 = gcs;
   const h0 = process.memoryUsage().heapUsed;
-  const writer = await m.spawnProcess({ module: SOCKET_PROGS, export: 'pair_stream', args: [0, wsize, total, 1, Math.max(wsize, 65536)] });
-  const got = ((await m.join(writer)) as number[])[0];
+  const writer = shape === 'self'
+    ? await m.spawnProcess({ module: SOCKET_PROGS, export: 'pair_self', args: [wsize, writes] })
+    : await m.spawnProcess({ module: SOCKET_PROGS, export: 'pair_stream', args: [0, wsize, total, 1, Math.max(wsize, 65536)] });
+  const r = await m.join(writer);
+  const got = shape === 'self' ? r as number : (r as number[])[0];
   const h1 = process.memoryUsage().heapUsed;
   await flush();
   if (got !== total) throw new Error(`heap probe: reader got ${String(got)} of ${total}`);
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
     }
     const m1 = median(d1), m2 = median(d2);
     process.stdout.write(JSON.stringify({
-      dispatch, bytesPerPair: (m2 - m1) / (N2 - N1), bytesPerObject: (median(o2) - median(o1)) / ((N2 - N1) * 10),
+      dispatch, shape, bytesPerPair: (m2 - m1) / (N2 - N1), bytesPerObject: (median(o2) - median(o1)) / ((N2 - N1) * 10),
       pairs: [N1, N2], deltas: [m1, m2], gcsInWindows: windowGcs, rawDeltas: [d1, d2],
     }) + '\n');
   } finally {

@@ -74,6 +74,41 @@ export function ls_hold(slot: number, ns: number): void {
   if (ns > kf64[slot + LS_HOLD_MAX]) kf64[slot + LS_HOLD_MAX] = ns;
 }
 
+/*
+ * Hold-time samples under way, by lock address: a few fixed slots instead of a Map,
+ * whose set/delete churn reallocates its table now and then (an allocation on a
+ * steady-state send).  A sample that finds every slot busy is dropped: it is a sample.
+ */
+const HOLD_SLOTS = 8;
+export class HoldSamples {
+  size = 0;
+  private readonly key = new Int32Array(HOLD_SLOTS);
+  private readonly t0 = new Float64Array(HOLD_SLOTS);
+
+  start(lock: number, t0: number): void {
+    for (let i = 0; i < HOLD_SLOTS; i++) {
+      if (this.key[i] === 0 || this.key[i] === lock) {
+        if (this.key[i] === 0) this.size++;
+        this.key[i] = lock;
+        this.t0[i] = t0;
+        return;
+      }
+    }
+  }
+
+  /* The start time of lock's sample, ending it; -1 when lock has none. */
+  end(lock: number): number {
+    for (let i = 0; i < HOLD_SLOTS; i++) {
+      if (this.key[i] === lock) {
+        this.key[i] = 0;
+        this.size--;
+        return this.t0[i];
+      }
+    }
+    return -1;
+  }
+}
+
 export interface LockClassStats {
   name: string;
   acquisitions: number;

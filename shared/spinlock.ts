@@ -24,7 +24,7 @@ import { PC } from './pcpu.js';
 import { det_engine, lockstat_on, mypcpu } from './cpu.js';
 import { EFF_SPIN, type Blocking } from './effect.js';
 import { nanotime } from './clock.js';
-import { LS_ACQ, ls_hold, ls_sample, ls_slot, ls_wait, lockclass_register } from './lockstat.js';
+import { HoldSamples, LS_ACQ, ls_hold, ls_sample, ls_slot, ls_wait, lockclass_register } from './lockstat.js';
 import { KernelHalt, panic } from './panic.js';
 
 export const SL_LOCK = 0;
@@ -32,7 +32,7 @@ export const SL_CLASS = 1;
 export const SPINLOCK_WORDS = 2;
 
 /* Hold-time samples in progress, by lock pointer (only 1 acquisition in 64 is timed). */
-const hold_t0 = new Map<number, number>();
+const hold_t0 = new HoldSamples();
 
 function panicking(): boolean { return Atomics.load(k32, H_PANIC) !== 0; }
 
@@ -50,7 +50,7 @@ export function spin_init_class(l: number, cls: number): void {
 function spin_acquired(l: number): void {
   const slot = ls_slot(k32[l + SL_CLASS]);
   kf64[slot + LS_ACQ]++;
-  if (ls_sample()) hold_t0.set(l, nanotime());
+  if (ls_sample()) hold_t0.start(l, nanotime());
 }
 
 export function spin_trylock(l: number): boolean {
@@ -104,9 +104,8 @@ export function spin_unlock(l: number): void {
 }
 
 function spin_hold_end(l: number): void {
-  const t0 = hold_t0.get(l);
-  if (t0 === undefined) return;
-  hold_t0.delete(l);
+  const t0 = hold_t0.end(l);
+  if (t0 < 0) return;
   ls_hold(ls_slot(k32[l + SL_CLASS]), nanotime() - t0);
 }
 

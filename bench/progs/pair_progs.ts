@@ -91,3 +91,24 @@ export function* pair_rt(sys: Sys, echoCpu: number, n: number, rounds: number): 
   yield* sys.close(b);
   return out;
 }
+
+/*
+ * One thread, both ends: n times, `wsize` bytes sent on one end of a stream socketpair
+ * and read back on the other.  With wsize below the buffer's limit nothing ever blocks
+ * in the bgl model (netisr: every request is a message to the socket's netisr thread,
+ * a wait).  Returns the bytes read back.
+ */
+export function* pair_self(sys: Sys, wsize: number, n: number): Blocking<number> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const buf = new Uint8Array(wsize);
+  const rbuf = new Uint8Array(wsize);
+  let all = 0;
+  for (let i = 0; i < n; i++) {
+    yield* sys.send(a, buf);
+    for (let got = 0; got < wsize; ) got += yield* sys.recv(b, rbuf, 0, wsize - got);
+    all += wsize;
+  }
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return all;
+}

@@ -14,6 +14,7 @@
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
+import { kmem_view, user_view } from '../../shared/kview.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { zalloc, zfree, zone_desc, ZD, Z_MBUF, Z_CLUSTER } from '../../shared/zone.js';
@@ -365,7 +366,7 @@ export function m_copy(m: Ptr, off: number, len: number): Ptr {
 /*
  * m_copydata: copy len bytes of chain m, from offset off, into cp at cpoff.  The chain
  * must hold off + len bytes.  Into a view of kmem itself the copy is ku8.copyWithin;
- * into any other buffer it needs a view of the source, one ku8.subarray per mbuf read.
+ * into any other buffer it needs a view of the source (shared/kview.ts's, reused).
  * No byte loop.
  */
 export function m_copydata(m: Ptr, off: number, len: number, cp: Uint8Array, cpoff: number): void {
@@ -383,7 +384,7 @@ export function m_copydata(m: Ptr, off: number, len: number, cp: Uint8Array, cpo
     const count = Math.min(k32[m + MB.m_len] - off, len);
     const src = k32[m + MB.m_data] + off;
     if (cp.buffer === ku8.buffer) ku8.copyWithin(cp.byteOffset + cpoff, src, src + count);
-    else cp.set(ku8.subarray(src, src + count), cpoff);
+    else cp.set(kmem_view(src, count), cpoff);
     len -= count;
     cpoff += count;
     off = 0;
@@ -398,7 +399,7 @@ export function m_copydata(m: Ptr, off: number, len: number, cp: Uint8Array, cpo
 function copyin_bytes(cp: Uint8Array, cpoff: number, count: number, dst: number): void {
   if (cpoff === 0 && count === cp.length) ku8.set(cp, dst);
   else if (cp.buffer === ku8.buffer) ku8.copyWithin(dst, cp.byteOffset + cpoff, cp.byteOffset + cpoff + count);
-  else ku8.set(cp.subarray(cpoff, cpoff + count), dst);
+  else ku8.set(user_view(cp, cpoff, count), dst);
 }
 
 /*

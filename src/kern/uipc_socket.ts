@@ -10,8 +10,9 @@
  *  - struct uio is a small reusable JS object (Uio) naming a caller's Uint8Array, a cursor
  *    and the bytes left: one per caller, re-initialised per call, so sosend and soreceive
  *    allocate no JS object per call.  Bytes move with Uint8Array.set/copyWithin; a copy
- *    out of kmem into an array that is not a kmem view needs one subarray view per mbuf
- *    for copies above UIO_BYTELOOP_MAX bytes (below that a byte loop is cheaper).
+ *    out of kmem into an array that is not a kmem view needs a view of the bytes for copies
+ *    above UIO_BYTELOOP_MAX bytes (below that a byte loop is cheaper); the views come from
+ *    shared/kview.ts's caches, so a steady stream of copies makes none.
  *  - The mbufs of a sockbuf are guarded by its ssb_spin in every model; soreceive holds
  *    so_rcv's while it unlinks and copies (uiomove cannot fault or block here), and drops
  *    it before anything that may block (ssb_wait, so_pru_rcvd).
@@ -29,6 +30,7 @@
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
+import { kmem_view, user_view } from '../../shared/kview.js';
 import { NULL, layout, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import {
@@ -130,11 +132,11 @@ export function uiomove(cp: number, n: number, uio: Uio): number {
     if (buf.buffer === ku8.buffer) ku8.copyWithin(cp, buf.byteOffset + off, buf.byteOffset + off + n);
     else if (off === 0 && n === buf.length) ku8.set(buf, cp);
     else if (n <= UIO_BYTELOOP_MAX) for (let i = 0; i < n; i++) ku8[cp + i] = buf[off + i];
-    else ku8.set(buf.subarray(off, off + n), cp);
+    else ku8.set(user_view(buf, off, n), cp);
   } else {
     if (buf.buffer === ku8.buffer) ku8.copyWithin(buf.byteOffset + off, cp, cp + n);
     else if (n <= UIO_BYTELOOP_MAX) for (let i = 0; i < n; i++) buf[off + i] = ku8[cp + i];
-    else buf.set(ku8.subarray(cp, cp + n), off);
+    else buf.set(kmem_view(cp, n), off);
   }
   uio.offset = off + n;
   uio.resid -= n;

@@ -22,7 +22,7 @@ import { layout, NULL, type Ptr } from '../../shared/struct.js';
 import { TD_MAXTOKENS } from '../../shared/param.js';
 import { lockstat_on } from '../../shared/cpu.js';
 import { DONE_VOID, EFF_SWITCH, type Blocking } from '../../shared/effect.js';
-import { lockclass_register, ls_slot, ls_sample, ls_hold, LS_ACQ, LS_CONTENDED, LS_SPINS, LS_WAIT_MAX,
+import { HoldSamples, lockclass_register, ls_slot, ls_sample, ls_hold, LS_ACQ, LS_CONTENDED, LS_SPINS, LS_WAIT_MAX,
   LS_WAIT_TOTAL } from '../../shared/lockstat.js';
 import { nanotime } from '../../shared/clock.js';
 import { KASSERT, panic } from '../../shared/panic.js';
@@ -47,7 +47,7 @@ export function lwkt_token_init(tok: Ptr, classname: string): void {
 }
 
 /* Hold-time samples in progress, by token. */
-const hold_t0 = new Map<number, number>();
+const hold_t0 = new HoldSamples();
 
 function tok_take(tok: Ptr, td: Ptr): boolean {
   const o = k32[tok];
@@ -87,7 +87,7 @@ export function lwkt_gettoken(tok: Ptr): Blocking<void> {
 function tok_count(tok: Ptr, td: Ptr): void {
   const slot = ls_slot(k32[tok + TOK.t_class]);
   kf64[slot + LS_ACQ]++;
-  if (k32[tok] !== td && ls_sample()) hold_t0.set(tok, nanotime());
+  if (k32[tok] !== td && ls_sample()) hold_t0.start(tok, nanotime());
 }
 
 function* lwkt_gettoken_wait(tok: Ptr, td: Ptr): Blocking<void> {
@@ -122,9 +122,8 @@ export function lwkt_reltoken(tok: Ptr): void {
 }
 
 function tok_hold_end(tok: Ptr): void {
-  const t0 = hold_t0.get(tok);
-  if (t0 === undefined) return;
-  hold_t0.delete(tok);
+  const t0 = hold_t0.end(tok);
+  if (t0 < 0) return;
   ls_hold(ls_slot(k32[tok + TOK.t_class]), nanotime() - t0);
 }
 
