@@ -5,8 +5,9 @@
  * down to what a simulated program needs: fo_write appends the bytes to the machine's
  * console output, which the host reads (Machine.console(), each line labelled with the
  * writer's pid); fo_read is EOF; fo_poll and fo_kqfilter are a tty's with nothing typed
- * (writable, never readable); fo_shutdown is ENOTSOCK (shutdown(2) on a non-socket);
- * socket calls on it are ENOTSOCK already (holdsock).
+ * (writable, never readable); fo_shutdown is EOPNOTSUPP (DragonFly's kern_shutdown takes
+ * any file, and a device vnode's is nofo_shutdown); the other socket calls on it are
+ * ENOTSOCK (holdsock).
  *
  * Differs: there is no tty and no kmem ring.  Output leaves the kernel at once through a
  * per-CPU sink the engine attaches (console_attach): the deterministic engine appends to
@@ -19,7 +20,7 @@
 import { k32 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { done_num, type Blocking } from '../../shared/effect.js';
-import { ENOTSOCK, ENOTTY } from '../../shared/errno.js';
+import { ENOTTY, EOPNOTSUPP } from '../../shared/errno.js';
 import { curthread, mycpu } from '../lwkt/globaldata.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
 import { TD } from '../lwkt/thread.js';
@@ -105,7 +106,7 @@ function cn_close(fp: Ptr): Blocking<number> {
   return done_num(0);
 }
 
-function cn_shutdown(_fp: Ptr, _how: number): Blocking<number> { return done_num(ENOTSOCK); }
+function cn_shutdown(_fp: Ptr, _how: number): Blocking<number> { return done_num(EOPNOTSUPP); }
 
 export const consoleops: Fileops = {
   fo_name: 'consoleops', fo_id: 0,

@@ -177,7 +177,7 @@ export function* bad_input(sys: Sys): Blocking<string[]> {
   out.push(yield* attempt(sys.read(17, new Uint8Array(1))));           // EBADF: never open
   out.push(yield* attempt(sys.send(1, new Uint8Array(1))));            // ENOTSOCK: the console
   out.push(yield* attempt(sys.getsockname(1)));                        // ENOTSOCK
-  out.push(yield* attempt(sys.shutdown(1, SHUT_RD)));                  // ENOTSOCK
+  out.push(yield* attempt(sys.shutdown(1, SHUT_RD)));                  // EOPNOTSUPP: any file may be shut down; a device's fo_shutdown refuses
   out.push(yield* attempt(sys.accept(2)));                             // ENOTSOCK
   out.push(yield* attempt(sys.shutdown(b, 7)));                        // EINVAL: bad how
   out.push(yield* attempt(sys.fcntl(b, 99)));                          // EINVAL: bad cmd
