@@ -22,7 +22,7 @@
 import { k32, ku8 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { EINVAL, ENOBUFS } from '../../shared/errno.js';
-import { MB, MB_DONTWAIT, MCLBYTES, MT_CONTROL, mtod } from '../sys/mbuf.js';
+import { MB, MB_DONTWAIT, MLEN, MT_CONTROL, mtod } from '../sys/mbuf.js';
 import { PROC, UCRED } from '../sys/proc.js';
 import { SOL_SOCKET } from '../sys/socket.js';
 import { m_getl } from './uipc_mbuf.js';
@@ -51,9 +51,10 @@ function int_ok(v: unknown): v is number {
 }
 
 /*
- * cmsg_copyin: msgs as one MT_CONTROL mbuf (a cluster past MLEN), each message
- * CMSG_SPACE long; NULL for none.  -EINVAL for a malformed message or more than
- * MCLBYTES in all (sockargs), -ENOBUFS when no mbuf is free.  Never blocks.
+ * cmsg_copyin: msgs as one MT_CONTROL mbuf, each message CMSG_SPACE long; NULL for
+ * none.  -EINVAL for a malformed message or more than MLEN bytes in all (sys_sendmsg
+ * copies msg_control into one plain mbuf and refuses a longer one), -ENOBUFS when no
+ * mbuf is free.  Never blocks.
  */
 export function cmsg_copyin(msgs: unknown): number {
   if (!Array.isArray(msgs)) return -EINVAL;
@@ -63,7 +64,7 @@ export function cmsg_copyin(msgs: unknown): number {
     const { level, type, data } = c as Cmsg;
     if (!int_ok(level) || !int_ok(type) || !(data instanceof Uint8Array)) return -EINVAL;
     total += CMSG_SPACE(data.length);
-    if (total > MCLBYTES) return -EINVAL;
+    if (total > MLEN) return -EINVAL;
   }
   if (total === 0) return NULL;
   const m = m_getl(total, MB_DONTWAIT, MT_CONTROL, 0);

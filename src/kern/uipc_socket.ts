@@ -307,7 +307,8 @@ export function sofree(so: Ptr): void {
     k32[so + SO.so_head] = NULL;
   }
   ssb_release(so + SO.so_snd, so);
-  if (sorflush(so) !== DONE_VOID) panic('sofree: so_rcv locked on a socket no file refers to');
+  // sofree cannot sleep: files whose last reference was in the buffer go to the unp_gc daemon.
+  if (sorflush(so, false) !== DONE_VOID) panic('sofree: so_rcv locked on a socket no file refers to');
   sodealloc(so);
 }
 
@@ -1199,25 +1200,28 @@ export function* soshutdown(so: Ptr, how: number): Blocking<number> {
  * (SSB_NOINTR; a MSG_WAITALL reader may hold it), mark the socket unable to receive
  * (waking readers), then empty so_rcv completely: every field is zeroed (hiwat, lowat,
  * timeo and flags included) except a kqueue's knote state; in-flight rights are disposed
- * of by the domain (PR_RIGHTS) and the reservation returned.  Blocks only for the lock.
+ * of by the domain (PR_RIGHTS) and the reservation returned.  Blocks for the lock, and
+ * with wait in the last close of a file whose last reference was in the buffer; without
+ * wait (a caller that cannot sleep, whose socket has no file: the lock is free) it never
+ * blocks and those closes go to the unp_gc daemon.
  */
-export function sorflush(so: Ptr): Blocking<void> {
+export function sorflush(so: Ptr, wait = true): Blocking<void> {
   const ssb = so + SO.so_rcv;
   Atomics.or(k32, ssb + SSB.ssb_flags, SSB_NOINTR);
-  if (sleeplock_try(ssb + SSB.ssb_flags, SSB_LOCK)) {
-    sorflush_locked(so);
-    return DONE_VOID;
-  }
-  return sorflush_wait(so);
+  if (sleeplock_try(ssb + SSB.ssb_flags, SSB_LOCK)) return sorflush_locked(so, wait);
+  return sorflush_wait(so, wait);
 }
 
-function* sorflush_wait(so: Ptr): Blocking<void> {
+function* sorflush_wait(so: Ptr, wait: boolean): Blocking<void> {
   yield* ssb_lock(so + SO.so_rcv, M_WAITOK);   // SSB_NOINTR: no signal ends this wait
-  sorflush_locked(so);
+  yield* sorflush_locked(so, wait);
 }
 
-/* The rest of sorflush, with so_rcv's I/O lock held.  asb: past struct socket (file header). */
-function sorflush_locked(so: Ptr): void {
+/*
+ * The rest of sorflush, with so_rcv's I/O lock held.  asb: past struct socket (file
+ * header).  Blocks only in the disposal's last closes, and only with wait.
+ */
+function sorflush_locked(so: Ptr, wait: boolean): Blocking<void> {
   const ssb = so + SO.so_rcv;
   const asb = so + SO.SIZE;
   const pr = protosw_of(k32[so + SO.so_proto]);
@@ -1237,9 +1241,13 @@ function sorflush_locked(so: Ptr): void {
   spin_unlock(knote_spin());
   spin_unlock(ssb + SSB.ssb_spin);
   crit_exit();
-  if ((pr.pr_flags & PR_RIGHTS) !== 0 && pr.pr_domain.dom_dispose !== null) pr.pr_domain.dom_dispose(k32[asb + SSB.ssb_mb]);
+  let closes = DONE_VOID;
+  if ((pr.pr_flags & PR_RIGHTS) !== 0 && pr.pr_domain.dom_dispose !== null) closes = pr.pr_domain.dom_dispose(k32[asb + SSB.ssb_mb], wait);
+  // The chain is released here, the files it carried closed after: C closes them inside
+  // dom_dispose, before sbrelease, which only settles the copy's accounting.
   ssb_release(asb, so);
   k32.fill(0, asb, asb + SSB.SIZE);
+  return closes;
 }
 
 /* The value a sockopt moves, as the C local does; consumed before anything else runs. */

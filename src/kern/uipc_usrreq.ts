@@ -304,7 +304,7 @@ function uipc_send(so: Ptr, flags: number, m: Ptr, nam: Ptr, control: Ptr, td: P
   }
   // A refused send's rights are dropped (a stream receiver that had no room for them
   // returns no error: those stay in flight, as in C).
-  if (control !== NULL && error !== 0) unp_dispose(control);
+  if (control !== NULL && error !== 0) unp_dispose(control, false);
   if (control !== NULL) m_freem(control);
   if (m !== NULL) m_freem(m);
   return error;

@@ -38,7 +38,7 @@ import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { E2BIG, EBADF, EINVAL, EMSGSIZE, EOPNOTSUPP } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
-import { is_done, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, is_done, type Blocking } from '../../shared/effect.js';
 import { curthread, type Globaldata } from '../lwkt/globaldata.js';
 import { crit_enter, crit_exit, lwkt_create } from '../lwkt/lwkt_thread.js';
 import { tsleep, tsleep_interlock, wakeup } from '../lwkt/kern_synch.js';
@@ -175,9 +175,32 @@ function unp_scan(m0: Ptr, op: (fp: Ptr) => void): void {
   }
 }
 
-/* unp_dispose (dom_dispose): discard the rights of every record of chain m.  Never blocks. */
-export function unp_dispose(m: Ptr): void {
-  if (m !== NULL) unp_scan(m, unp_discard);
+/*
+ * unp_dispose (dom_dispose): discard the rights of every record of chain m.  C's
+ * unp_discard calls closef, which may sleep in the last close.  With wait, so may this:
+ * the files whose last reference went are closed before it returns (sorflush from
+ * shutdown(2), so that the process sees them closed when the call returns).  Without it
+ * (a caller that cannot sleep: sofree, a refused send in a protocol handler) those last
+ * closes go to the unp_gc daemon.
+ */
+export function unp_dispose(m: Ptr, wait: boolean): Blocking<void> {
+  if (m === NULL) return DONE_VOID;
+  if (!wait) {
+    unp_scan(m, unp_discard);
+    return DONE_VOID;
+  }
+  const closes: Ptr[] = [];
+  sync_closes = closes;
+  try {
+    unp_scan(m, unp_discard);
+  } finally {
+    sync_closes = null;
+  }
+  return closes.length === 0 ? DONE_VOID : unp_dispose_close(closes);
+}
+
+function* unp_dispose_close(closes: Ptr[]): Blocking<void> {
+  for (const fp of closes) yield* fdrop_last(fp);
 }
 
 /* unp_discard: a reference in flight is dropped: f_msgcount and unp_rights down, then closef. */
@@ -187,13 +210,24 @@ function unp_discard(fp: Ptr): void {
 }
 
 /*
+ * While unp_dispose(m, true) scans (never across a yield), the files whose last
+ * reference it dropped, for it to close; else null.
+ */
+let sync_closes: Ptr[] | null = null;
+
+/*
  * closef where sleeping is not allowed: drop the reference; if it was the last, the
- * unp_gc daemon closes the file (fo_close may sleep).  Never blocks.
+ * caller (sync_closes) or else the unp_gc daemon closes the file (fo_close may sleep).
+ * Never blocks.
  */
 function closef_nosleep(fp: Ptr): void {
   const old = Atomics.sub(k32, fp + FILE.f_count, 1);
   KASSERT(old > 0, 'closef: file reference count already 0');
   if (old > 1) return;
+  if (sync_closes !== null) {
+    sync_closes.push(fp);
+    return;
+  }
   spin_lock(unp_spin());
   k32[fp + FILE.f_gcnext] = k32[g() + NSG.ns_gc_closeq];
   k32[g() + NSG.ns_gc_closeq] = fp;
@@ -218,7 +252,7 @@ function gc_busy_locked(): boolean {
  */
 export function unp_detach_rights(so: Ptr): void {
   if (unp_rights() === 0) return;
-  const r = sorflush(so);
+  const r = sorflush(so, false);
   KASSERT(is_done(r), 'unp_detach: so_rcv I/O lock held on a socket with no file');
   spin_lock(unp_spin());
   k32[g() + NSG.ns_gc_want] = 1;

@@ -96,7 +96,7 @@ export interface Domain {
   dom_name: string;
   dom_init: (() => void) | null;
   dom_externalize: ((m: Ptr) => number) | null;
-  dom_dispose: ((m: Ptr) => void) | null;
+  dom_dispose: ((m: Ptr, wait: boolean) => Blocking<void>) | null;   // wait: may sleep in closef
   dom_protosw: Protosw[];
   dom_next: Domain | null;
 }
