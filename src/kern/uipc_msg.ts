@@ -31,7 +31,7 @@
  * A protosw may override the choice with pr_mport (SEED's per-protocol port function).
  */
 
-import { k32, H_DISPATCH } from '../../shared/kmem.js';
+import { k32, H_DISPATCH, H_LIVE } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { EINTR, EINVAL, ENOBUFS } from '../../shared/errno.js';
@@ -213,7 +213,9 @@ export function so_pru_abort(so: Ptr): Blocking<number> {
 /*
  * so_pru_aborta: abort so asynchronously: the message is sent and forgotten; its reply
  * frees it (the autofree port).  Never blocks: the sync port's put dispatches at once
- * and never waits, and a put to a thread port only queues.  Returns 0.
+ * and never waits, and a put to a thread port only queues.  Returns 0.  Until the abort
+ * has run, the machine counts it as a live thread (H_LIVE), as it does a busy unp_gc:
+ * work is still queued, so the machine is not idle (Machine.run, a test's quiesce).
  */
 export function so_pru_aborta(so: Ptr): number {
   const pr = pr_of(so);
@@ -223,6 +225,7 @@ export function so_pru_aborta(so: Ptr): number {
   if (msg === NULL) panic('so_pru_aborta: lwkt_msg zone exhausted');
   k32[msg + MSG.ms_cmd] = id.abort;
   k32[msg + NM_SO] = so;
+  Atomics.add(k32, H_LIVE, 1);
   const r = lwkt_sendmsg(port, msg).next();
   KASSERT(r.done === true, 'so_pru_aborta: the send blocked');
   return 0;
@@ -319,7 +322,9 @@ function netmsg_pru_abort(msg: Ptr): void {
   Atomics.and(k32, so + SO.so_state, ~SS_ABORTING);
   const error = pr_of(so).pr_usrreqs.pru_abort(so);
   if (error !== 0) sofree(so);
+  const async = k32[msg + MSG.ms_reply_port] === lwkt_afree_rport();   // so_pru_aborta's (the reply frees it)
   lwkt_replymsg(msg, error);
+  if (async) Atomics.sub(k32, H_LIVE, 1);
 }
 
 function netmsg_pru_attach(msg: Ptr): void {
