@@ -10,6 +10,9 @@
  * by (address, length), or (array, offset, length): a hit costs two compares and makes
  * nothing.  A view never goes stale: kmem is never detached or resized, and the cache
  * of kmem views starts over when this isolate attaches another machine's kmem.
+ *
+ * copyin and copyout (kern_subr.c's names) are the copies themselves, for uiomove and
+ * the mbuf copy routines alike.
  */
 
 import { ku8 } from './kmem.js';
@@ -61,4 +64,21 @@ export function user_view(buf: Uint8Array, off: number, n: number): Uint8Array {
   uv_n[h] = n;
   uv_view[h] = v;
   return v;
+}
+
+const BYTELOOP_MAX = 64;              // bytes up to which a byte loop beats looking up a view
+
+/* copyin: n bytes of buf from offset off into kmem at byte address cp. */
+export function copyin(buf: Uint8Array, off: number, n: number, cp: number): void {
+  if (buf.buffer === ku8.buffer) ku8.copyWithin(cp, buf.byteOffset + off, buf.byteOffset + off + n);
+  else if (off === 0 && n === buf.length) ku8.set(buf, cp);
+  else if (n <= BYTELOOP_MAX) for (let i = 0; i < n; i++) ku8[cp + i] = buf[off + i];
+  else ku8.set(user_view(buf, off, n), cp);
+}
+
+/* copyout: n bytes of kmem from byte address cp into buf at offset off. */
+export function copyout(cp: number, n: number, buf: Uint8Array, off: number): void {
+  if (buf.buffer === ku8.buffer) ku8.copyWithin(buf.byteOffset + off, cp, cp + n);
+  else if (n <= BYTELOOP_MAX) for (let i = 0; i < n; i++) buf[off + i] = ku8[cp + i];
+  else buf.set(kmem_view(cp, n), off);
 }

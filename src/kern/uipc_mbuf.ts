@@ -9,12 +9,12 @@
  *    allocator (m_get_wait, m_getcl_wait, ...) returning Blocking<Ptr>, because "may
  *    sleep" must show in the type (DESIGN section 2); like MB_WAIT in DragonFly they never
  *    return NULL.  The plain allocators panic when handed MB_WAIT.
- *  - Data moves with Uint8Array.set and copyWithin on ku8, never byte by byte.
+ *  - Data moves with Uint8Array.set and copyWithin on ku8 (shared/kview.ts's copyin and copyout, a byte loop for a few bytes).
  *  - No mbstat/mbtypes counters: the zones' own statistics stand in for them.
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
-import { kmem_view, user_view } from '../../shared/kview.js';
+import { copyin, copyout } from '../../shared/kview.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { zalloc, zfree, zone_desc, ZD, Z_MBUF, Z_CLUSTER } from '../../shared/zone.js';
@@ -365,9 +365,7 @@ export function m_copy(m: Ptr, off: number, len: number): Ptr {
 
 /*
  * m_copydata: copy len bytes of chain m, from offset off, into cp at cpoff.  The chain
- * must hold off + len bytes.  Into a view of kmem itself the copy is ku8.copyWithin;
- * into any other buffer it needs a view of the source (shared/kview.ts's, reused).
- * No byte loop.
+ * must hold off + len bytes (shared/kview.ts's copyout, an mbuf at a time).
  */
 export function m_copydata(m: Ptr, off: number, len: number, cp: Uint8Array, cpoff: number): void {
   KASSERT(off >= 0, 'm_copydata: negative off');
@@ -383,23 +381,12 @@ export function m_copydata(m: Ptr, off: number, len: number, cp: Uint8Array, cpo
     KASSERT(m !== NULL, 'm_copydata: length > size of mbuf chain');
     const count = Math.min(k32[m + MB.m_len] - off, len);
     const src = k32[m + MB.m_data] + off;
-    if (cp.buffer === ku8.buffer) ku8.copyWithin(cp.byteOffset + cpoff, src, src + count);
-    else cp.set(kmem_view(src, count), cpoff);
+    copyout(src, count, cp, cpoff);
     len -= count;
     cpoff += count;
     off = 0;
     m = k32[m + MB.m_next];
   }
-}
-
-/*
- * Copy count bytes of cp from cpoff to kmem byte address dst.  No view is made when cp
- * is copied whole or is itself a view of kmem.
- */
-function copyin_bytes(cp: Uint8Array, cpoff: number, count: number, dst: number): void {
-  if (cpoff === 0 && count === cp.length) ku8.set(cp, dst);
-  else if (cp.buffer === ku8.buffer) ku8.copyWithin(dst, cp.byteOffset + cpoff, cp.byteOffset + cpoff + count);
-  else ku8.set(user_view(cp, cpoff, count), dst);
 }
 
 /*
@@ -431,7 +418,7 @@ export function m_copyback(m0: Ptr, off: number, len: number, cp: Uint8Array, cp
     }
     while (len > 0) {
       mlen = Math.min(k32[m + MB.m_len] - off, len);
-      copyin_bytes(cp, cpoff, mlen, k32[m + MB.m_data] + off);
+      copyin(cp, cpoff, mlen, k32[m + MB.m_data] + off);
       cpoff += mlen;
       len -= mlen;
       mlen += off;
@@ -467,7 +454,7 @@ export function m_append(m0: Ptr, len: number, cp: Uint8Array, cpoff: number): n
   let space = M_TRAILINGSPACE(m);
   if (space > 0) {
     if (space > remainder) space = remainder;
-    copyin_bytes(cp, cpoff, space, k32[m + MB.m_data] + k32[m + MB.m_len]);
+    copyin(cp, cpoff, space, k32[m + MB.m_data] + k32[m + MB.m_len]);
     k32[m + MB.m_len] += space;
     cpoff += space;
     remainder -= space;
@@ -477,7 +464,7 @@ export function m_append(m0: Ptr, len: number, cp: Uint8Array, cpoff: number): n
     const n = m_get(MB_DONTWAIT, k32[m + MB.m_type]);
     if (n === NULL) break;
     const count = Math.min(MLEN, remainder);
-    copyin_bytes(cp, cpoff, count, k32[n + MB.m_data]);
+    copyin(cp, cpoff, count, k32[n + MB.m_data]);
     k32[n + MB.m_len] = count;
     cpoff += count;
     remainder -= count;

@@ -9,10 +9,9 @@
  * Differs where the simulation forces it:
  *  - struct uio is a small reusable JS object (Uio) naming a caller's Uint8Array, a cursor
  *    and the bytes left: one per caller, re-initialised per call, so sosend and soreceive
- *    allocate no JS object per call.  Bytes move with Uint8Array.set/copyWithin; a copy
- *    out of kmem into an array that is not a kmem view needs a view of the bytes for copies
- *    above UIO_BYTELOOP_MAX bytes (below that a byte loop is cheaper); the views come from
- *    shared/kview.ts's caches, so a steady stream of copies makes none.
+ *    allocate no JS object per call.  Bytes move with shared/kview.ts's copyin/copyout
+ *    (Uint8Array.set or copyWithin, with views from its caches, or a byte loop for a few
+ *    bytes), so a steady stream of copies makes no object.
  *  - The mbufs of a sockbuf are guarded by its ssb_spin in every model; soreceive holds
  *    so_rcv's while it unlinks and copies (uiomove cannot fault or block here), and drops
  *    it before anything that may block (ssb_wait, so_pru_rcvd).
@@ -30,7 +29,7 @@
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
-import { kmem_view, user_view } from '../../shared/kview.js';
+import { copyin, copyout } from '../../shared/kview.js';
 import { NULL, layout, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import {
@@ -93,7 +92,6 @@ import {
 
 export const UIO_READ = 0;            // kernel to the caller's array (soreceive)
 export const UIO_WRITE = 1;           // the caller's array to the kernel (sosend)
-const UIO_BYTELOOP_MAX = 64;          // bytes below which a byte loop beats making a view
 
 const EMPTY_BYTES = new Uint8Array(0);
 
@@ -126,18 +124,9 @@ export function uio_init(uio: Uio, buf: Uint8Array, offset: number, len: number,
  */
 export function uiomove(cp: number, n: number, uio: Uio): number {
   KASSERT(n >= 0 && n <= uio.resid, 'uiomove: n outside the residue');
-  const buf = uio.buf;
   const off = uio.offset;
-  if (uio.rw === UIO_WRITE) {
-    if (buf.buffer === ku8.buffer) ku8.copyWithin(cp, buf.byteOffset + off, buf.byteOffset + off + n);
-    else if (off === 0 && n === buf.length) ku8.set(buf, cp);
-    else if (n <= UIO_BYTELOOP_MAX) for (let i = 0; i < n; i++) ku8[cp + i] = buf[off + i];
-    else ku8.set(user_view(buf, off, n), cp);
-  } else {
-    if (buf.buffer === ku8.buffer) ku8.copyWithin(buf.byteOffset + off, cp, cp + n);
-    else if (n <= UIO_BYTELOOP_MAX) for (let i = 0; i < n; i++) buf[off + i] = ku8[cp + i];
-    else buf.set(kmem_view(cp, n), off);
-  }
+  if (uio.rw === UIO_WRITE) copyin(uio.buf, off, n, cp);
+  else copyout(cp, n, uio.buf, off);
   uio.offset = off + n;
   uio.resid -= n;
   return 0;
