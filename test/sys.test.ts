@@ -193,6 +193,17 @@ describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
       'EEXIST', '/d/s', 'ok', 'ENOENT', 'ok',
     ]);
   });
+
+  it('net.local.stream.* and net.local.dgram.*: the sizes the next AF_LOCAL socket reserves', async () => {
+    const dflt = [57344, 57344, 2048, 4096];
+    expect(await run1(engine, 'bgl', 'unp_space_prog', [], 0)).toEqual([
+      dflt, [8192, 16384], [100, 1000],
+      'EMSGSIZE', 100,                    // sosend: an atomic send larger than so_snd's hiwat
+      'EINVAL', 8192,
+      true,                               // ssb_reserve: clamped to sb_max_adj
+      dflt, 'EPERM',
+    ]);
+  });
 });
 
 describe('kern.ipc.maxsockets', () => {

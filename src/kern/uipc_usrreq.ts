@@ -24,9 +24,8 @@
  *    does; the finer per-pcb pool tokens and pcb references come with the mpsafe AF_LOCAL
  *    issue.  The mpsafe model routes these requests to the caller with no lock:
  *    single-threaded use only.
- *  - Control data: unp_internalize (uipc_cmsg.ts) fills in SCM_CREDS and refuses the
- *    rest; SCM_RIGHTS (unp_externalize, unp_dispose, unp_gc) comes with descriptor
- *    passing, in a later issue: the domain has no dom_externalize or dom_dispose yet.  The net.local.* sysctls are constants for now (UNPST_*, UNPDG_*).
+ *  - Control data: unp_internalize (uipc_cmsg.ts) fills in SCM_CREDS; SCM_RIGHTS
+ *    (unp_externalize, unp_dispose, unp_gc) is uipc_usrreq_rights.ts.
  */
 
 import { k32, ku8 } from '../../shared/kmem.js';
@@ -61,18 +60,52 @@ import {
 } from './uipc_socket2.js';
 import { ai_sb_rlimit, sofree, SOPT, SOPT_GET } from './uipc_socket.js';
 import {
-  sun_noname, unixsock_ino_alloc, unp_token, vn_sock_create, vn_sock_lookup, vn_sock_lookup_result, vn_sock_release,
+  NSG, sun_noname, unixsock_globals, unixsock_ino_alloc, unp_token, vn_sock_create, vn_sock_lookup, vn_sock_lookup_result,
+  vn_sock_release,
 } from './vfs_unixsock.js';
+import { CTLFLAG_RW, sysctl_int } from './kern_sysctl.js';
 
 /*
  * Default buffer sizes (SEED, since 2008-09-06: dragonfly.md 5.3): stream and seqpacket
  * both ways PIPSIZ; a datagram socket sends at most UNPDG_SENDSPACE ("really max datagram
- * size") and queues UNPDG_RECVSPACE.  C's sysctls net.local.stream.* and net.local.dgram.*.
+ * size") and queues UNPDG_RECVSPACE.  These are the boot values of the read-write sysctls
+ * net.local.stream.sendspace/recvspace and net.local.dgram.maxdgram/recvspace, which
+ * unp_attach reads for each new socket.
  */
 export const UNPST_SENDSPACE = 57344;
 export const UNPST_RECVSPACE = 57344;
 export const UNPDG_SENDSPACE = 2048;
 export const UNPDG_RECVSPACE = 4096;
+
+/* Boot: the net.local space tunables' initial values. */
+export function unp_space_init(): void {
+  const g = unixsock_globals();
+  k32[g + NSG.ns_st_sendspace] = UNPST_SENDSPACE;
+  k32[g + NSG.ns_st_recvspace] = UNPST_RECVSPACE;
+  k32[g + NSG.ns_dg_sendspace] = UNPDG_SENDSPACE;
+  k32[g + NSG.ns_dg_recvspace] = UNPDG_RECVSPACE;
+}
+
+/*
+ * C declares them u_long and SYSCTL_INT takes any int; ssb_reserve clamps a size past
+ * sb_max_adj, as there.  A negative value is refused (EINVAL) instead of wrapping to a
+ * huge u_long.
+ */
+function unp_space_set(word: number): (v: number) => number {
+  return (v: number): number => {
+    if (v < 0) return EINVAL;
+    Atomics.store(k32, unixsock_globals() + word, v);
+    return 0;
+  };
+}
+sysctl_int('net.local.stream.sendspace', CTLFLAG_RW, () => unixsock_globals() + NSG.ns_st_sendspace,
+  'Default stream send space', unp_space_set(NSG.ns_st_sendspace));
+sysctl_int('net.local.stream.recvspace', CTLFLAG_RW, () => unixsock_globals() + NSG.ns_st_recvspace,
+  'Default stream receive space', unp_space_set(NSG.ns_st_recvspace));
+sysctl_int('net.local.dgram.maxdgram', CTLFLAG_RW, () => unixsock_globals() + NSG.ns_dg_sendspace,
+  'Maximum datagram size', unp_space_set(NSG.ns_dg_sendspace));
+sysctl_int('net.local.dgram.recvspace', CTLFLAG_RW, () => unixsock_globals() + NSG.ns_dg_recvspace,
+  'Default datagram receive space', unp_space_set(NSG.ns_dg_recvspace));
 
 const NOUDEV = -1;                    // st_dev of a socket: no device
 
@@ -388,13 +421,16 @@ export function uipc_ctloutput(so: Ptr, sopt: Ptr): number {
 function unp_attach(so: Ptr, ai: Ptr): number {
   if (k32[so + SO.so_snd + SSB.ssb_hiwat] === 0 || k32[so + SO.so_rcv + SSB.ssb_hiwat] === 0) {
     let error: number;
+    const g = unixsock_globals();
     switch (k32[so + SO.so_type]) {
       case SOCK_STREAM:
       case SOCK_SEQPACKET:
-        error = soreserve(so, UNPST_SENDSPACE, UNPST_RECVSPACE, ai_sb_rlimit(ai));
+        error = soreserve(so, Atomics.load(k32, g + NSG.ns_st_sendspace), Atomics.load(k32, g + NSG.ns_st_recvspace),
+          ai_sb_rlimit(ai));
         break;
       case SOCK_DGRAM:
-        error = soreserve(so, UNPDG_SENDSPACE, UNPDG_RECVSPACE, ai_sb_rlimit(ai));
+        error = soreserve(so, Atomics.load(k32, g + NSG.ns_dg_sendspace), Atomics.load(k32, g + NSG.ns_dg_recvspace),
+          ai_sb_rlimit(ai));
         break;
       default:
         panic('unp_attach');

@@ -43,14 +43,14 @@ import {
 } from '../../shared/errno.js';
 import { SPINLOCK_WORDS, SL_CLASS, spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { lockclass_register } from '../../shared/lockstat.js';
-import { zalloc, zfree, Z_KMALLOC64 } from '../../shared/zone.js';
+import { zalloc, zfree, Z_KMALLOC64, Z_KMALLOC256 } from '../../shared/zone.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
 import { TD } from '../lwkt/thread.js';
 import { TOK } from '../lwkt/lwkt_token.js';
 import { PROC, UCRED } from '../sys/proc.js';
 import { FILEDESC } from '../sys/file.js';
 import { STAT, S_IFMT, S_IFDIR, S_IFSOCK } from '../sys/stat.js';
-import { AF_LOCAL, SUN_PATH_MAX } from '../sys/socket.js';
+import { AF_LOCAL } from '../sys/socket.js';
 import { SOCKADDR_BYTES } from '../sys/unpcb.js';
 import { KG } from '../lwkt/kglobals.js';
 
@@ -68,7 +68,7 @@ export const VWRITE = 0o200;
 export const VEXEC = 0o100;
 
 export const MAXPATHLEN = 1024;       // longest path, bytes (sys/syslimits.h PATH_MAX)
-export const NS_NAME_MAX = SUN_PATH_MAX; // here: longest component (node name storage), bytes
+export const NS_NAME_MAX = 255;       // longest component, bytes (sys/syslimits.h NAME_MAX)
 const ROOT_MODE = S_IFDIR | S_ISVTX | ACCESSPERMS;
 
 /* A node: a directory or a socket file.  Every field guarded by ns_spin. */
@@ -83,9 +83,18 @@ export const VN = layout('unixsock_vnode', {
   vn_next: 1,        // next entry of the same directory
   vn_socket: 1,      // VSOCK: the socket bound to it (C's v_socket), NULL once that socket closed
   vn_namelen: 1,     // bytes of vn_name
-  vn_name: NS_NAME_MAX / 4, // the last component of its path
+  vn_name: 1,        // the last component of its path: vn_namelen bytes from here to the item's end
 });
-if (VN.SIZE > 64) throw new Error('vfs_unixsock: a node does not fit a kmalloc64 item');
+
+/*
+ * A node is one kmalloc item, its name inline: kmalloc64 for names up to 216 bytes,
+ * kmalloc256 for the longer ones NAME_MAX allows (a 253-byte socket path is one
+ * component).  The name's length never changes, so it tells the zone at free time.
+ */
+function vn_zone(namelen: number): number {
+  return VN.vn_name + ((namelen + 3) >> 2) <= 64 ? Z_KMALLOC64 : Z_KMALLOC256;
+}
+if (VN.vn_name + ((NS_NAME_MAX + 3) >> 2) > 256) throw new Error('vfs_unixsock: a node does not fit a kmalloc256 item');
 
 /* The namespace's kernel-wide words: kmem's g_unp block (lwkt/kglobals.ts). */
 export const NSG = layout('unixsock_globals', {
@@ -102,6 +111,11 @@ export const NSG = layout('unixsock_globals', {
   ns_gc_closeq: 1,   // files whose last reference went where closing cannot sleep (f_gcnext chain)
   ns_gc_runs: 1,     // unp_gc passes run (net.local.gcruns)
   ns_gc_td: 1,       // the daemon's thread
+  // The default buffer sizes (uipc_usrreq.ts unp_attach; net.local.stream.* and net.local.dgram.*):
+  ns_st_sendspace: 1, // unpst_sendspace
+  ns_st_recvspace: 1, // unpst_recvspace
+  ns_dg_sendspace: 1, // unpdg_sendspace: the largest datagram ("maxdgram")
+  ns_dg_recvspace: 1, // unpdg_recvspace
 });
 if (NSG.SIZE > 32) throw new Error('vfs_unixsock: the namespace words do not fit in g_unp');
 
@@ -184,7 +198,7 @@ function vn_dirlookup(dvp: Ptr, name: number, len: number): Ptr {
 /* Make an entry in directory dvp: a node of type with mode, owned by the caller.  NULL: no memory. */
 function vn_create(dvp: Ptr, name: number, len: number, type: number, mode: number): Ptr {
   KASSERT(len > 0 && len <= NS_NAME_MAX, 'vn_create: bad name length');
-  const vp = zalloc(Z_KMALLOC64);
+  const vp = zalloc(vn_zone(len));
   if (vp === NULL) return NULL;
   k32[vp + VN.vn_type] = type;
   k32[vp + VN.vn_mode] = mode;
@@ -221,7 +235,7 @@ function vrele_locked(vp: Ptr): void {
   if (refs > 0) return;
   KASSERT(k32[vp + VN.vn_child] === NULL, 'vrele: freeing a directory with entries');
   KASSERT(k32[vp + VN.vn_socket] === NULL, 'vrele: freeing a node with a socket');
-  zfree(Z_KMALLOC64, vp);
+  zfree(vn_zone(k32[vp + VN.vn_namelen]), vp);
 }
 
 /* ---- nlookup ---- */

@@ -23,6 +23,7 @@ import { lwkt_token_init } from '../lwkt/lwkt_token.js';
 import { GLOBALS_WORDS, KG } from '../lwkt/kglobals.js';
 import { kfunc_attach } from '../lwkt/kfunc.js';
 import { ipc_init } from '../kern/uipc_socket2.js';
+import { unp_space_init } from '../kern/uipc_usrreq.js';
 import { lwkt_std_ports_init } from '../lwkt/lwkt_msgport.js';
 import { netisr_init_globals } from '../kern/uipc_msg.js';
 
@@ -138,6 +139,7 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
   }
   lwkt_token_init(o_globals + KG.g_bgl, 'bgl');
   ipc_init(p.maxsockets ?? 0, specs[Z_FILE].count, specs[Z_CLUSTER].count);
+  unp_space_init();
   lwkt_std_ports_init();
   netisr_init_globals(p.dispatch);   // the socket layer's sync port; the netisr port table
   return sab;

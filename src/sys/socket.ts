@@ -67,6 +67,12 @@ export const SCM_CREDS = 0x03;
 
 export const LOCAL_PEERCRED = 0x001;
 
-/* struct sockaddr_un: sun_len, sun_family, then up to 104 bytes of path. */
+/*
+ * struct sockaddr_un: sun_len, sun_family, then sun_path's 104 bytes.  The kernel takes
+ * any sockaddr up to SOCK_MAXADDRLEN (getsockaddr), and unp_bind/unp_connect use
+ * sun_len - 2 bytes of path, so a caller with a bigger buffer binds a path of up to
+ * SUN_NAME_MAX bytes (NetBSD's t_unix checks this "oversized" sockaddr_un).
+ */
 export const SUN_PATH_MAX = 104;
 export const SOCK_MAXADDRLEN = 255;
+export const SUN_NAME_MAX = SOCK_MAXADDRLEN - 2;

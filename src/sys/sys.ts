@@ -14,8 +14,10 @@
  *  - The results C returns through user pointers come back as values (accept's fd,
  *    socketpair's [fd0, fd1], FIONREAD's count, getsockname's path); recvfrom returns
  *    [bytes, sender path or null].
- *  - Addresses are AF_LOCAL paths (strings, UTF-8, at most SUN_PATH_MAX bytes), the only
- *    domain with names here; file-system paths are at most PATH_ROOM bytes (less than
+ *  - Addresses are AF_LOCAL paths (strings, UTF-8, at most SUN_NAME_MAX = 253 bytes: the
+ *    longest a sockaddr_un of SOCK_MAXADDRLEN bytes holds, as a C caller gets by passing
+ *    an oversized one), the only domain with names here; getsockname, getpeername and
+ *    recvfrom give the whole path, as to a caller with a SOCK_MAXADDRLEN buffer; file-system paths are at most PATH_ROOM bytes (less than
  *    MAXPATHLEN: one scratch item holds them).
  *  - Socket option values are ints, or objects for the two structs (Linger, Timeval).
  *  - A signal handler is a JS function run in the program at the return from the next
@@ -42,9 +44,9 @@ import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
-import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SUN_PATH_MAX } from './socket.js';
+import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from './socket.js';
 import { SO } from './socketvar.js';
-import { SOCKADDR_UN_BYTES, XUCRED } from './unpcb.js';
+import { XUCRED } from './unpcb.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
 import {
   fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
@@ -272,8 +274,8 @@ export class Sys {
   /* A sockaddr_un for path in the scratch item: its byte address, or -errno. */
   private sun(path: unknown): number {
     const a = (this.w + S_PATH) * 4;
-    ku8.fill(0, a, a + SOCKADDR_UN_BYTES);
-    const n = this.put_path(path, SUN_PATH_MAX, a + 2);
+    ku8.fill(0, a, a + SOCK_MAXADDRLEN);
+    const n = this.put_path(path, SUN_NAME_MAX, a + 2);
     if (n < 0) return n;
     ku8[a] = 2 + n;
     ku8[a + 1] = AF_LOCAL;
@@ -608,7 +610,7 @@ export class Sys {
     const call = peer ? 'getpeername' : 'getsockname';
     for (;;) {
       k32[this.w + S_NAME] = NULL;
-      k32[this.w + S_NAMELEN] = SOCKADDR_UN_BYTES;
+      k32[this.w + S_NAMELEN] = SOCK_MAXADDRLEN;
       const e = peer ? yield* kern_getpeername(fd, this.w + S_NAME, this.w + S_NAMELEN)
         : yield* kern_getsockname(fd, this.w + S_NAME, this.w + S_NAMELEN);
       const sa = e === 0 ? k32[this.w + S_NAME] : NULL;

@@ -11,13 +11,10 @@
  * with a wrong count instead of hanging it.  Programs return plain values; the test
  * compares them with what a BSD kernel gives.
  *
- * Addresses are strings here: Sys.bind/connect build a struct sockaddr_un of
- * SOCKADDR_UN_BYTES (106) with sun_len = 2 + the path's byte length, and refuse a path
- * longer than sun_path (SUN_PATH_MAX, 104 bytes) with ENAMETOOLONG before the kernel
- * runs.  That is the sockaddr a C program gets from a plain `struct sockaddr_un`; the
- * tests' oversized sockaddrs (sun_len up to 255, a sun_path running past its 104 bytes)
- * cannot be expressed, so those cases are ported as "refused at the API" (see
- * t_unix_long and unixsock_lengths).
+ * Addresses are strings here: Sys.bind/connect/sendto build a struct sockaddr_un with
+ * sun_len = 2 + the path's byte length, up to SOCK_MAXADDRLEN (255), so a path of up to
+ * 253 bytes, as DragonFly takes from a C caller with an oversized sockaddr_un (the
+ * tests' sockaddr_un_len_max); a longer one is ENAMETOOLONG, getsockaddr's answer.
  */
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO,
@@ -151,30 +148,64 @@ export function* t_unix_case(sys: Sys, closeit: boolean, len: number): Blocking<
  * NetBSD takes a path up to 253 bytes (sun_len 255) and refuses 254 (SUN_LEN 256 does
  * not fit sun_len: EINVAL there).  DragonFly 2008 is the same in substance: getsockaddr
  * refuses a sockaddr longer than SOCK_MAXADDRLEN (255) with ENAMETOOLONG, and
- * unp_bind/unp_connect use sun_len - 2 bytes of path, however long.  Through this API
- * (the 106-byte sockaddr_un) anything past 104 bytes is ENAMETOOLONG before the kernel;
- * 104 itself, a sun_path with no room for a NUL, works as in DragonFly (strncpy of
- * namelen bytes into a NUL-terminated buffer), where OpenBSD refuses it.  An empty path
- * makes sun_len 2: namelen 0, EINVAL from unp_bind and unp_connect.
+ * unp_bind/unp_connect use sun_len - 2 bytes of path, however long: 105, 200 and 253
+ * bytes bind, connect and come back whole from getsockname and getpeername.  104, a
+ * sun_path with no room for a NUL, works too (strncpy of namelen bytes into a
+ * NUL-terminated buffer), where OpenBSD refuses it.  An empty path makes sun_len 2:
+ * namelen 0, EINVAL from unp_bind and unp_connect.  The socket still binds after the
+ * refusals, and only once.
+ *
+ * One more DragonFly 2008 edge: a datagram carries its sender's name in an MT_SONAME
+ * mbuf, and sbappendaddr refuses a name longer than MLEN (180 bytes), so a datagram
+ * socket bound to a path over 178 bytes cannot send (ENOBUFS); at 178 it can, and the
+ * receiver gets the whole name.  dgram: [send at 178, name the receiver got, send at 179].
  */
 export function* t_unix_long(sys: Sys): Blocking<Record<string, unknown>> {
   const r: Record<string, unknown> = {};
   const n0 = yield* sys.sysctl('kern.ipc.numopensockets');
+  const p = (n: number): string => `/${'b'.repeat(n - 1)}`;
+  for (const n of [105, 200, 253]) {
+    const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+    const c = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+    const b = yield* attempt(sys.bind(s, p(n)));
+    if (b === 'ok') yield* sys.listen(s, 1);
+    const k = yield* attempt(sys.connect(c, p(n)));
+    const names = k === 'ok' ? [(yield* sys.getsockname(s)) === p(n), (yield* sys.getpeername(c)) === p(n)] : [];
+    r[`len${n}`] = [b, k, ...names];
+    yield* sys.close(c);
+    yield* sys.close(s);                     // aborts the connection it never accepted
+    yield* attempt(sys.unlink(p(n)));
+  }
   const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
   const c = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
-  const p = (n: number): string => `/${'b'.repeat(n - 1)}`;
-  r.len105 = [yield* attempt(sys.bind(s, p(105))), yield* attempt(sys.connect(c, p(105)))];
-  r.len253 = [yield* attempt(sys.bind(s, p(253))), yield* attempt(sys.connect(c, p(253)))];
   r.len254 = [yield* attempt(sys.bind(s, p(254))), yield* attempt(sys.connect(c, p(254)))];
   r.empty = [yield* attempt(sys.bind(s, '')), yield* attempt(sys.connect(c, ''))];
-  // After all those refusals the socket still binds once, and only once.
   r.after = [yield* attempt(sys.bind(s, p(104))), yield* attempt(sys.bind(s, p(20)))];
   yield* sys.listen(s, 1);
   r.connect104 = yield* attempt(sys.connect(c, p(104)));
   r.name104 = (yield* sys.getpeername(c)).length;
   yield* sys.close(c);
-  yield* sys.close(s);                       // aborts the connection it never accepted
+  yield* sys.close(s);
   yield* sys.unlink(p(104));
+  // Datagrams from long names.
+  const rx = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
+  yield* sys.bind(rx, '/rx');
+  yield* bounded(sys, rx);
+  const dgram: unknown[] = [];
+  for (const n of [178, 179]) {
+    const tx = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
+    yield* sys.bind(tx, p(n));
+    dgram.push(yield* attempt(sys.sendto(tx, enc.encode('hi'), 0, '/rx')));
+    if (n === 178) {
+      const [, from] = yield* sys.recvfrom(rx, new Uint8Array(8));
+      dgram.push(from === p(n) ? n : from);
+    }
+    yield* sys.close(tx);
+    yield* sys.unlink(p(n));
+  }
+  r.dgram = dgram;
+  yield* sys.close(rx);
+  yield* sys.unlink('/rx');
   r.sockets = yield* sockets_back(sys, n0);
   return r;
 }
@@ -210,9 +241,9 @@ export function* socketpair_basic(sys: Sys): Blocking<unknown[]> {
  * unixsock_test: bind and connect with paths of total length L (the directory, then
  * "socket." and 'a's) for L in 30..200.  OpenBSD wants a NUL inside sun_path, so it
  * takes L <= 103 and refuses 104 and beyond with EINVAL.  DragonFly 2008 copies
- * sun_len - 2 bytes and terminates them itself: 104 binds and connects; longer paths need
- * a sockaddr bigger than struct sockaddr_un, which DragonFly takes (up to sun_len 255)
- * and this API cannot build (ENAMETOOLONG, see the file comment).  The original's
+ * sun_len - 2 bytes and terminates them itself: 104 binds and connects, and so does
+ * every longer path up to 253 bytes (a sockaddr of up to SOCK_MAXADDRLEN); 254 is
+ * ENAMETOOLONG (getsockaddr).  The original's
  * connect target is bound through a relative name in the same directory; there is no
  * chdir here, so the listener binds the same absolute path.  Its "no NUL" variant
  * (FAIL4) has no meaning for a string, but a NUL inside the string does: the kernel's
@@ -225,7 +256,7 @@ export function* unixsock_lengths(sys: Sys): Blocking<unknown[]> {
   yield* sys.mkdir(dir, 0o700);
   const base = `${dir}/socket.`;
   const out: unknown[] = [];
-  for (const L of [30, 50, 100, 102, 103, 104, 105, 110, 200]) {
+  for (const L of [30, 50, 100, 102, 103, 104, 105, 110, 200, 253, 254]) {
     const path = base + 'a'.repeat(L - base.length);
     const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
     const b = yield* attempt(sys.bind(s, path));
@@ -251,6 +282,10 @@ export function* unixsock_lengths(sys: Sys): Blocking<unknown[]> {
   yield* sys.close(c);
   yield* sys.close(l);
   out.push(['rmdir', yield* attempt(sys.rmdir(dir))]);
+  // A component may be NAME_MAX (255) bytes long, not more (namei: ENAMETOOLONG).
+  const d255 = `/${'d'.repeat(255)}`;
+  out.push(['name_max', yield* attempt(sys.mkdir(d255, 0o700)), yield* attempt(sys.rmdir(d255)),
+    yield* attempt(sys.mkdir(`/${'d'.repeat(256)}`, 0o700))]);
   // Every listener above was closed with its connection still queued (as the original's
   // test_connect does): each was aborted, and none is left.
   out.push(['sockets', yield* sockets_back(sys, n0)]);

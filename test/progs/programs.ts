@@ -195,7 +195,7 @@ export function* bad_input(sys: Sys): Blocking<string[]> {
   out.push(yield* attempt(sys.dup2(b, -1)));                           // EBADF
   out.push(yield* attempt(sys.ioctl(b, 12345)));                       // ENOTTY
   out.push(yield* attempt(any.bind(b, 123)));                          // EFAULT: not a path
-  out.push(yield* attempt(sys.bind(b, 'x'.repeat(200))));              // ENAMETOOLONG
+  out.push(yield* attempt(sys.bind(b, 'x'.repeat(254))));              // ENAMETOOLONG: sun_len would be 256
   out.push(yield* attempt(sys.connect(b, '/nowhere')));                // ENOENT (b's peer closed: not connected)
   out.push(yield* attempt(any.setsockopt(b, SOL_SOCKET, SO_SNDBUF, 'big'))); // EINVAL
   out.push(yield* attempt(any.sysctl(5)));                             // EINVAL
@@ -422,4 +422,39 @@ export function* ipc_counters(sys: Sys): Blocking<number[]> {
   const after = yield* sys.sysctl('kern.ipc.mbstat.m_clusters');
   return [held[0] - base[0], held[1] - base[1], held[2] - base[2], after - base[2], limits[0] > 0 ? 1 : 0,
     limits[1] > 0 ? 1 : 0, ro === 'ok' ? 0 : 1];
+}
+
+/*
+ * net.local.stream.sendspace/recvspace and net.local.dgram.maxdgram/recvspace: read at
+ * each AF_LOCAL attach.  Returns [defaults, stream SO_SNDBUF/SO_RCVBUF after setting them,
+ * dgram SO_SNDBUF/SO_RCVBUF, a datagram one byte over maxdgram, one at it, a negative
+ * value, the value after it, whether a size past sb_max_adj is clamped to it, the values once
+ * restored, a non-root write].
+ */
+export function* unp_space_prog(sys: Sys): Blocking<unknown[]> {
+  const names = ['net.local.stream.sendspace', 'net.local.stream.recvspace', 'net.local.dgram.maxdgram', 'net.local.dgram.recvspace'];
+  const dflt: number[] = [];
+  for (const n of names) dflt.push(yield* sys.sysctl(n));
+  const set = [8192, 16384, 100, 1000];
+  for (let i = 0; i < 4; i++) yield* sys.sysctl(names[i], set[i]);
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const st = [yield* sys.getsockopt(a, SOL_SOCKET, SO_SNDBUF), yield* sys.getsockopt(a, SOL_SOCKET, SO_RCVBUF)];
+  const [c, d] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
+  const dg = [yield* sys.getsockopt(c, SOL_SOCKET, SO_SNDBUF), yield* sys.getsockopt(c, SOL_SOCKET, SO_RCVBUF)];
+  const over = yield* attempt(sys.send(c, new Uint8Array(101)));
+  const at = yield* sys.send(c, new Uint8Array(100));
+  const neg = yield* attempt(sys.sysctl(names[0], -1));
+  const still = yield* sys.sysctl(names[0]);
+  yield* sys.sysctl(names[0], 1 << 30);
+  const hs = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  const maxsockbuf = yield* sys.sysctl('kern.ipc.maxsockbuf');
+  const huge = (yield* sys.getsockopt(hs, SOL_SOCKET, SO_SNDBUF)) === Math.floor(maxsockbuf * 2048 / (256 + 2048));
+  yield* sys.close(hs);
+  for (let i = 0; i < 4; i++) yield* sys.sysctl(names[i], dflt[i]);
+  const back: number[] = [];
+  for (const n of names) back.push(yield* sys.sysctl(n));
+  for (const fd of [a, b, c, d]) yield* sys.close(fd);
+  yield* sys.setuid(1000);
+  const eperm = yield* attempt(sys.sysctl(names[0], 4096));   // only root sets a sysctl
+  return [dflt, st, dg, over, at, neg, still, huge, back, eperm];
 }

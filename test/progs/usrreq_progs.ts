@@ -249,8 +249,8 @@ export function* attach(): Blocking<number[]> {
 }
 
 /*
- * bind and the namespace: EINVAL (double bind, empty path), EADDRINUSE, ENOENT,
- * ENAMETOOLONG; the socket file's mode and owner; sockaddr; listen unbound; after close
+ * bind and the namespace: EINVAL (double bind, empty path), EADDRINUSE, ENOENT; a
+ * 253-byte name; the socket file's mode and owner; sockaddr; listen unbound; after close
  * the file stays (connect: ECONNREFUSED) until unlinked (then ENOENT).
  */
 export function* bind_errors(): Blocking<(number | string)[]> {
@@ -265,7 +265,13 @@ export function* bind_errors(): Blocking<(number | string)[]> {
   out.push(yield* sobind(b, sun(c, 0, '', 2), curthread()));  // EINVAL: sun_len - 2 <= 0
   out.push(yield* sobind(b, sun(c, 0, '', 106), curthread())); // EINVAL: empty path
   out.push(yield* bind(c, b, '/nodir/x'));                    // ENOENT
-  out.push(yield* bind(c, b, '/' + 'x'.repeat(150)));         // ENAMETOOLONG
+  // A 253-byte path (sun_len 255: SOCK_MAXADDRLEN) binds: unp_bind takes sun_len - 2
+  // bytes, and one component may have NAME_MAX (255).  The name comes back whole.
+  const e = yield* mk(c, SOCK_STREAM), longp = '/' + 'x'.repeat(252);
+  out.push(yield* bind(c, e, longp));                         // 0
+  const [ne, np] = yield* sockname(c, e);
+  out.push(ne, np === longp ? 253 : np);                      // 0, 253
+  out.push(yield* soclose(e, 0), unlink(c, longp));          // 0, 0
   out.push(...stat(c, '/a.sock'));                            // S_IFSOCK | 0755 (umask 022), uid 1000
   out.push(...(yield* sockname(c, a)), ...(yield* sockname(c, b)));   // '/a.sock'; unbound: none
   out.push(yield* solisten(a, 5, curthread()));
