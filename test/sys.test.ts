@@ -194,6 +194,17 @@ describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
     ]);
   });
 
+  it('fstat: a socket as soo_stat and uipc_sense describe it; the console; a kqueue; EBADF', async () => {
+    expect(await run1(engine, 'bgl', 'fstat_prog')).toEqual([
+      ['140666', 0, 57344, true, true, -1, 0],    // S_IFSOCK, rw for all; blksize the send hiwat; NOUDEV
+      ['140444', 5],                              // send side shut: no write bits; 5 bytes readable
+      ['140000', 0, true],                        // receive side shut and drained; the same made-up inode
+      ['20620'],                                  // the console: S_IFCHR | 0620
+      ['10000', 0],                               // a kqueue: S_IFIFO, no events pending
+      'EBADF', 'EBADF',
+    ]);
+  });
+
   it('net.local.stream.* and net.local.dgram.*: the sizes the next AF_LOCAL socket reserves', async () => {
     const dflt = [57344, 57344, 2048, 4096];
     expect(await run1(engine, 'bgl', 'unp_space_prog', [], 0)).toEqual([

@@ -518,6 +518,19 @@ export function kern_close(p: Ptr, fd: number): Blocking<number> {
   return closef(fp, p);
 }
 
+/*
+ * kern_fstat: the file at fd described in the kmem struct stat sb (on an even word) by
+ * its fo_stat, with the caller's credentials.  EBADF for a bad, empty or reserved fd.
+ * Blocks (a socket's pru_sense).
+ */
+export function* kern_fstat(p: Ptr, fd: number, sb: Ptr): Blocking<number> {
+  const fp = holdfp(k32[p + PROC.p_fd], fd, -1);
+  if (fp === NULL) return EBADF;
+  const error = yield* fileops_of(fp).fo_stat(fp, sb, k32[p + PROC.p_ucred]);
+  yield* fdrop(fp);
+  return error;
+}
+
 export const DUP_FIXED = 0x1;      // dup2: exactly `new`
 export const DUP_VARIABLE = 0x2;   // dup, F_DUPFD: the lowest free fd >= `new`
 

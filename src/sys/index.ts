@@ -4,8 +4,9 @@
  * Re-exported by the package's main entry (src/index.ts).
  */
 
-export { Sys, PATH_ROOM, type SigHandler, type Rlimit, type Linger, type Timeval, type AcceptFilterArg, type OptValue, type MsgOut, type MsgIn, type RecvmsgOptions, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
+export { Sys, PATH_ROOM, type SigHandler, type Stat, type Rlimit, type Linger, type Timeval, type AcceptFilterArg, type OptValue, type MsgOut, type MsgIn, type RecvmsgOptions, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
 export { SysError, ProcessKilled, ProcessExit, SIGNAMES } from './errors.js';
+export { S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK } from './stat.js';
 export * from '../../shared/errno.js';
 export {
   AF_UNSPEC, AF_LOCAL, AF_UNIX, AF_INET, PF_UNSPEC, PF_LOCAL, PF_UNIX, PF_INET,

@@ -47,9 +47,10 @@ import {
 import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from './socket.js';
 import { SO } from './socketvar.js';
 import { XUCRED } from './unpcb.js';
+import { STAT } from './stat.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
 import {
-  fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
+  fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fstat, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
 } from '../kern/kern_descrip.js';
 import { execsigs, fork1, psignal, kern_sigaction } from '../kern/kern_proc.js';
 import { exit1, kern_getppid, kern_wait, proc_abandon } from '../kern/kern_exit.js';
@@ -137,6 +138,12 @@ function int_ok(v: unknown): v is number {
 export type Program = (sys: Sys, ...args: never[]) => Blocking<unknown>;
 export type { ProgramFn };
 export type SigHandler = typeof SIG_DFL | typeof SIG_IGN | typeof SIG_CATCH | ((sig: number) => void);
+
+/* fstat's answer: struct stat's fields the kernel fills (sys/stat.h names, without st_). */
+export interface Stat {
+  dev: number; ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
+  size: number; blksize: number; blocks: number;
+}
 
 export interface Rlimit { cur: number; max: number }
 
@@ -711,6 +718,30 @@ export class Sys {
     if (!fd_ok(fd)) this.fail('close', EBADF);
     const e = yield* kern_close(this.p, fd);
     this.ret('close', e === ERESTART ? EINTR : e);   // the descriptor is gone: never restarted
+  }
+
+  /*
+   * fstat: the file at fd as struct stat describes it.  A socket (soo_stat): S_IFSOCK,
+   * read permission bits unless its receive side is shut and drained, write bits unless
+   * its send side is shut, size the bytes readable, uid/gid its creator's, and from
+   * AF_LOCAL's pru_sense blksize the send buffer's size (plus what the peer has queued,
+   * for a stream), dev NODEV and a made-up inode number.  The console: S_IFCHR | 0620.
+   * A kqueue: S_IFIFO, size its pending events.  EBADF for a descriptor not open.
+   */
+  *fstat(fd: number): Blocking<Stat> {
+    if (!fd_ok(fd)) this.fail('fstat', EBADF);
+    const sb = this.w + S_PATH + (this.w & 1);   // on an even word, for st_size's double
+    for (;;) {
+      const e = yield* kern_fstat(this.p, fd, sb);
+      if (!this.ret('fstat', e)) {
+        return {
+          dev: k32[sb + STAT.st_dev], ino: k32[sb + STAT.st_ino], mode: k32[sb + STAT.st_mode],
+          nlink: k32[sb + STAT.st_nlink], uid: k32[sb + STAT.st_uid], gid: k32[sb + STAT.st_gid],
+          rdev: k32[sb + STAT.st_rdev], size: kf64[(sb + STAT.st_size_f64) >> 1],
+          blksize: k32[sb + STAT.st_blksize], blocks: k32[sb + STAT.st_blocks],
+        };
+      }
+    }
   }
 
   /* closefrom: close every descriptor from fd up. */

@@ -458,3 +458,36 @@ export function* unp_space_prog(sys: Sys): Blocking<unknown[]> {
   const eperm = yield* attempt(sys.sysctl(names[0], 4096));   // only root sets a sysctl
   return [dflt, st, dg, over, at, neg, still, huge, back, eperm];
 }
+
+/*
+ * fstat (kern_fstat -> fo_stat): a fresh stream socket, the same with 5 bytes queued and
+ * its send side shut, its peer after SHUT_RD with data left and then drained, the console,
+ * a kqueue, a closed descriptor.
+ */
+export function* fstat_prog(sys: Sys): Blocking<unknown[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const s0 = yield* sys.fstat(a);
+  yield* sys.send(b, new Uint8Array(5));
+  yield* sys.shutdown(a, SHUT_WR);
+  const s1 = yield* sys.fstat(a);
+  yield* sys.shutdown(a, SHUT_RD);          // sorflush: the 5 bytes go
+  const s2 = yield* sys.fstat(a);
+  const again = yield* sys.fstat(a);
+  const cons = yield* sys.fstat(1);
+  const kq = yield* sys.kqueue();
+  const k = yield* sys.fstat(kq);
+  yield* sys.close(kq);
+  const bad = yield* attempt(sys.fstat(kq));
+  const neg = yield* attempt(sys.fstat(-1));
+  yield* sys.close(a);
+  yield* sys.close(b);
+  const uid = yield* sys.getuid();
+  return [
+    [s0.mode.toString(8), s0.size, s0.blksize, s0.uid === uid, s0.ino > 0, s0.dev, s0.nlink],
+    [s1.mode.toString(8), s1.size],
+    [s2.mode.toString(8), s2.size, again.ino === s0.ino],
+    [cons.mode.toString(8)],
+    [k.mode.toString(8), k.size],
+    bad, neg,
+  ];
+}
