@@ -193,15 +193,30 @@ const IDLE_VISIT = 2;  // visit the event loop now (a control call)
  * Nothing to run.  Poll the IPI summary and kick words IDLE_POLLS times (a message right
  * behind the last one is caught in a few hundred ns), then sleep on the doorbell until a
  * sender rings it, the next callout is due, or IDLE_WAIT_MS pass.
+ *
+ * A kick means "look again" (a token this CPU's thread waits for was released): it is
+ * cleared only on the way to another look.  It may have come after the look that found
+ * nothing (lwkt_pick's token attempt) and before this call, so clearing it here
+ * unconditionally would lose it, and the waiter would sit out the whole poll (tens of
+ * µs) while the releaser took the token back: a handoff of the BGL across CPUs cost
+ * 20 µs that way.
  */
 function cpu_idle(gd: Globaldata): number {
   if (control_calls !== 0 || Atomics.load(k32, gd.pcpu + PC.pc_ctlpend) !== 0) return IDLE_VISIT;
   const pend = gd.pcpu + PC.pc_ipipend;
   const kick = gd.pcpu + PC.pc_kick;
   const idle = (gd.pcpu + PC.pc_idle_ns_f64) >> 1;
-  Atomics.store(k32, kick, 0);
+  if (Atomics.load(k32, kick) !== 0) {
+    Atomics.store(k32, kick, 0);
+    return IDLE_WORK;
+  }
   for (let i = 0; i < IDLE_POLLS; i++) {
-    if (Atomics.load(k32, pend) !== 0 || Atomics.load(k32, kick) !== 0) {
+    if (Atomics.load(k32, pend) !== 0) {
+      kf64[idle] += i * poll_ns;
+      return IDLE_WORK;
+    }
+    if (Atomics.load(k32, kick) !== 0) {
+      Atomics.store(k32, kick, 0);
       kf64[idle] += i * poll_ns;
       return IDLE_WORK;
     }
