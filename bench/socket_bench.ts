@@ -104,6 +104,31 @@ export async function sim_rt(m: Kmachine, n: number, rounds: number, serverCpu: 
   return r;
 }
 
+/*
+ * Warm a shape until it is steady: a fresh CPU worker runs the kernel's code cold, and
+ * V8 optimizes the deep send/receive paths only after thousands of calls (a 2 KB stream
+ * on one CPU goes from 80 MB/s in its first round to about 900 MB/s by its twentieth).
+ * `once` runs the shape and returns its rate (higher is better); the warm-up runs at
+ * least `minRuns` times and `minMs`, then stops when `calm` runs in a row fail to beat the
+ * best rate so far by more than `gain` (this host's noise alone can look steady for a few
+ * runs), or after `capMs`.  Returns the runs made and the best rate, for the progress line.
+ */
+export async function warm_until_steady(once: () => Promise<number>, minMs: number, capMs: number, minRuns = 8,
+    calm = 4, gain = 0.03): Promise<{ runs: number; best: number }> {
+  const t0 = performance.now();
+  let best = 0, still = 0, runs = 0;
+  for (;;) {
+    const ms = performance.now() - t0;
+    if (ms >= capMs || (runs >= minRuns && ms >= minMs && still >= calm)) break;
+    const v = await once();
+    runs++;
+    if (v > best * (1 + gain)) still = 0;
+    else still++;
+    if (v > best) best = v;
+  }
+  return { runs, best };
+}
+
 export const WAKE_PROGS = new URL('./progs/wake_progs.js', import.meta.url).href;
 const WAKE_MODES = { recv: 0, poll: 1, kevent: 2 } as const;
 
