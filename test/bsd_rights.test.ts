@@ -6,7 +6,8 @@
  * later changed (control longer than MLEN, several messages per send, empty rights).
  * Left out: SCM_CREDS/LOCAL_CREDS/sockcred and timestamps (unix_cmsg's other tests),
  * MSG_CMSG_CLOEXEC and SOCK_CLOEXEC (not in DragonFly 2008), the TCP listen cases of
- * unix_gc (AF_LOCAL stands in), fstat (no regular files: a socketpair end is the payload).
+ * unix_gc (AF_LOCAL stands in); no regular files: a socketpair end is the payload, and
+ * fstat's st_ino tells it is the same file.
  * Both engines, both dispatch models; every program ends with every zone back to its
  * starting count (runProgram), and with nothing left in flight.
  */
@@ -26,8 +27,8 @@ describe.each(ENGINES)('FreeBSD socket regression tests, descriptor passing (%s 
   describe.each(MODELS)('%s dispatch', (model) => {
     it.each(TYPES)('unix_passfd 1-4 over a %s pair: simple, send-and-close, cancel, two files', async (_n, type) => {
       expect(await run1(engine, model, 'passfd_basic', [type])).toEqual([
-        ['test1', 1, 1, true, 'one'],
-        ['test2', 1, 1, true, 'two'],
+        ['test1', 1, 1, true, true, 'one'],     // a new descriptor, the same file (fstat), and it works
+        ['test2', 1, 1, true, true, 'two'],
         ['test3', 0, 0],                      // the cancelled right's file closed (its peer reads EOF)
         ['test4', 'first', 'second'],
         ['inflight', 0],
@@ -39,6 +40,10 @@ describe.each(ENGINES)('FreeBSD socket regression tests, descriptor passing (%s 
         ['test5', 1, true, 0, 0],
         ['test6', 2, 0, 0],
       ]);
+    });
+
+    it.each(TYPES)('unix_passfd_test devfs_orphan over a %s pair: the console in flight when the pair closes', async (_n, type) => {
+      expect(await run1(engine, model, 'passfd_devfs_orphan', [type])).toEqual([1, 0, 0, 13, '20000']);
     });
 
     it('unix_passfd send_and_shutdown: shutdown(SHUT_RD) disposes of the queued right at once', async () => {

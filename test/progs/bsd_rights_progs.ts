@@ -5,8 +5,9 @@
  * a few checks of the later tests/sys/kern/unix_passfd_test.c that 2008 code can be held
  * to).  Each check's intent is translated, not its code:
  *  - FreeBSD proves "same file" with fstat on a temporary file; there are no regular files
- *    here, so the passed file is one end of a socketpair, and a text written through the
- *    received descriptor must come out of the pair's other end.
+ *    here, so the passed file is one end of a socketpair: fstat's st_dev and st_ino (the
+ *    inode number uipc_sense makes up for a socket) must agree, and a text written through
+ *    the received descriptor must come out of the pair's other end.
  *  - FreeBSD's "leak" checks read kern.openfiles and net.local.inflight after sleeping a
  *    second for unp_gc; here unp_gc runs in its own thread, so we wait (bounded) until both
  *    are back or the bound runs out, and return what we saw.
@@ -18,7 +19,7 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_RCVTIMEO, MSG_CTRUNC, MSG_WAITALL, SHUT_RD,
   SCM_RIGHTS, SIGKILL, SO_RCVBUF, WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, F_GETFD, RLIMIT_NOFILE, FIONREAD,
-  CMSG_LEN, CMSG_SPACE, scm_rights, cmsg_rights, type Cmsg,
+  CMSG_LEN, CMSG_SPACE, S_IFMT, scm_rights, cmsg_rights, type Cmsg,
 } from '../../src/sys/index.js';
 import { k32, NULL, TD, TDF_BLOCKED, TDF_TSLEEPQ, PROC, pfind, spin_lock, spin_unlock, type Blocking, type Ptr } from '../../src/kernel.js';
 import { kstr_intern } from '../../shared/kstr.js';
@@ -106,6 +107,12 @@ function* settle(sys: Sys, in0: number, of0: number): Blocking<[number, number]>
 
 /* ---------------------------------------------------------------- unix_passfd */
 
+/* samefile: fstat's st_dev and st_ino agree (a socket's inode number is made up once, by uipc_sense). */
+function* samefile(sys: Sys, fd1: number, fd2: number): Blocking<boolean> {
+  const s1 = yield* sys.fstat(fd1), s2 = yield* sys.fstat(fd2);
+  return s1.dev === s2.dev && s1.ino === s2.ino && s1.ino !== 0;
+}
+
 /*
  * unix_passfd tests 1-4 over a pair of `type` (FreeBSD ran them on stream only and wished
  * for datagrams; seqpacket is DragonFly's since 2008-05).  Returns per test what BSD
@@ -120,15 +127,17 @@ export function* passfd_basic(sys: Sys, type: number): Blocking<unknown[]> {
   let [x, y] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
   let sent = yield* sendfd(sys, a, x);
   let [n, g] = yield* recvfd(sys, b);
-  out.push(['test1', sent, n, g >= 0 && g !== x, yield* through(sys, g, y, 'one')]);
+  out.push(['test1', sent, n, g >= 0 && g !== x, yield* samefile(sys, x, g), yield* through(sys, g, y, 'one')]);
   for (const fd of [x, g, y, a, b]) yield* sys.close(fd);
   // test2-sendandclose: only the message holds the file while it is queued.
   [a, b] = yield* sys.socketpair(AF_LOCAL, type);
   [x, y] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const before = yield* sys.fstat(x);
   sent = yield* sendfd(sys, a, x);
   yield* sys.close(x);
   [n, g] = yield* recvfd(sys, b);
-  out.push(['test2', sent, n, g >= 0, yield* through(sys, g, y, 'two')]);
+  const after = yield* sys.fstat(g);
+  out.push(['test2', sent, n, g >= 0, before.ino === after.ino && before.dev === after.dev, yield* through(sys, g, y, 'two')]);
   for (const fd of [g, y, a, b]) yield* sys.close(fd);
   // test3-sendandcancel: the pair closes with the right queued; it must be disposed of.
   [a, b] = yield* sys.socketpair(AF_LOCAL, type);
@@ -161,6 +170,25 @@ export function* passfd_basic(sys: Sys, type: number): Blocking<unknown[]> {
  * through fd[0]'s own buffer), which only unp_gc can free.  Both end with nothing in
  * flight and the open-file count back where it started.
  */
+/*
+ * devfs_orphan (unix_passfd_test.c, PR 151758): a character device (here a descriptor of
+ * the console, a dup of fd 1) in flight when both ends of the pair close.  The right is
+ * disposed of, nothing stays in flight or open, and the console itself is untouched: fd 1
+ * still writes and still fstats as S_IFCHR.  [sent, inflight and openfiles after, written, mode].
+ */
+export function* passfd_devfs_orphan(sys: Sys, type: number): Blocking<unknown[]> {
+  const in0 = yield* inflight(sys), of0 = yield* openfiles(sys);
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, type);
+  const dev = yield* sys.dup(1);
+  const sent = yield* sendfd(sys, a, dev);
+  yield* sys.close(dev);
+  yield* sys.close(a);
+  yield* sys.close(b);
+  const left = yield* settle(sys, in0, of0);
+  const wrote = yield* sys.write(1, enc.encode('devfs_orphan\n'));
+  return [sent, ...left, wrote, ((yield* sys.fstat(1)).mode & S_IFMT).toString(8)];
+}
+
 export function* passfd_bundle(sys: Sys, type: number): Blocking<unknown[]> {
   const in0 = yield* inflight(sys), of0 = yield* openfiles(sys);
   let [a, b] = yield* sys.socketpair(AF_LOCAL, type);
