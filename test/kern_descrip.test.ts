@@ -115,7 +115,9 @@ describe.each(ENGINES)('descriptors (%s engine)', (engine) => {
       dup2self: [0, 0, 2],                    // onto itself: nothing happens
       dup2over: [0, 1, 1, 1, 3],              // fd 1's file closed (once), fd 1 is now a's
       dupBad: [EBADF, EBADF],
-      dup2Bad: [EBADF, EBADF, EBADF, EBADF],  // bad old; new < 0; new beyond the limit; closed old onto itself
+      // bad old; new < 0; new at the table's last slot; closed old onto itself.  kern_dup
+      // tests new's range (EINVAL) before old (EBADF), as DragonFly 2008 does.
+      dup2Bad: [EBADF, EINVAL, EINVAL, EBADF],
       dup2far: [0, 40, NDFILE_MAX],           // beyond NDFILE: the table grows
       dupfd: [0, 10],
       dupfdBad: [EINVAL, EBADF, EINVAL],

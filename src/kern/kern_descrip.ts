@@ -539,23 +539,24 @@ export const DUP_VARIABLE = 0x2;   // dup, F_DUPFD: the lowest free fd >= `new`
  * store it in the kmem word res (if res is not 0).  DUP_FIXED (dup2): new itself; old ==
  * new is a no-op once old is known open; a file open at new is closed after the new one
  * is installed (its close errors are ignored, as BSD's dup2 does).  DUP_VARIABLE: the
- * lowest free fd >= new (EMFILE when none).  EBADF for a bad old, for dup2 onto a fd
- * outside the table's limit or onto a reserved one; EINVAL for F_DUPFD's new outside it.
- * Blocks only when dup2 closes the file it displaced.
+ * lowest free fd >= new (EMFILE when none).  In DragonFly 2008's order: EINVAL for a new
+ * below 0, above RLIMIT_NOFILE or at maxfilesperproc (here also at NDFILE_MAX, the
+ * table's last slot), before old is looked at; then EBADF for a bad old; then EMFILE
+ * for a dup2 onto the limit itself (fdalloc's want >= lim), and EBADF onto a slot a
+ * falloc or accept has reserved.  Blocks only when dup2 closes the file it displaced.
  */
 export function* kern_dup(type: number, old: number, nfd: number, p: Ptr, res: Ptr): Blocking<number> {
   KASSERT(type === DUP_FIXED || type === DUP_VARIABLE, 'kern_dup: bad type');
   const fdp = k32[p + PROC.p_fd];
+  if (!(nfd >= 0 && nfd <= p_rlimit_cur(p, RLIMIT_NOFILE) && nfd < Math.min(kern_maxfilesperproc(), NDFILE_MAX))) {
+    return EINVAL;
+  }
   const lim = fd_limit(p);
   spin_lock(fdp + FILEDESC.fd_spin);
   const fp = fd_fp_locked(fdp, old);
   if (fp === NULL) {
     spin_unlock(fdp + FILEDESC.fd_spin);
     return EBADF;
-  }
-  if (!(nfd >= 0 && nfd < lim)) {
-    spin_unlock(fdp + FILEDESC.fd_spin);
-    return type === DUP_FIXED ? EBADF : EINVAL;
   }
   if (type === DUP_FIXED && old === nfd) {
     spin_unlock(fdp + FILEDESC.fd_spin);
@@ -565,6 +566,10 @@ export function* kern_dup(type: number, old: number, nfd: number, p: Ptr, res: P
   let delfp = NULL;
   let fd = nfd;
   if (type === DUP_FIXED) {
+    if (nfd >= lim) {
+      spin_unlock(fdp + FILEDESC.fd_spin);
+      return EMFILE;
+    }
     if (nfd >= k32[fdp + FILEDESC.fd_nfiles] && !fdgrow_locked(fdp)) {
       spin_unlock(fdp + FILEDESC.fd_spin);
       return ENOMEM;

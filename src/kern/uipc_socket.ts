@@ -48,7 +48,7 @@ import { crit_enter, crit_exit } from '../lwkt/lwkt_thread.js';
 import { PCATCH, tsleep, tsleep_interlock } from '../lwkt/kern_synch.js';
 import { sleeplock_try } from '../lwkt/lwkt_serialize.js';
 import {
-  SO, SSB, SEL, IPC, SSB_LOCK, SSB_WAIT, SSB_SEL, SSB_NOINTR, SSB_KNOTE, M_NOWAIT, M_WAITOK, SS_NOFDREF, SS_ISCONNECTED,
+  SO, SSB, SEL, IPC, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_SEL, SSB_NOINTR, SSB_KNOTE, M_NOWAIT, M_WAITOK, SS_NOFDREF, SS_ISCONNECTED,
   SS_ISCONNECTING, SS_ISDISCONNECTING, SS_CANTSENDMORE, SS_CANTRCVMORE, SS_RCVATMARK, SS_PRIV, SS_ABORTING,
   SS_ISCONFIRMING, SS_INCOMP, SS_COMP,
 } from '../sys/socketvar.js';
@@ -806,7 +806,12 @@ function soreceive_head(r: Rcv): number {
         spin_unlock(spin);
         return RCV_RELEASE;
       }
-      if ((k32[so + SO.so_state] & SS_CANTRCVMORE) !== 0) {
+      // One look at the state: under netisr the peer's soisdisconnected (one atomic
+      // change: connected -> CANTRCVMORE) runs on another CPU, and two reads could see
+      // "not yet unable to receive" and then "no longer connected": ENOTCONN with data
+      // queued.  C reads it twice, but under the MP lock.
+      const state = Atomics.load(k32, so + SO.so_state);
+      if ((state & SS_CANTRCVMORE) !== 0) {
         if (m !== NULL) break dontblock;
         spin_unlock(spin);
         return RCV_RELEASE;
@@ -816,7 +821,7 @@ function soreceive_head(r: Rcv): number {
         eor = k32[n + MB.m_type] === MT_OOBDATA || (k32[n + MB.m_flags] & M_EOR) !== 0;
       }
       if (eor) break dontblock;
-      if ((k32[so + SO.so_state] & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0 && (pr_flags & PR_CONNREQUIRED) !== 0) {
+      if ((state & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0 && (pr_flags & PR_CONNREQUIRED) !== 0) {
         r.error = ENOTCONN;
         spin_unlock(spin);
         return RCV_RELEASE;
@@ -1216,19 +1221,31 @@ function sorflush_locked(so: Ptr, wait: boolean): Blocking<void> {
   const pr = protosw_of(k32[so + SO.so_proto]);
   crit_enter();
   socantrcvmore(so);
-  ssb_unlock(ssb);
   spin_lock(ssb + SSB.ssb_spin);
   spin_lock(knote_spin());      // the klist and SSB_KNOTE must not change under the copy (kern_event.ts)
   k32.copyWithin(asb, ssb, ssb + SSB.SIZE);
-  // bzero the live signalsockbuf, all but its spinlock (held, and kept for its class).
-  k32.fill(0, ssb, ssb + SSB.ssb_spin);
-  if ((k32[asb + SSB.ssb_flags] & SSB_KNOTE) !== 0) {
+  k32[asb + SSB.ssb_flags] &= ~(SSB_LOCK | SSB_WANT);   // C copies after its ssb_unlock
+  // bzero the live signalsockbuf, all but its flags (below) and its spinlock (held, and
+  // kept for its class).
+  k32.fill(0, ssb, ssb + SSB.ssb_flags);
+  k32.fill(0, ssb + SSB.ssb_flags + 1, ssb + SSB.ssb_spin);
+  const knote = k32[asb + SSB.ssb_flags] & SSB_KNOTE;
+  if (knote !== 0) {
     k32[ssb + SSB.ssb_sel + SEL.si_note] = k32[asb + SSB.ssb_sel + SEL.si_note];
     k32[ssb + SSB.ssb_sel + SEL.si_note + 1] = k32[asb + SSB.ssb_sel + SEL.si_note + 1];
-    Atomics.store(k32, ssb + SSB.ssb_flags, SSB_KNOTE);
+  }
+  // The flags C's bzero leaves (SSB_KNOTE or none), but the I/O lock's bits as they are:
+  // C drops the lock first and clears after, which is safe only because the threads it
+  // wakes cannot run before the bzero (MP lock, critical section).  A reader on another
+  // CPU here could take the lock in that gap and have its bit wiped; so the lock is
+  // dropped after the clear, and a waiter's SSB_WANT survives it to be woken.
+  for (;;) {
+    const old = Atomics.load(k32, ssb + SSB.ssb_flags);
+    if (Atomics.compareExchange(k32, ssb + SSB.ssb_flags, old, (old & (SSB_LOCK | SSB_WANT)) | knote) === old) break;
   }
   spin_unlock(knote_spin());
   spin_unlock(ssb + SSB.ssb_spin);
+  ssb_unlock(ssb);
   crit_exit();
   let closes = DONE_VOID;
   if ((pr.pr_flags & PR_RIGHTS) !== 0 && pr.pr_domain.dom_dispose !== null) closes = pr.pr_domain.dom_dispose(k32[asb + SSB.ssb_mb], wait);

@@ -80,9 +80,11 @@ const W_INT = 7;         // an ioctl argument
 const W_FLAGS = 8;       // soreceive's flags
 
 /* The flags a send or a receive accepts from its caller. */
-const SEND_FLAGS = MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_DONTWAIT | MSG_EOF | MSG_NOSIGNAL | MSG_FBLOCKING |
-  MSG_FNONBLOCKING;
-const RECV_FLAGS = MSG_OOB | MSG_PEEK | MSG_WAITALL | MSG_DONTWAIT | MSG_NOSIGNAL | MSG_FBLOCKING | MSG_FNONBLOCKING;
+/*
+ * Flags a send or receive does not know are ignored, as DragonFly's kern_sendmsg and
+ * kern_recvmsg pass them to sosend/soreceive unchecked (FreeBSD's MSG_TRUNC as an input
+ * flag, say, is simply not acted on); only MSG_EOR on a stream is EINVAL (sosend).
+ */
 
 /* accept's and connect's file-flag overrides. */
 const ACCEPT_FFLAGS = O_FBLOCKING | O_FNONBLOCKING;
@@ -548,7 +550,7 @@ function* kern_socketpair_body(p: Ptr, w: Ptr, domain: number, type: number, pro
  * case), storing the bytes sent in the kmem word res.  Non-blocking when the file is
  * FNONBLOCK (unless MSG_FBLOCKING).  EPIPE raises SIGPIPE in the process unless
  * MSG_NOSIGNAL or SO_NOSIGPIPE.  EINTR, ERESTART and EWOULDBLOCK after some data moved
- * become success with the short count.  EINVAL for unknown flags or a bad buffer range.
+ * become success with the short count.  Unknown flags are ignored; EINVAL for a bad buffer range.
  * Blocks.
  */
 export function kern_sendmsg(s: number, sa: number, buf: Uint8Array, off: number, len: number, control: Ptr,
@@ -571,7 +573,7 @@ function kern_sendmsg_body(p: Ptr, w: Ptr, s: number, sa: number, buf: Uint8Arra
   let error = 0;
   done: {
     if (!word_ok(res)) { error = EFAULT; break done; }
-    if (!Number.isInteger(flags) || (flags & ~SEND_FLAGS) !== 0 || !range_ok(buf, off, len)) { error = EINVAL; break done; }
+    if (!Number.isInteger(flags) || !range_ok(buf, off, len)) { error = EINVAL; break done; }
     if (sa !== NULL && (error = sockaddr_check(sa)) !== 0) break done;
     error = getsock(p, s, w);
     if (error !== 0) break done;
@@ -627,8 +629,8 @@ function* fdrop_wait(drop: Blocking<number>, error: number): Blocking<number> {
  * free_sockaddr) or 0; controlp (or NULL) the control mbufs; flagsp (or NULL) gives the
  * MSG_* flags in and receives the flags out (MSG_EOR, MSG_TRUNC, MSG_OOB).  Non-blocking
  * when the file is FNONBLOCK (unless MSG_FBLOCKING).  EINTR, ERESTART and EWOULDBLOCK
- * after some data moved become success with the short count.  EINVAL for unknown flags
- * or a bad buffer range.  Blocks.
+ * after some data moved become success with the short count.  Unknown flags are ignored;
+ * EINVAL for a bad buffer range.  Blocks.
  */
 export function kern_recvmsg(s: number, psa: Ptr, buf: Uint8Array, off: number, len: number, controlp: Ptr,
     flagsp: Ptr, res: Ptr): Blocking<number> {
@@ -650,7 +652,7 @@ function kern_recvmsg_body(p: Ptr, w: Ptr, s: number, psa: Ptr, buf: Uint8Array,
   if (!word_ok(res) || (psa !== NULL && !word_ok(psa)) || (controlp !== NULL && !word_ok(controlp)) ||
       (flagsp !== NULL && !word_ok(flagsp))) return done_num(EFAULT);
   let flags = flagsp !== NULL ? k32[flagsp] : 0;
-  if ((flags & ~RECV_FLAGS) !== 0 || !range_ok(buf, off, len)) return done_num(EINVAL);
+  if (!range_ok(buf, off, len)) return done_num(EINVAL);
   if (psa !== NULL) k32[psa] = NULL;
   if (controlp !== NULL) k32[controlp] = NULL;
   let error = getsock(p, s, w);

@@ -759,8 +759,9 @@ export class Sys {
     }
   }
 
+  /* dup2: as kern_dup, a negative or too large nfd is EINVAL before fd is looked at. */
   *dup2(fd: number, nfd: number): Blocking<number> {
-    if (!fd_ok(fd) || !fd_ok(nfd)) this.fail('dup2', EBADF);
+    if (!int_ok(fd) || !int_ok(nfd)) this.fail('dup2', EBADF);
     for (;;) {
       const e = yield* kern_dup(DUP_FIXED, fd, nfd, this.p, this.w + S_RES);
       if (!this.ret('dup2', e)) return k32[this.w + S_RES];

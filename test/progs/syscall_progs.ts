@@ -344,8 +344,8 @@ export function* nbio(): Blocking<number[]> {
 }
 
 /*
- * Argument and descriptor errors: EBADF, ENOTSOCK, EINVAL for bad enums, flags and
- * ranges, EFAULT for bad kmem pointers, ENAMETOOLONG/EDOM from getsockaddr, ENOTCONN
+ * Argument and descriptor errors: EBADF, ENOTSOCK, EINVAL for bad enums and ranges
+ * (unknown MSG_ flags are ignored, as DragonFly's kern_sendmsg/kern_recvmsg do), EFAULT for bad kmem pointers, ENAMETOOLONG/EDOM from getsockaddr, ENOTCONN
  * from getpeername; none changes the table.
  */
 export function* bad_args(): Blocking<number[]> {
