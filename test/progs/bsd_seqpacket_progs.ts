@@ -17,21 +17,11 @@
  * before the pipe tests' reader becomes sleep(1).
  */
 import {
-  Sys, SysError, AF_LOCAL, SOCK_SEQPACKET, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, F_SETFL, F_GETFL, O_NONBLOCK, MSG_EOR, MSG_WAITALL,
+  Sys, AF_LOCAL, SOCK_SEQPACKET, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, F_SETFL, F_GETFL, O_NONBLOCK, MSG_EOR, MSG_WAITALL,
   MSG_NOSIGNAL, SHUT_RDWR, SIGPIPE,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
-import { attempt } from './common.js';
-
-/* A call's count, or its errno name. */
-function* count_or_code(call: Blocking<number>): Blocking<number | string> {
-  try {
-    return yield* call;
-  } catch (e) {
-    if (e instanceof SysError) return e.code;
-    throw e;
-  }
-}
+import { attempt, count_or_code } from './common.js';
 
 function* sp_pair(sys: Sys, nonblocking: boolean): Blocking<[number, number]> {
   const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_SEQPACKET);

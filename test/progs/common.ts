@@ -22,6 +22,16 @@ export function publish(w: number, v: number): void {
   wakeup(w);
 }
 
+/* A call's result (a count, say), or its errno name. */
+export function* count_or_code<T>(call: Blocking<T>): Blocking<T | string> {
+  try {
+    return yield* call;
+  } catch (e) {
+    if (e instanceof SysError) return e.code;
+    throw e;
+  }
+}
+
 /* Run a system call; its SysError code, or 'ok'. */
 export function* attempt(g: Blocking<unknown>): Blocking<string> {
   try {
