@@ -62,6 +62,7 @@ import {
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, wait_asleep, count_or_code } from './common.js';
+import { gc_settle, inflight, nfds, openfiles, samefile } from './rights_common.js';
 
 const enc = new TextEncoder();
 
@@ -347,47 +348,8 @@ export function* mt_recvmsg_trunc(sys: Sys): Blocking<unknown[]> {
 
 /* ---------------------------------------------------------------- unix_passfd_dgram.c */
 
-const SETTLE_TICKS = 1500;
-
-function* inflight(sys: Sys): Blocking<number> { return yield* sys.sysctl('net.local.inflight'); }
-function* openfiles(sys: Sys): Blocking<number> { return yield* sys.sysctl('kern.openfiles'); }
-
-/* getnfds: the descriptors open in this process (all below 128 in these programs). */
-function* nfds(sys: Sys): Blocking<number> {
-  let n = 0;
-  for (let fd = 0; fd < 128; fd++) if ((yield* attempt(sys.fcntl(fd, F_GETFD))) === 'ok') n++;
-  return n;
-}
-
-/*
- * Wait (bounded) until net.local.inflight and kern.openfiles are back at in0 and of0 (the
- * files a closed socket's queued rights held are closed by unp_gc's thread).  Closing one
- * more AF_LOCAL socket asks for a collection, as unix_gc's trigger does.  [inflight, files]
- * left over.
- */
-function* settle(sys: Sys, in0: number, of0: number): Blocking<[number, number]> {
-  let din = 0, dof = 0;
-  for (let i = 0; i < SETTLE_TICKS; i++) {
-    din = (yield* inflight(sys)) - in0;
-    dof = (yield* openfiles(sys)) - of0;
-    if (din === 0 && dof === 0) break;
-    if (i % 50 === 0) {
-      const t = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
-      yield* sys.close(t);
-    }
-    yield* sys.sleep(1);
-  }
-  return [din, dof];
-}
-
 /* tempfile: a file to pass; an unconnected stream socket (one file). */
 function* tempfile(sys: Sys): Blocking<number> { return yield* sys.socket(AF_LOCAL, SOCK_STREAM); }
-
-/* samefile: fstat's st_dev and st_ino agree (uipc_sense makes a socket's inode number once). */
-function* samefile(sys: Sys, fd1: number, fd2: number): Blocking<boolean> {
-  const s1 = yield* sys.fstat(fd1), s2 = yield* sys.fstat(fd2);
-  return s1.dev === s2.dev && s1.ino === s2.ino && s1.ino !== 0;
-}
 
 /* sendfd_payload: payload with one SCM_RIGHTS descriptor; the count, or the errno name. */
 function* sendfd_payload(sys: Sys, via: number, fd: number, payload: Uint8Array): Blocking<number | string> {
@@ -460,7 +422,7 @@ export function* pfd_basic(sys: Sys): Blocking<Record<string, unknown>> {
   yield* sys.close(put);
   const queued = (yield* inflight(sys)) - in0;
   yield* closeall(sys, [a, b]);
-  r.send_and_cancel = [sent, queued, ...(yield* settle(sys, in0, of0))];
+  r.send_and_cancel = [sent, queued, ...(yield* gc_settle(sys, in0, of0))];
   // two_files: received in order, each the file sent.
   [a, b] = yield* dgram_pair(sys);
   const p1 = yield* tempfile(sys), p2 = yield* tempfile(sys);
@@ -554,7 +516,7 @@ export function* pfd_send_overflow(sys: Sys): Blocking<Record<string, unknown>> 
   yield* sys.close(put);
   r.after_close = [(yield* openfiles(sys)) - nfiles, (yield* inflight(sys)) - in0];
   yield* closeall(sys, [a, b]);
-  r.closed = yield* settle(sys, in0, of0);
+  r.closed = yield* gc_settle(sys, in0, of0);
   return r;
 }
 
@@ -572,12 +534,12 @@ export function* pfd_bundle(sys: Sys): Blocking<Record<string, unknown>> {
   const [n, get] = yield* recvfd(sys, b);
   if (get >= 0) yield* sys.close(get);
   yield* sys.close(b);
-  r.bundle = [sent, n, get >= 0, ...(yield* settle(sys, in0, of0))];
+  r.bundle = [sent, n, get >= 0, ...(yield* gc_settle(sys, in0, of0))];
   [a, b] = yield* dgram_pair(sys);
   const sends = [yield* sendfd(sys, a, a), yield* sendfd(sys, b, a)];
   const inq = (yield* inflight(sys)) - in0;
   yield* closeall(sys, [a, b]);
-  r.bundle_cancel = [sends, inq, ...(yield* settle(sys, in0, of0))];
+  r.bundle_cancel = [sends, inq, ...(yield* gc_settle(sys, in0, of0))];
   return r;
 }
 
@@ -592,7 +554,7 @@ export function* pfd_devfs_orphan(sys: Sys): Blocking<unknown[]> {
   const sent = yield* sendfd(sys, a, dev);
   yield* sys.close(dev);
   yield* closeall(sys, [a, b]);
-  const left = yield* settle(sys, in0, of0);
+  const left = yield* gc_settle(sys, in0, of0);
   const wrote = yield* sys.write(1, enc.encode('devfs_orphan\n'));
   return [sent, ...left, wrote, ((yield* sys.fstat(1)).mode & S_IFMT).toString(8)];
 }

@@ -24,22 +24,10 @@ import {
 import { k32, NULL, TD, TDF_BLOCKED, TDF_TSLEEPQ, PROC, pfind, spin_lock, spin_unlock, type Blocking, type Ptr } from '../../src/kernel.js';
 import { kstr_intern } from '../../shared/kstr.js';
 import { attempt } from './common.js';
+import { SETTLE_TICKS, gc_settle, inflight, nfds, openfiles, samefile } from './rights_common.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/* How long (in 1-tick sleeps) we wait for unp_gc or another process before giving up. */
-const SETTLE_TICKS = 1500;
-
-function* inflight(sys: Sys): Blocking<number> { return yield* sys.sysctl('net.local.inflight'); }
-function* openfiles(sys: Sys): Blocking<number> { return yield* sys.sysctl('kern.openfiles'); }
-
-/* getnfds: the descriptors open in this process (they are all below 128 in these programs). */
-function* nfds(sys: Sys): Blocking<number> {
-  let n = 0;
-  for (let fd = 0; fd < 128; fd++) if ((yield* attempt(sys.fcntl(fd, F_GETFD))) === 'ok') n++;
-  return n;
-}
 
 /* A receive that cannot hang the test: at most 5 seconds, then EAGAIN. */
 function* bounded(sys: Sys, fd: number): Blocking<void> {
@@ -83,35 +71,7 @@ function* eof_of(sys: Sys, fd: number): Blocking<number | string> {
   }
 }
 
-/*
- * unix_gc's trigger_gc and test_sysctls: close one more AF_LOCAL socket (its detach asks
- * for a collection while anything is in flight), then wait, bounded, until inflight and
- * openfiles are back at in0 and of0.  Returns how far off they stayed.
- */
-function* settle(sys: Sys, in0: number, of0: number): Blocking<[number, number]> {
-  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
-  yield* sys.close(s);
-  let din = 0, dof = 0;
-  for (let i = 0; i < SETTLE_TICKS; i++) {
-    din = (yield* inflight(sys)) - in0;
-    dof = (yield* openfiles(sys)) - of0;
-    if (din === 0 && dof === 0) break;
-    if (i % 50 === 49) {              // a pass may have started before the last close: ask again
-      const t = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
-      yield* sys.close(t);
-    }
-    yield* sys.sleep(1);
-  }
-  return [din, dof];
-}
-
 /* ---------------------------------------------------------------- unix_passfd */
-
-/* samefile: fstat's st_dev and st_ino agree (a socket's inode number is made up once, by uipc_sense). */
-function* samefile(sys: Sys, fd1: number, fd2: number): Blocking<boolean> {
-  const s1 = yield* sys.fstat(fd1), s2 = yield* sys.fstat(fd2);
-  return s1.dev === s2.dev && s1.ino === s2.ino && s1.ino !== 0;
-}
 
 /*
  * unix_passfd tests 1-4 over a pair of `type` (FreeBSD ran them on stream only and wished
@@ -184,7 +144,7 @@ export function* passfd_devfs_orphan(sys: Sys, type: number): Blocking<unknown[]
   yield* sys.close(dev);
   yield* sys.close(a);
   yield* sys.close(b);
-  const left = yield* settle(sys, in0, of0);
+  const left = yield* gc_settle(sys, in0, of0);
   const wrote = yield* sys.write(1, enc.encode('devfs_orphan\n'));
   return [sent, ...left, wrote, ((yield* sys.fstat(1)).mode & S_IFMT).toString(8)];
 }
@@ -197,14 +157,14 @@ export function* passfd_bundle(sys: Sys, type: number): Blocking<unknown[]> {
   const [n, g] = yield* recvfd(sys, b);
   yield* sys.close(g);
   yield* sys.close(b);
-  const t5 = ['test5', n, g >= 0, ...(yield* settle(sys, in0, of0))];
+  const t5 = ['test5', n, g >= 0, ...(yield* gc_settle(sys, in0, of0))];
   [a, b] = yield* sys.socketpair(AF_LOCAL, type);
   yield* sendfd(sys, a, a);     // a queued in b's buffer
   yield* sendfd(sys, b, a);     // a queued in its own buffer
   const inq = (yield* inflight(sys)) - in0;
   yield* sys.close(a);
   yield* sys.close(b);
-  const t6 = ['test6', inq, ...(yield* settle(sys, in0, of0))];
+  const t6 = ['test6', inq, ...(yield* gc_settle(sys, in0, of0))];
   return [t5, t6];
 }
 
@@ -246,7 +206,7 @@ function* gc_sendfd(sys: Sys, ctx: GcCtx, name: string, via: number, fd: number)
 function* gc_case(sys: Sys, name: string, body: () => Blocking<void>): Blocking<[string, number, number]> {
   const in0 = yield* inflight(sys), of0 = yield* openfiles(sys);
   yield* body();
-  const [din, dof] = yield* settle(sys, in0, of0);
+  const [din, dof] = yield* gc_settle(sys, in0, of0);
   return [name, din, dof];
 }
 
@@ -420,7 +380,7 @@ export function* gc_recursion(sys: Sys, room: number): Blocking<unknown[]> {
   }
   const peak = (yield* inflight(sys)) - in0;
   yield* closeall(sys, fd);
-  const left = yield* settle(sys, in0, of0);
+  const left = yield* gc_settle(sys, in0, of0);
   yield* sys.sysctl('kern.maxfiles', max0);
   return [stop, links > 10, peak === 2 * links, ...left, ctx.bad];
 }
