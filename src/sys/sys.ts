@@ -17,8 +17,9 @@
  *  - Addresses are AF_LOCAL paths (strings, UTF-8, at most SUN_NAME_MAX = 253 bytes: the
  *    longest a sockaddr_un of SOCK_MAXADDRLEN bytes holds, as a C caller gets by passing
  *    an oversized one), the only domain with names here; getsockname, getpeername and
- *    recvfrom give the whole path, as to a caller with a SOCK_MAXADDRLEN buffer; file-system paths are at most PATH_ROOM bytes (less than
- *    MAXPATHLEN: one scratch item holds them).
+ *    recvfrom give the whole path, as to a caller with a SOCK_MAXADDRLEN buffer.
+ *    File-system paths are at most PATH_ROOM bytes (less than MAXPATHLEN: one scratch
+ *    item holds them).
  *  - Socket option values are ints, or objects for the two structs (Linger, Timeval).
  *  - A signal handler is a JS function run in the program at the return from the next
  *    system call; SIGSTOP and the other stop signals are ignored (no job control).
@@ -724,8 +725,9 @@ export class Sys {
    * fstat: the file at fd as struct stat describes it.  A socket (soo_stat): S_IFSOCK,
    * read permission bits unless its receive side is shut and drained, write bits unless
    * its send side is shut, size the bytes readable, uid/gid its creator's, and from
-   * AF_LOCAL's pru_sense blksize the send buffer's size (plus what the peer has queued,
-   * for a stream), dev NODEV and a made-up inode number.  The console: S_IFCHR | 0620.
+   * AF_LOCAL's pru_sense blksize the send buffer's hiwat (SEED's uipc_sense; before
+   * SSB_STOP it added what the peer had queued), dev NODEV and a made-up inode number.
+   * The console: S_IFCHR | 0620.
    * A kqueue: S_IFIFO, size its pending events.  EBADF for a descriptor not open.
    */
   *fstat(fd: number): Blocking<Stat> {
