@@ -607,13 +607,13 @@ export function dup2(p: Ptr, old: number, nfd: number, res: Ptr): Blocking<numbe
 }
 
 /*
- * kern_closefrom: close every descriptor >= fd.  A negative fd closes nothing and
- * succeeds (DragonFly compares it unsigned with fd_lastfile).  Reserved slots are
- * skipped.  Stops with EINTR if a close is interrupted.  Blocks in the closes.
+ * kern_closefrom: close every descriptor >= fd.  A negative fd is EINVAL (SEED's
+ * kern_closefrom).  Reserved slots are skipped.  Stops with EINTR if a close is
+ * interrupted.  Blocks in the closes.
  */
 export function* kern_closefrom(p: Ptr, fd: number): Blocking<number> {
   const fdp = k32[p + PROC.p_fd];
-  if (fd < 0) return 0;
+  if (fd < 0) return EINVAL;
   spin_lock(fdp + FILEDESC.fd_spin);
   while (fd <= k32[fdp + FILEDESC.fd_lastfile]) {
     if (k32[fdnode(fdp, fd) + FDNODE.fdn_fp] !== NULL) {

@@ -748,7 +748,7 @@ export class Sys {
 
   /* closefrom: close every descriptor from fd up. */
   *closefrom(fd: number): Blocking<void> {
-    if (!fd_ok(fd)) this.fail('closefrom', EBADF);
+    if (!int_ok(fd)) this.fail('closefrom', EBADF);   // a negative fd is kern_closefrom's EINVAL
     const e = yield* kern_closefrom(this.p, fd);
     this.ret('closefrom', e === ERESTART ? EINTR : e);
   }
