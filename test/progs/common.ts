@@ -49,6 +49,28 @@ export function* attempt(g: Blocking<unknown>): Blocking<string> {
  * true once one does.  Reads the kernel's thread state, as a debugger would: what a test
  * needs to act only once the other side is really blocked in its call.
  */
+/*
+ * Wait (10 ms at a time, at most 10 s) until no thread of process pid has sig pending:
+ * the signal was taken (its handler has run, or its default action), as a debugger would
+ * see it.  True once it was; also true when the process is gone.
+ */
+export function* wait_signal_taken(sys: Sys, pid: number, sig: number): Blocking<boolean> {
+  const bit = 1 << (sig - 1);
+  for (let i = 0; i < 1000; i++) {
+    const p = pfind(pid);
+    if (p === NULL) return true;
+    let pending = false;
+    spin_lock(p + PROC.p_spin);
+    for (let j = 0; j < k32[p + PROC.p_nthreads] && !pending; j++) {
+      pending = (Atomics.load(k32, k32[p + PROC.p_threads + j] + TD.td_sigpend) & bit) !== 0;
+    }
+    spin_unlock(p + PROC.p_spin);
+    if (!pending) return true;
+    yield* sys.sleep(10);
+  }
+  return false;
+}
+
 export function* wait_asleep(sys: Sys, pid: number, tid: number, wmesg: string): Blocking<boolean> {
   const id = kstr_intern(wmesg);
   for (let i = 0; i < 1000; i++) {

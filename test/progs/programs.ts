@@ -10,7 +10,7 @@ import {
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { connect_retry, read_full, recv_checksum, send_xorshift } from '../../src/sys/libsim.js';
-import { attempt, wait_asleep } from './common.js';
+import { attempt, wait_asleep, wait_signal_taken } from './common.js';
 
 function code(e: unknown): string {
   if (e instanceof SysError) return e.code;
@@ -264,17 +264,25 @@ export function* restart_server(sys: Sys, path: string, flags: number): Blocking
   return [usr1, r];
 }
 
-export function* restart_client(sys: Sys, path: string): Blocking<string> {
+export function* restart_client(sys: Sys, path: string, restart: boolean): Blocking<string> {
   yield* sys.sigaction(SIGPIPE, SIG_IGN);      // without SA_RESTART the server is gone by the send
   const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
   yield* connect_retry(sys, s, path);
   const pid = new Uint8Array(4);
   yield* sys.recv(s, pid, 0x40);
   const spid = new DataView(pid.buffer).getUint32(0);
-  // Signal only once the server is blocked in its recv, and send once it has taken the signal.
+  // Signal only once the server is blocked in its recv, and send once it has taken the
+  // signal: with SA_RESTART, when it is blocked in the restarted recv; without, when its
+  // close has reached us (EOF), so the send meets a closed peer.
   if (!(yield* wait_asleep(sys, spid, 0, 'sbwait'))) throw new Error('restart_client: the server never blocked in recv');
   yield* sys.kill(spid, SIGUSR1);
-  yield* sys.sleep(20);
+  if (!(yield* wait_signal_taken(sys, spid, SIGUSR1))) throw new Error('restart_client: the server never took SIGUSR1');
+  if (restart) {
+    if (!(yield* wait_asleep(sys, spid, 0, 'sbwait'))) throw new Error('restart_client: the recv did not restart');
+  } else {
+    yield* sys.setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, { sec: 10, usec: 0 });
+    if ((yield* attempt(sys.recv(s, new Uint8Array(1)))) !== 'ok') throw new Error('restart_client: no EOF from the server');
+  }
   const r = yield* attempt(sys.send(s, new Uint8Array(5)));
   yield* sys.close(s);
   return r;
