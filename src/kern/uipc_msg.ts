@@ -292,7 +292,6 @@ export function so_pru_send(so: Ptr, flags: number, m: Ptr, addr: Ptr, control: 
   return so_pru_domsg(pr, so, addr, PRU_SEND, id.send, flags, m, addr, control, td);
 }
 
-
 export function so_pru_sense(so: Ptr, sb: Ptr): Blocking<number> {
   return so_pru_domsg(pr_of(so), so, NULL, PRU_SENSE, id.sense, sb, 0, 0, 0, 0);
 }

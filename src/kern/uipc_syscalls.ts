@@ -69,7 +69,7 @@ import { MSG } from '../lwkt/msg.js';
 import { kfunc_on_attach, kfunc_register } from '../lwkt/kfunc.js';
 import { O_FBLOCKING, O_FNONBLOCKING, socketops } from './sys_socket.js';
 
-/* Scratch words of one call (a kmalloc16 item). */
+/* Scratch words of one call (scratch_get: a kstack frame, or a kmalloc16 item). */
 const W_FP = 0;          // holdsock / falloc: the file
 const W_FD = 1;          // falloc: the fd (falloc writes res + 1)
 const W_FP2 = 2;         // socketpair: the second file, its fd at W_FP2 + 1
@@ -78,13 +78,6 @@ const W_SO2 = 5;
 const W_SA = 6;          // a sockaddr pointer (pru_sockaddr, soaccept)
 const W_INT = 7;         // an ioctl argument
 const W_FLAGS = 8;       // soreceive's flags
-
-/* The flags a send or a receive accepts from its caller. */
-/*
- * Flags a send or receive does not know are ignored, as DragonFly's kern_sendmsg and
- * kern_recvmsg pass them to sosend/soreceive unchecked (FreeBSD's MSG_TRUNC as an input
- * flag, say, is simply not acted on); only MSG_EOR on a stream is EINVAL (sosend).
- */
 
 /* accept's and connect's file-flag overrides. */
 const ACCEPT_FFLAGS = O_FBLOCKING | O_FNONBLOCKING;
@@ -133,13 +126,12 @@ const EMPTY = new Uint8Array(0);
  * ENOBUFS without scratch.
  */
 function* syscall<A extends unknown[]>(body: (p: Ptr, w: Ptr, ...a: A) => Blocking<number>, ...a: A): Blocking<number> {
-  const p = curproc();
-  if (p === NULL || k32[p + PROC.p_fd] === NULL) return EBADF;
-  const w = scratch_get();
-  if (w === NULL) return ENOBUFS;
+  const w = syscall_enter();
+  if (w < 0) return -w;
   const locked = bgl();
-  if (locked) yield* get_mplock();
-  const error = yield* body(p, w, ...a);
+  const lk = sc_lock;
+  if (lk !== null) yield* lk;
+  const error = yield* body(curproc(), w, ...a);
   return syscall_exit(w, locked, error);
 }
 
@@ -550,8 +542,9 @@ function* kern_socketpair_body(p: Ptr, w: Ptr, domain: number, type: number, pro
  * case), storing the bytes sent in the kmem word res.  Non-blocking when the file is
  * FNONBLOCK (unless MSG_FBLOCKING).  EPIPE raises SIGPIPE in the process unless
  * MSG_NOSIGNAL or SO_NOSIGPIPE.  EINTR, ERESTART and EWOULDBLOCK after some data moved
- * become success with the short count.  Unknown flags are ignored; EINVAL for a bad buffer range.
- * Blocks.
+ * become success with the short count.  Unknown flags are ignored (DragonFly passes them
+ * to sosend unchecked; only MSG_EOR on a stream is EINVAL there); EINVAL for a bad buffer
+ * range.  Blocks.
  */
 export function kern_sendmsg(s: number, sa: number, buf: Uint8Array, off: number, len: number, control: Ptr,
     flags: number, res: Ptr): Blocking<number> {
