@@ -132,6 +132,28 @@ describe.each(ENGINES)('processes and system calls (%s engine)', (engine) => {
       expect(zones(m)).toEqual(z0);
       await down(m);
     });
+
+    it('read, write and send blocked before moving a byte: SA_RESTART sleeps again and completes, without it EINTR', async () => {
+      const m = await boot(engine, model);
+      const z0 = zones(m);
+      for (const op of ['read', 'write', 'send']) {
+        for (const flags of [SA_RESTART, 0]) {
+          const path = `/io-${op}-${flags}`;
+          const s = await proc(m, 1, 'io_sleeper', [path, op, flags]);
+          const c = await proc(m, 0, 'io_kicker', [path, op, flags === SA_RESTART]);
+          const drained = await m.join(c);
+          const [caught, r, filled] = (await m.join(s)) as [number, unknown, number];
+          expect([op, flags, caught, r]).toEqual([op, flags, 1, flags === SA_RESTART ? 5 : 'EINTR']);
+          if (op === 'read') expect(filled).toBe(0);
+          else {
+            expect(filled).toBeGreaterThan(0);
+            expect(drained).toBe(filled + (flags === SA_RESTART ? 5 : 0));
+          }
+        }
+      }
+      expect(zones(m)).toEqual(z0);
+      await down(m);
+    });
   });
 
   it('console output of two processes on two CPUs, labelled by pid; fd 0 reads EOF', async () => {

@@ -103,6 +103,30 @@ const RUN_THREW = 3;        // the program threw (message in run.why)
 interface RunResult { how: number; value: unknown; why: string }
 
 /*
+ * Passes one checked yield of the program up to the scheduler and its resume value back:
+ * `yield* relay.of(r)` is `yield r.value` without the result object a generator's own
+ * yield makes (V8 hands a delegate's result up as it is), so a program that sleeps
+ * allocates nothing here (see shared/cont.ts).
+ */
+class Relay implements Generator<Effect, unknown, unknown> {
+  private r: IteratorYieldResult<Effect> | null = null;
+  private readonly fin = { done: true as const, value: undefined as unknown };
+  of(r: IteratorYieldResult<Effect>): this { this.r = r; return this; }
+  next(v?: unknown): IteratorResult<Effect, unknown> {
+    const r = this.r;
+    if (r !== null) {
+      this.r = null;
+      return r;
+    }
+    this.fin.value = v;
+    return this.fin;
+  }
+  return(value: unknown): IteratorResult<Effect, unknown> { return { done: true, value }; }
+  throw(e: unknown): IteratorResult<Effect, unknown> { throw e; }
+  [Symbol.iterator](): Generator<Effect, unknown, unknown> { return this; }
+}
+
+/*
  * Drive the program's generator in this thread: its yields must be the kernel's
  * effects.  Never throws but for a kernel panic.  Blocks.
  */
@@ -110,6 +134,7 @@ function* run_program(sys: Sys, fn: ProgramFn, args: unknown[]): Blocking<RunRes
   const run: RunResult = { how: RUN_RETURNED, value: undefined, why: '' };
   try {
     const gen = fn(sys, ...args) as Generator<unknown, unknown, unknown>;
+    const relay = new Relay();
     let v: unknown = undefined;
     for (;;) {
       const r = gen.next(v);
@@ -117,7 +142,7 @@ function* run_program(sys: Sys, fn: ProgramFn, args: unknown[]): Blocking<RunRes
       if (r.value !== EFF_SWITCH && r.value !== EFF_STEP && r.value !== EFF_SPIN) {
         throw new TypeError(`program yielded ${String(r.value)}: a program may only yield* the Sys calls`);
       }
-      v = yield r.value as Effect;
+      v = yield* relay.of(r as IteratorYieldResult<Effect>);
     }
   } catch (e) {
     if (e instanceof Error && (e.name === 'KernelPanic' || e.name === 'KernelHalt')) throw e;

@@ -31,6 +31,8 @@
  * A protosw may override the choice with pr_mport (SEED's per-protocol port function).
  */
 
+import { Cont, FINISHED } from '../../shared/cont.js';
+import { FreeList } from '../../shared/freelist.js';
 import { k32, H_DISPATCH, H_LIVE } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT, panic } from '../../shared/panic.js';
@@ -163,18 +165,33 @@ function so_pru_domsg(pr: Protosw, so: Ptr, nam: Ptr, req: number, dispatch: num
   k32[msg + NM_A3] = a3;
   k32[msg + NM_A4] = a4;
   k32[msg + NM_A5] = a5;
-  // Plain when the port served it at once (the sync port); else wait in a frame.
+  // Plain when the port served it at once (the sync port); else wait for the reply.
   const reply = netmsg_domsg(port, msg);
-  if (!is_done(reply)) return so_pru_domsg_wait(reply, msg);
+  if (!is_done(reply)) return (domsg_conts.get() ?? new DomsgWait()).start(reply, msg);
   netmsg_stack_put(msg);
   return reply;
 }
 
-function* so_pru_domsg_wait(reply: Blocking<number>, msg: Ptr): Blocking<number> {
-  const error = yield* reply;
-  netmsg_stack_put(msg);
-  return error;
+/* The wait for a request's reply, then the message freed: a reusable continuation (shared/cont.ts). */
+class DomsgWait extends Cont {
+  private msg = NULL;
+
+  constructor() { super(0); }
+
+  start(reply: Blocking<number>, msg: Ptr): this {
+    this.msg = msg;
+    return this.begin(reply);
+  }
+
+  protected step(v: unknown): Blocking<number> | null {
+    netmsg_stack_put(this.msg);
+    this.result = v as number;
+    return FINISHED;
+  }
+
+  protected release(): void { domsg_conts.put(this); }
 }
+const domsg_conts = new FreeList<DomsgWait>();
 
 /*
  * The request message: C declares it on the caller's stack (struct netmsg_pru_send msg),

@@ -28,6 +28,7 @@
  *  - Socket options are a struct sockopt in kmem (SOPT) whose value is a kmem byte range.
  */
 
+import { FreeList } from '../../shared/freelist.js';
 import { k32, ku8 } from '../../shared/kmem.js';
 import { copyin, copyout } from '../../shared/kview.js';
 import { NULL, layout, type Ptr } from '../../shared/struct.js';
@@ -41,6 +42,7 @@ import { spin_init_class, spin_lock, spin_unlock } from '../../shared/spinlock.j
 import { lockclass_register } from '../../shared/lockstat.js';
 import { zalloc, zfree, zone_desc, ZD, Z_SOCKET } from '../../shared/zone.js';
 import { DONE_VOID, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { Cont, FINISHED } from '../../shared/cont.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
 import { TD } from '../lwkt/thread.js';
@@ -444,12 +446,14 @@ function SBLOCKWAIT(flags: number): number { return (flags & MSG_DONTWAIT) !== 0
 
 /*
  * sosend and soreceive are plain dispatchers: a plain attempt does the common call (the
- * I/O lock free, data or space there, a protocol request the sync port serves at once)
- * with no generator frame, and hands the call to its generator (sosend_slow,
- * soreceive_slow) at the point where something would wait: the lock, a sleep for space or
- * data (set up by the same plain helper either way), an mbuf.  Rarer calls (out-of-band
- * data, MSG_WAITALL, a prepared chain, another port) run the generator from the start.
- * Both run the same helpers below in DragonFly's order; only the waits differ.
+ * I/O lock free, one mbuf's worth, data or space there) with no generator frame.  Where
+ * it must wait for space or data, or for the reply to a protocol request sent to a
+ * netisr thread, it hands its caller a reusable continuation (SosendWait, SoreceiveWait:
+ * shared/cont.ts) that goes on after the wait, so a stream that fills and drains its
+ * buffers allocates nothing.  The rarer waits (the I/O lock, an mbuf) continue in the
+ * generator (sosend_slow, soreceive_slow), and rarer calls (out-of-band data,
+ * MSG_WAITALL, a prepared chain, more than a cluster) run it from the start.  All run the
+ * same helpers below in DragonFly's order; only the waits differ.
  */
 
 /*
@@ -562,15 +566,14 @@ const SEND_FILL = 2;
  * EINTR/ERESTART/EWOULDBLOCK (timeout), the protocol's.  The caller learns how much went
  * out from uio.resid.  top and control are consumed in every case.  Blocks.
  *
- * Plain for the caller's bytes in one mbuf and one pass, on a port that serves pru_send at
- * once (the sync port); sosend_slow for the rest (see above).
+ * Plain for the caller's bytes in one mbuf and one pass (its waits for space and for the
+ * pru_send's reply are SosendWait continuations); sosend_slow for the rest (see above).
  */
 export function sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: Ptr, flags: number,
     td: Ptr): Blocking<number> {
   const pr = protosw_of(k32[so + SO.so_proto]);
   const snd = so + SO.so_snd;
-  if (uio === null || top !== NULL || uio.resid < 0 || (flags & (MSG_OOB | MSG_EOR | MSG_DONTROUTE)) !== 0 ||
-      so_mport(pr, so, addr, PRU_SEND) !== netisr_sync_port()) {
+  if (uio === null || top !== NULL || uio.resid < 0 || (flags & (MSG_OOB | MSG_EOR | MSG_DONTROUTE)) !== 0) {
     return sosend_slow(so, addr, uio, top, control, flags, td, SEND_TOP, 0, null);
   }
   // A held lock: the generator waits for it (or fails with EWOULDBLOCK); nothing done yet.
@@ -587,7 +590,7 @@ export function sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: P
     if (sosend_short(snd, space, resid, clen, atomic)) {
       if ((flags & (MSG_FNONBLOCKING | MSG_DONTWAIT)) !== 0) { error = EWOULDBLOCK; crit_exit(); break release; }
       if (sosend_sleep(so, resid, clen, atomic, flags)) {
-        return sosend_slow(so, addr, uio, top, control, flags, td, SEND_SLEEP, 0, null);
+        return (sosend_conts.get() ?? new SosendWait()).space(so, addr, uio, control, flags, td);
       }
       crit_exit();
       return sosend_slow(so, addr, uio, top, control, flags, td, SEND_TOP, 0, null);
@@ -605,7 +608,7 @@ export function sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: P
     crit_enter();
     // The protocol owns top and control from here on, even when it fails.
     const send = so_pru_send(so, sosend_pruflags(flags, pr.pr_flags, uio.resid, space), top, addr, control, td);
-    KASSERT(is_done(send), 'sosend: the sync port waited');
+    if (!is_done(send)) return (sosend_conts.get() ?? new SosendWait()).pru(so, send);
     error = done_value(send);
     crit_exit();
     top = NULL;
@@ -616,6 +619,66 @@ export function sosend(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: P
   if (control !== NULL) m_freem(control);
   return done_num(error);
 }
+
+/*
+ * The plain sosend's waits, as a reusable continuation (shared/cont.ts):
+ *  - SOSEND_SPACE (SEND_SLEEP with nothing moved yet): ssb_wait, then sosend again from
+ *    the top, as C's "goto restart" (the I/O lock was dropped before the wait, and uio
+ *    holds what is left);
+ *  - SOSEND_PRU: a pru_send whose port makes us wait for the reply (the netisr model),
+ *    then the end of the pass: out of the critical section, the I/O lock dropped.
+ */
+const SOSEND_SPACE = 0;
+const SOSEND_PRU = 1;
+
+class SosendWait extends Cont {
+  private what = SOSEND_SPACE;
+  private so = NULL;
+  private addr = NULL;
+  private uio: Uio | null = null;
+  private control = NULL;
+  private flags = 0;
+  private td = NULL;
+  private again = false;
+
+  constructor() { super(0); }
+
+  /* Called inside the critical section sosend_sleep's interlock began. */
+  space(so: Ptr, addr: Ptr, uio: Uio, control: Ptr, flags: number, td: Ptr): this {
+    this.what = SOSEND_SPACE;
+    this.so = so; this.addr = addr; this.uio = uio; this.control = control; this.flags = flags; this.td = td;
+    this.again = false;
+    return this.begin(ssb_wait(so + SO.so_snd));
+  }
+
+  /* Called inside the critical section the pru_send began, with so_snd's I/O lock. */
+  pru(so: Ptr, send: Blocking<number>): this {
+    this.what = SOSEND_PRU;
+    this.so = so;
+    return this.begin(send);
+  }
+
+  protected step(v: unknown): Blocking<number> | null {
+    const error = v as number;
+    if (this.what === SOSEND_PRU) {
+      crit_exit();
+      ssb_unlock(this.so + SO.so_snd);
+    } else if (!this.again) {
+      this.again = true;
+      crit_exit();
+      if (error === 0) return sosend(this.so, this.addr, this.uio, NULL, this.control, this.flags, this.td);
+      if (this.control !== NULL) m_freem(this.control);
+    }
+    this.result = error;
+    return FINISHED;
+  }
+
+  protected release(): void {
+    this.uio = null;
+    sosend_conts.put(this);
+  }
+}
+const sosend_conts = new FreeList<SosendWait>();
 
 /* sosend as a generator, from entry (SEND_*); space and mb (an mbuf being waited for) at SEND_FILL. */
 function* sosend_slow(so: Ptr, addr: Ptr, uio: Uio | null, top: Ptr, control: Ptr, flags: number, td: Ptr,
@@ -747,7 +810,7 @@ class Rcv {
   offset = 0;                 // bytes read, towards the out-of-band mark (MSG_PEEK)
   type = 0;                   // the first data mbuf's type (MT_OOBDATA: MSG_OOB)
 }
-const rcv_free: Rcv[] = [];
+const rcv_free = new FreeList<Rcv>();
 
 function soreceive_init(r: Rcv, so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp: Ptr, flags: number): void {
   r.so = so;
@@ -771,7 +834,7 @@ function soreceive_init(r: Rcv, so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, co
 function soreceive_end(r: Rcv): number {
   const free_chain = r.free_chain, error = r.error;
   r.uio = null;
-  rcv_free.push(r);
+  rcv_free.put(r);
   if (free_chain !== NULL) m_freem(free_chain);
   return error;
 }
@@ -1044,22 +1107,28 @@ const RECV_SLEEP = 2;
  * read and MSG_DONTWAIT or a non-blocking file), the sleep's EINTR/ERESTART/timeout
  * EWOULDBLOCK, the protocol's (MSG_OOB).  Blocks.
  *
- * Plain into a uio without MSG_OOB or MSG_WAITALL, when PRU_RCVD (if wanted) is served
- * at once (the sync port); soreceive_slow for the rest (see sosend).
+ * Plain into a uio without MSG_OOB or MSG_WAITALL (its waits for data and for the
+ * pru_rcvd's reply are SoreceiveWait continuations); soreceive_slow for the rest (see
+ * sosend).
  */
 export function soreceive(so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp: Ptr, flagsp: Ptr): Blocking<number> {
   const pr = protosw_of(k32[so + SO.so_proto]);
   const flags = flagsp !== NULL ? k32[flagsp] & ~MSG_EOR : 0;
-  const r = rcv_free.pop() ?? new Rcv();
+  const r = rcv_free.get() ?? new Rcv();
   soreceive_init(r, so, psa, uio, sio, controlp, flags);
   if (uio === null || (flags & (MSG_OOB | MSG_WAITALL)) !== 0 ||
-      ((k32[so + SO.so_state] & SS_ISCONFIRMING) !== 0 && uio.resid !== 0) ||
-      ((pr.pr_flags & PR_WANTRCVD) !== 0 && so_mport(pr, so, NULL, PRU_RCVD) !== netisr_sync_port())) {
+      ((k32[so + SO.so_state] & SS_ISCONFIRMING) !== 0 && uio.resid !== 0)) {
     return soreceive_slow(r, flagsp, RECV_TOP, null);
   }
-  const rcv = so + SO.so_rcv;
   if (psa !== NULL) k32[psa] = NULL;
   if (controlp !== NULL) k32[controlp] = NULL;
+  return soreceive_plain(r, flagsp);
+}
+
+/* The plain soreceive from its restart label: done, or the wait that comes next. */
+function soreceive_plain(r: Rcv, flagsp: Ptr): Blocking<number> {
+  const so = r.so;
+  const rcv = so + SO.so_rcv;
   let entry = RECV_TOP;
   let lk: Blocking<number> | null = null;
   restart: for (;;) {
@@ -1078,18 +1147,71 @@ export function soreceive(so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp
       if (soreceive_move(r)) panic('soreceive: MSG_WAITALL wait in the plain attempt');
       if (soreceive_wantrcvd(r)) {
         const rcvd = so_pru_rcvd(so, r.flags);
-        KASSERT(is_done(rcvd), 'soreceive: the sync port waited');
+        if (!is_done(rcvd)) return (soreceive_conts.get() ?? new SoreceiveWait()).start(RECV_RCVD, r, flagsp, rcvd);
       }
       if (soreceive_pass_end(r, flagsp)) continue restart;
     }
     ssb_unlock(rcv);
     break;
   }
-  // The generator goes on from here, in this critical section.
+  // The wait goes on from here, in this critical section.
+  if (entry === RECV_SLEEP) return (soreceive_conts.get() ?? new SoreceiveWait()).start(RECV_SLEEP, r, flagsp, ssb_wait(rcv));
   if (entry !== RECV_TOP) return soreceive_slow(r, flagsp, entry, lk);
   crit_exit();
   return done_num(soreceive_end(r));
 }
+
+/*
+ * The plain soreceive's waits, as a reusable continuation (shared/cont.ts):
+ *  - RECV_SLEEP: ssb_wait, then the plain attempt again from its restart label, as
+ *    soreceive_slow does after the same wait;
+ *  - RECV_RCVD: a pru_rcvd whose port makes us wait for the reply (the netisr model),
+ *    then the end of the pass.
+ */
+const RECV_RCVD = 3;
+
+class SoreceiveWait extends Cont {
+  private what = RECV_SLEEP;
+  private r: Rcv | null = null;
+  private flagsp = NULL;
+  private again = false;
+
+  constructor() { super(0); }
+
+  /* entry RECV_SLEEP: inside the critical section in which soreceive_head found nothing to
+   * read; RECV_RCVD: inside the pass's critical section, with the I/O lock, io the pru_rcvd. */
+  start(what: number, r: Rcv, flagsp: Ptr, io: Blocking<number>): this {
+    this.what = what; this.r = r; this.flagsp = flagsp;
+    this.again = false;
+    return this.begin(io);
+  }
+
+  protected step(v: unknown): Blocking<number> | null {
+    const r = this.r!;
+    if (this.again) {
+      this.result = v as number;
+      return FINISHED;
+    }
+    this.again = true;
+    if (this.what === RECV_SLEEP) {
+      r.error = v as number;
+      crit_exit();
+      if (r.error === 0) return soreceive_plain(r, this.flagsp);
+    } else {
+      if (soreceive_pass_end(r, this.flagsp)) return soreceive_plain(r, this.flagsp);
+      ssb_unlock(r.so + SO.so_rcv);
+      crit_exit();
+    }
+    this.result = soreceive_end(r);
+    return FINISHED;
+  }
+
+  protected release(): void {
+    this.r = null;
+    soreceive_conts.put(this);
+  }
+}
+const soreceive_conts = new FreeList<SoreceiveWait>();
 
 /* soreceive as a generator, from entry (RECV_*), with the plain attempt's r. */
 function* soreceive_slow(r: Rcv, flagsp: Ptr, entry: number, lk: Blocking<number> | null): Blocking<number> {

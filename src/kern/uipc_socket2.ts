@@ -156,9 +156,9 @@ sysctl_int('kern.ipc.numopensockets', CTLFLAG_RD, () => ipc() + IPC.ipc_numopens
  * unless SSB_NOINTR, for at most ssb_timeo ticks.  Returns 0, EWOULDBLOCK (timeout), EINTR
  * or ERESTART.  Blocks.
  */
-export function* ssb_wait(ssb: Ptr): Blocking<number> {
+export function ssb_wait(ssb: Ptr): Blocking<number> {
   const flags = Atomics.or(k32, ssb + SSB.ssb_flags, SSB_WAIT) | SSB_WAIT;
-  return yield* tsleep(ssb + SSB.ssb_cc, (flags & SSB_NOINTR) !== 0 ? 0 : PCATCH, 'sbwait', k32[ssb + SSB.ssb_timeo]);
+  return tsleep(ssb + SSB.ssb_cc, (flags & SSB_NOINTR) !== 0 ? 0 : PCATCH, 'sbwait', k32[ssb + SSB.ssb_timeo]);
 }
 
 /*

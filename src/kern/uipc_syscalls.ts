@@ -30,6 +30,7 @@
  *    zone is empty too).
  */
 
+import { FreeList } from '../../shared/freelist.js';
 import { k32, ku8 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT } from '../../shared/panic.js';
@@ -40,6 +41,7 @@ import {
 import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_MSG } from '../../shared/zone.js';
 import { kstack_get, kstack_put } from '../lwkt/lwkt_kstack.js';
 import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { Cont, FINISHED } from '../../shared/cont.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { curthread } from '../lwkt/globaldata.js';
 import { TD } from '../lwkt/thread.js';
@@ -116,9 +118,9 @@ function range_ok(buf: Uint8Array, off: number, len: number): boolean {
  * Uios for sends and receives, one per call in flight on this CPU (threads interleave):
  * a free list, so a call allocates no JS object once the CPU has seen as many at once.
  */
-const uio_free: Uio[] = [];
-function uio_get(): Uio { return uio_free.pop() ?? new Uio(); }
-function uio_put(uio: Uio): void { uio.buf = EMPTY; uio_free.push(uio); }
+const uio_free = new FreeList<Uio>();
+function uio_get(): Uio { return uio_free.get() ?? new Uio(); }
+function uio_put(uio: Uio): void { uio.buf = EMPTY; uio_free.put(uio); }
 const EMPTY = new Uint8Array(0);
 
 /*
@@ -165,16 +167,32 @@ function syscall_enter(): number {
   return w;
 }
 
-/* The end of a plain dispatcher's system call: at once, or in syscall_wait if body blocked. */
+/* The end of a plain dispatcher's system call: at once, or in a SyscallWait if body blocked. */
 function syscall_finish(w: Ptr, locked: boolean, body: Blocking<number>): Blocking<number> {
-  if (!is_done(body)) return syscall_wait(w, locked, body);
+  if (!is_done(body)) return (syscall_waits.get() ?? new SyscallWait()).start(w, locked, body);
   return done_num(syscall_exit(w, locked, done_value(body)));
 }
 
-/* syscall's end after a body that blocked (or a BGL that had to be waited for). */
-function* syscall_wait(w: Ptr, locked: boolean, body: Blocking<number>): Blocking<number> {
-  return syscall_exit(w, locked, yield* body);
+/* syscall's end after a body that blocked, as a reusable continuation (shared/cont.ts). */
+class SyscallWait extends Cont {
+  private w = NULL;
+  private locked = false;
+
+  constructor() { super(0); }
+
+  start(w: Ptr, locked: boolean, body: Blocking<number>): this {
+    this.w = w; this.locked = locked;
+    return this.begin(body);
+  }
+
+  protected step(v: unknown): Blocking<number> | null {
+    this.result = syscall_exit(this.w, this.locked, v as number);
+    return FINISHED;
+  }
+
+  protected release(): void { syscall_waits.put(this); }
 }
+const syscall_waits = new FreeList<SyscallWait>();
 
 function* syscall_lockwait(lk: Blocking<void>, w: Ptr, body: (w: Ptr) => Blocking<number>): Blocking<number> {
   yield* lk;
@@ -578,7 +596,7 @@ function kern_sendmsg_body(p: Ptr, w: Ptr, s: number, sa: number, buf: Uint8Arra
     uio.buf = buf; uio.offset = off; uio.resid = len; uio.rw = UIO_WRITE; uio.td = td;
     const send = sosend(so, sa, uio, NULL, control, flags & ~MSG_FBLOCKING, td);
     // sosend consumed control.
-    if (!is_done(send)) return sendmsg_wait(send, p, fp, uio, len, flags, res);
+    if (!is_done(send)) return (msg_waits.get() ?? new MsgWait()).start(send, false, p, w, fp, uio, len, flags, NULL, res);
     error = sendmsg_done(p, fp, uio, len, flags, res, done_value(send));
     const drop = fdrop(fp);
     if (!is_done(drop)) return fdrop_wait(drop, error);
@@ -603,12 +621,46 @@ function sendmsg_done(p: Ptr, fp: Ptr, uio: Uio, len: number, flags: number, res
   return error;
 }
 
-function* sendmsg_wait(send: Blocking<number>, p: Ptr, fp: Ptr, uio: Uio, len: number, flags: number,
-    res: Ptr): Blocking<number> {
-  const error = sendmsg_done(p, fp, uio, len, flags, res, yield* send);
-  yield* fdrop(fp);
-  return error;
+/*
+ * kern_sendmsg and kern_recvmsg after a sosend or soreceive that blocked, as a reusable
+ * continuation (shared/cont.ts): the count and the rest (sendmsg_done or recvmsg_done),
+ * then the fdrop (which blocks only in a last close).
+ */
+class MsgWait extends Cont {
+  private recv = false;
+  private p = NULL;
+  private w = NULL;
+  private fp = NULL;
+  private uio: Uio | null = null;
+  private len = 0;
+  private flags = 0;
+  private flagsp = NULL;
+  private res = NULL;
+  private dropping = false;
+
+  constructor() { super(0); }
+
+  start(io: Blocking<number>, recv: boolean, p: Ptr, w: Ptr, fp: Ptr, uio: Uio, len: number, flags: number,
+      flagsp: Ptr, res: Ptr): this {
+    this.recv = recv; this.p = p; this.w = w; this.fp = fp; this.uio = uio; this.len = len; this.flags = flags;
+    this.flagsp = flagsp; this.res = res;
+    this.dropping = false;
+    return this.begin(io);
+  }
+
+  protected step(v: unknown): Blocking<number> | null {
+    if (this.dropping) return FINISHED;
+    const uio = this.uio!;
+    this.uio = null;
+    this.result = this.recv ? recvmsg_done(this.w, uio, this.len, this.flagsp, this.res, v as number) :
+      sendmsg_done(this.p, this.fp, uio, this.len, this.flags, this.res, v as number);
+    this.dropping = true;
+    return fdrop(this.fp);
+  }
+
+  protected release(): void { msg_waits.put(this); }
 }
+const msg_waits = new FreeList<MsgWait>();
 
 /* The last fdrop blocked (fo_close): wait for it, then return error. */
 function* fdrop_wait(drop: Blocking<number>, error: number): Blocking<number> {
@@ -657,7 +709,7 @@ function kern_recvmsg_body(p: Ptr, w: Ptr, s: number, psa: Ptr, buf: Uint8Array,
   const uio = uio_get();
   uio.buf = buf; uio.offset = off; uio.resid = len; uio.rw = UIO_READ; uio.td = curthread();
   const recv = soreceive(so, psa, uio, NULL, controlp, w + W_FLAGS);
-  if (!is_done(recv)) return recvmsg_wait(recv, w, fp, uio, len, flagsp, res);
+  if (!is_done(recv)) return (msg_waits.get() ?? new MsgWait()).start(recv, true, p, w, fp, uio, len, 0, flagsp, res);
   error = recvmsg_done(w, uio, len, flagsp, res, done_value(recv));
   const drop = fdrop(fp);
   if (!is_done(drop)) return fdrop_wait(drop, error);
@@ -674,12 +726,6 @@ function recvmsg_done(w: Ptr, uio: Uio, len: number, flagsp: Ptr, res: Ptr, erro
   return error;
 }
 
-function* recvmsg_wait(recv: Blocking<number>, w: Ptr, fp: Ptr, uio: Uio, len: number, flagsp: Ptr,
-    res: Ptr): Blocking<number> {
-  const error = recvmsg_done(w, uio, len, flagsp, res, yield* recv);
-  yield* fdrop(fp);
-  return error;
-}
 
 /*
  * kern_shutdown: shut down part of s's connection (fo_shutdown: SHUT_RD, SHUT_WR,

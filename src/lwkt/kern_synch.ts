@@ -24,13 +24,14 @@
  * section until we are on the queue), or we see the new condition and do not sleep.
  */
 
+import { FreeList } from '../../shared/freelist.js';
 import { k32, H_OFF_SLPQ, H_OFF_SLPMASK } from '../../shared/kmem.js';
 import { SLPQUE_BUCKETS } from '../../shared/param.js';
 import { PC } from '../../shared/pcpu.js';
 import { kf64 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
-import { EFF_SWITCH, type Blocking } from '../../shared/effect.js';
+import { EFF_SWITCH, type Blocking, type Effect } from '../../shared/effect.js';
 import { EINTR, ERESTART, EWOULDBLOCK } from '../../shared/errno.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { kstr_intern } from '../../shared/kstr.js';
@@ -128,7 +129,59 @@ export function tsleep_interlock(ident: number): void {
  * already pending it returns at once without sleeping.  Tokens are released while asleep
  * and re-taken before it returns.  Blocks.
  */
-export function* tsleep(ident: number, flags: number, wmesg: string, timo: number): Blocking<number> {
+export function tsleep(ident: number, flags: number, wmesg: string, timo: number): Blocking<number> {
+  const t = tsleep_free.get() ?? new Tsleep();
+  t.ident = ident;
+  t.flags = flags;
+  t.wmesg = wmesg;
+  t.timo = timo;
+  return t;
+}
+
+/*
+ * A tsleep in progress, as an iterator rather than a generator: every blocking socket
+ * call ends in one, and a generator object per sleep was garbage per buffer-full of a
+ * stream (see shared/cont.ts).  Like a generator, it does nothing until its first next();
+ * it yields EFF_SWITCH once, and finishes with the errno when resumed.  Back on the free
+ * list when it finishes.
+ */
+class Tsleep implements Generator<Effect, number, unknown> {
+  ident = 0;
+  flags = 0;
+  wmesg = '';
+  timo = 0;
+  private asleep = false;
+  private readonly fin = { done: true as const, value: 0 };
+
+  next(): IteratorResult<Effect, number> {
+    let error: number;
+    if (!this.asleep) {
+      error = tsleep_begin(this.ident, this.flags, this.wmesg, this.timo);
+      if (error === TSLEEP_ASLEEP) {
+        this.asleep = true;
+        return YIELD_SWITCH;
+      }
+    } else {
+      this.asleep = false;
+      error = tsleep_end(this.flags, this.timo);
+    }
+    const fin = this.fin;
+    fin.value = error;
+    this.wmesg = '';
+    tsleep_free.put(this);
+    return fin;
+  }
+
+  return(value: number): IteratorResult<Effect, number> { return { done: true, value }; }
+  throw(e: unknown): IteratorResult<Effect, number> { throw e; }
+  [Symbol.iterator](): Generator<Effect, number, unknown> { return this; }
+}
+const tsleep_free = new FreeList<Tsleep>();
+const YIELD_SWITCH: IteratorYieldResult<Effect> = { done: false, value: EFF_SWITCH };
+
+/* tsleep up to the switch: TSLEEP_ASLEEP when the thread is on the sleep queue, else the errno of a pending signal. */
+const TSLEEP_ASLEEP = -0x10000;     // not an errno (ERESTART is -1)
+function tsleep_begin(ident: number, flags: number, wmesg: string, timo: number): number {
   const gd = mycpu;
   const td = gd.curtd;
   KASSERT(ident !== 0, 'tsleep: no ident');
@@ -149,8 +202,12 @@ export function* tsleep(ident: number, flags: number, wmesg: string, timo: numbe
   sleepq_insert(td, ident);
   tsleep_interlock(ident);
   if (timo > 0) callout_reset(td + TD.td_callout, timo, id_endtsleep, td, k32[td + TD.td_id]);
-  yield EFF_SWITCH;
-  // Woken: wakeup, endtsleep or a signal took us off the queue.
+  return TSLEEP_ASLEEP;
+}
+
+/* tsleep after the switch: woken by wakeup, endtsleep or a signal, which took us off the queue. */
+function tsleep_end(flags: number, timo: number): number {
+  const td = mycpu.curtd;
   let error = 0;
   const f = k32[td + TD.td_flags];
   k32[td + TD.td_flags] = f & ~(TDF_SINTR | TDF_TIMEOUT);

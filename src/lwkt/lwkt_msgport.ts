@@ -23,7 +23,9 @@ import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { PC } from '../../shared/pcpu.js';
-import { DONE_VOID, EFF_SWITCH, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, EFF_SWITCH, SWITCH_ONCE, done_count, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { Cont, FINISHED } from '../../shared/cont.js';
+import { FreeList } from '../../shared/freelist.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { EINTR, ERESTART } from '../../shared/errno.js';
 import { spin_lock, spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
@@ -353,35 +355,70 @@ export function lwkt_waitmsg(msg: Ptr, flags: number): Blocking<number> {
   }
 }
 
-/* The thread port's waitmsg; lwkt_sleep is inlined (one generator frame per wait, not two). */
-function* thread_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+/*
+ * The thread port's waitmsg, with lwkt_sleep inlined, as a reusable continuation
+ * (shared/cont.ts): every request of the netisr model waits here, and a generator per
+ * wait was garbage per request.  Runs its first steps at the call (callers yield* it at
+ * once).
+ */
+function thread_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
   const td = mycpu.curtd;
   KASSERT(k32[port + PORT.mp_td] === td, 'lwkt_waitmsg: not the reply port\'s owner');
-  if ((msg_flags(msg) & MSGF_DONE) === 0) {
-    crit_enter();
-    k32[td + TD.td_wmsg] = msg;
-    let sentabort = false;
-    while ((msg_flags(msg) & MSGF_DONE) === 0) {
-      k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
-      const error = lwkt_sleep_prep(td, sentabort ? wm_waitabt : wm_waitmsg, sentabort ? 0 : flags & PCATCH);
-      if (error === 0) {
-        yield EFF_SWITCH;
-        lwkt_sleep_done(td);
-      } else {
-        sentabort = true;
-        yield* lwkt_abortmsg(msg);
-      }
-      k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
-    }
-    k32[td + TD.td_wmsg] = NULL;
-    crit_exit();
-  }
+  if ((msg_flags(msg) & MSGF_DONE) !== 0) return done_num(thread_waitmsg_end(port, msg));
+  crit_enter();
+  k32[td + TD.td_wmsg] = msg;
+  return (waitmsg_conts.get() ?? new ThreadWaitmsg()).start(port, msg, flags, td);
+}
+
+/* After the reply: off the port if the reply was queued there; the message's error. */
+function thread_waitmsg_end(port: Ptr, msg: Ptr): number {
   if (msg_flags(msg) & MSGF_QUEUED) {
     port_remove(port, msg);
     kf64[(mycpu.pcpu + PC.pc_msgs_recv_f64) >> 1]++;
   }
   return k32[msg + MSG.ms_error];
 }
+
+class ThreadWaitmsg extends Cont {
+  private port = NULL;
+  private msg = NULL;
+  private flags = 0;
+  private td = NULL;
+  private sentabort = false;
+  private slept = false;
+
+  constructor() { super(0); }
+
+  start(port: Ptr, msg: Ptr, flags: number, td: Ptr): this {
+    this.port = port; this.msg = msg; this.flags = flags; this.td = td;
+    this.sentabort = false;
+    return this.begin(this.sleep());
+  }
+
+  /* One turn of the wait: sleep until woken, or (a signal, PCATCH) abort the message. */
+  private sleep(): Blocking<unknown> {
+    k32[this.port + PORT.mp_flags] |= MSGPORTF_WAITING;
+    const sentabort = this.sentabort;
+    const error = lwkt_sleep_prep(this.td, sentabort ? wm_waitabt : wm_waitmsg, sentabort ? 0 : this.flags & PCATCH);
+    this.slept = error === 0;
+    if (this.slept) return SWITCH_ONCE;
+    this.sentabort = true;
+    return lwkt_abortmsg(this.msg);
+  }
+
+  protected step(): Blocking<unknown> | null {
+    if (this.slept) lwkt_sleep_done(this.td);
+    k32[this.port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+    if ((msg_flags(this.msg) & MSGF_DONE) === 0) return this.sleep();
+    k32[this.td + TD.td_wmsg] = NULL;
+    crit_exit();
+    this.result = thread_waitmsg_end(this.port, this.msg);
+    return FINISHED;
+  }
+
+  protected release(): void { waitmsg_conts.put(this); }
+}
+const waitmsg_conts = new FreeList<ThreadWaitmsg>();
 
 function* spin_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
   const td = mycpu.curtd;
@@ -469,26 +506,56 @@ export function lwkt_getport(port: Ptr): Ptr {
 
 /*
  * lwkt_waitport: wait for and dequeue the next message.  With PCATCH a signal ends the
- * wait and NULL is returned.  Blocks.
+ * wait and NULL is returned.  Blocks.  On a thread port (every netisr thread's) the wait
+ * is a reusable continuation, its first steps run at the call (callers yield* it at once).
  */
-export function* lwkt_waitport(port: Ptr, flags: number): Blocking<Ptr> {
-  switch (k32[port + PORT.mp_type]) {
-    case MPT_THREAD: {
-      const td = mycpu.curtd;
-      KASSERT(k32[port + PORT.mp_td] === td, 'lwkt_waitport: not the port\'s owner');
-      let msg: Ptr;
-      while ((msg = port_dequeue(port)) === NULL) {
-        k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
-        const error = lwkt_sleep_prep(td, wm_waitport, flags);   // lwkt_sleep, inlined
-        if (error === 0) {
-          yield EFF_SWITCH;
-          lwkt_sleep_done(td);
-        }
-        k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
-        if (error !== 0) return NULL;
-      }
-      return msg;
+export function lwkt_waitport(port: Ptr, flags: number): Blocking<Ptr> {
+  if (k32[port + PORT.mp_type] !== MPT_THREAD) return lwkt_waitport_slow(port, flags);
+  const td = mycpu.curtd;
+  KASSERT(k32[port + PORT.mp_td] === td, 'lwkt_waitport: not the port\'s owner');
+  const msg = port_dequeue(port);
+  if (msg !== NULL) return done_count(msg);
+  if (waitport_sleep(port, td, flags) !== 0) return done_num(NULL);
+  return (waitport_conts.get() ?? new ThreadWaitport()).start(port, flags, td);
+}
+
+/* lwkt_sleep, inlined: 0 when the thread is descheduled (switch), else a signal's errno. */
+function waitport_sleep(port: Ptr, td: Ptr, flags: number): number {
+  k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
+  const error = lwkt_sleep_prep(td, wm_waitport, flags);
+  if (error !== 0) k32[port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+  return error;
+}
+
+class ThreadWaitport extends Cont {
+  private port = NULL;
+  private flags = 0;
+  private td = NULL;
+
+  constructor() { super(NULL); }
+
+  start(port: Ptr, flags: number, td: Ptr): this {
+    this.port = port; this.flags = flags; this.td = td;
+    return this.begin(SWITCH_ONCE);
+  }
+
+  protected step(): Blocking<unknown> | null {
+    lwkt_sleep_done(this.td);
+    k32[this.port + PORT.mp_flags] &= ~MSGPORTF_WAITING;
+    const msg = port_dequeue(this.port);
+    if (msg !== NULL || waitport_sleep(this.port, this.td, this.flags) !== 0) {
+      this.result = msg;
+      return FINISHED;
     }
+    return SWITCH_ONCE;
+  }
+
+  protected release(): void { waitport_conts.put(this); }
+}
+const waitport_conts = new FreeList<ThreadWaitport>();
+
+function* lwkt_waitport_slow(port: Ptr, flags: number): Blocking<Ptr> {
+  switch (k32[port + PORT.mp_type]) {
     case MPT_SPIN: {
       yield* port_lock(port);
       let msg: Ptr;

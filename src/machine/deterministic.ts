@@ -14,7 +14,7 @@
 
 import { k32, kf64, H_LIVE, H_HALT, H_SEED } from '../../shared/kmem.js';
 import { PC } from '../../shared/pcpu.js';
-import { DET_STEP_NS } from '../../shared/param.js';
+import { DET_STEP_NS, NCPU_MAX } from '../../shared/param.js';
 import { set_mycpuid } from '../../shared/cpu.js';
 import { clock_set_virtual } from '../../shared/clock.js';
 import { set_mycpu, type Globaldata } from '../lwkt/globaldata.js';
@@ -41,7 +41,7 @@ export class DeterministicMachine extends MachineBase {
   private steps = 0;
   private idle_streak = 0;
   private pick_hash = 0x811c9dc5;
-  private readonly cand: number[] = [];
+  private readonly cand = new Int32Array(NCPU_MAX);   // this step's candidate CPUs (no array to regrow per step)
   private readonly log: number[] | null;
   private readonly step_limit: number;
   private stepping = -1;
@@ -164,14 +164,14 @@ export class DeterministicMachine extends MachineBase {
   private step(): boolean {
     const gds = this.gds;
     const cand = this.cand;
-    cand.length = 0;
+    let ncand = 0;
     for (let c = 0; c < gds.length; c++) {
       const gd = gds[c];
-      if (cpu_has_work(gd) || (gd.co_n !== 0 && gd.co_time[0] <= this.now_ns)) cand.push(c);
+      if (cpu_has_work(gd) || (gd.co_n !== 0 && gd.co_time[0] <= this.now_ns)) cand[ncand++] = c;
       else kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += DET_STEP_NS;   // idle through this step
     }
-    if (cand.length === 0) return this.advance_idle();
-    const cpu = cand.length === 1 ? cand[0] : cand[this.rng.below(cand.length)];
+    if (ncand === 0) return this.advance_idle();
+    const cpu = ncand === 1 ? cand[0] : cand[this.rng.below(ncand)];
     this.pick_hash = Math.imul(this.pick_hash ^ cpu, 0x01000193);
     this.now_ns += DET_STEP_NS;
     clock_set_virtual(this.now_ns);

@@ -33,6 +33,7 @@
 import { k32, ku8, kf64 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { done_count, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { Cont, FINISHED } from '../../shared/cont.js';
 import {
   EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOEXEC, ENOTTY, EPERM, EPIPE, ERESTART, ESRCH, EWOULDBLOCK,
 } from '../../shared/errno.js';
@@ -113,6 +114,12 @@ const SIGPROP_STOP = sigbit(SIGSTOP) | sigbit(18) | sigbit(21) | sigbit(22);
 const IOCTLS = new Set([FIONBIO, FIOASYNC, FIONREAD, FIOSETOWN, FIOGETOWN, SIOCATMARK]);
 
 const EMPTY = new Uint8Array(0);
+
+/* What a Sys.IoWait continues. */
+const IO_SEND = 0;
+const IO_RECV = 1;
+const IO_READ = 2;
+const IO_WRITE = 3;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -347,9 +354,10 @@ export class Sys {
   /*
    * send, sendto, recv, read, write are plain dispatchers: when the arguments are good, the
    * kernel half does not block and succeeds, and no signal or exit is pending, the call
-   * completes with no generator frame (done_count).  Anything else goes on in the *_wait
-   * generator, which runs the remaining steps as before, so a refused call still throws
-   * only when it is run (yield*), as a generator method did.
+   * completes with no generator frame (done_count).  A first attempt that blocks, fails or
+   * meets a pending signal goes on in this thread's IoWait continuation (no allocation);
+   * arguments the plain path refuses, in the *_wait generator from the start.  Either
+   * way a refused call throws only when it is run (yield*), as a generator method did.
    */
 
   /* send: the bytes of buf (all of it, or len) on a connected socket; the count sent. */
@@ -365,11 +373,9 @@ export class Sys {
   private sendto_(fd: number, buf: Uint8Array, flags: number, path: string | null, len: number | undefined,
       name: string): Blocking<number> {
     const n = io_len_ok(buf, len);
-    if (n < 0 || !int_ok(flags) || path !== null) return this.sendto_wait(null, fd, buf, flags, path, len, name);
+    if (n < 0 || !int_ok(flags) || path !== null) return this.sendto_wait(fd, buf, flags, path, len, name);
     const call = this.sendto_call(fd, buf, flags, null, n, name);
-    if (!is_done(call) || done_value(call) !== 0 || !this.quiet()) {
-      return this.sendto_wait(call, fd, buf, flags, path, len, name);
-    }
+    if (!is_done(call) || done_value(call) !== 0 || !this.quiet()) return this.io_wait().start(this, IO_SEND, call, fd, buf, flags, n, name);
     return done_count(k32[this.w + S_RES]);
   }
 
@@ -385,12 +391,11 @@ export class Sys {
     return kern_sendmsg(fd, sa, buf, 0, n, NULL, flags, this.w + S_RES);
   }
 
-  /* sendto_ from the start (call null), or from its first kern_sendmsg. */
-  private *sendto_wait(call: Blocking<number> | null, fd: number, buf: Uint8Array, flags: number,
-      path: string | null, len: number | undefined, name: string): Blocking<number> {
+  /* sendto_ from the start: arguments the plain path would not take. */
+  private *sendto_wait(fd: number, buf: Uint8Array, flags: number, path: string | null, len: number | undefined,
+      name: string): Blocking<number> {
     const n = this.io_len(buf, len, name);
     if (!int_ok(flags)) this.fail(name, EINVAL);
-    if (call !== null && !this.ret(name, yield* call)) return k32[this.w + S_RES];
     for (;;) {
       const e = yield* this.sendto_call(fd, buf, flags, path, n, name);
       if (!this.ret(name, e)) return k32[this.w + S_RES];
@@ -400,9 +405,9 @@ export class Sys {
   /* recv: into buf (all of it, or len); the count received (0 at end of file). */
   recv(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<number> {
     const n = io_len_ok(buf, len);
-    if (n < 0 || !int_ok(flags)) return this.recv_wait(null, fd, buf, flags, len);
+    if (n < 0 || !int_ok(flags)) return this.recv_wait(fd, buf, flags, len);
     const call = this.recv_call(fd, buf, flags, n);
-    if (!is_done(call) || done_value(call) !== 0 || !this.quiet()) return this.recv_wait(call, fd, buf, flags, len);
+    if (!is_done(call) || done_value(call) !== 0 || !this.quiet()) return this.io_wait().start(this, IO_RECV, call, fd, buf, flags, n, 'recv');
     return done_count(k32[this.w + S_RES]);
   }
 
@@ -412,11 +417,10 @@ export class Sys {
     return kern_recvmsg(fd, NULL, buf, 0, n, NULL, this.w + S_FLAGS, this.w + S_RES);
   }
 
-  private *recv_wait(call: Blocking<number> | null, fd: number, buf: Uint8Array, flags: number,
-      len: number | undefined): Blocking<number> {
+  /* recv from the start: arguments the plain path would not take. */
+  private *recv_wait(fd: number, buf: Uint8Array, flags: number, len: number | undefined): Blocking<number> {
     const n = this.io_len(buf, len, 'recv');
     if (!int_ok(flags)) this.fail('recv', EINVAL);
-    if (call !== null && !this.ret('recv', yield* call)) return k32[this.w + S_RES];
     for (;;) {
       const e = yield* this.recv_call(fd, buf, flags, n);
       if (!this.ret('recv', e)) return k32[this.w + S_RES];
@@ -655,7 +659,8 @@ export class Sys {
     if (n < 0 || !fd_ok(fd)) return this.rw_wait(NULL, null, fd, buf, len, write);
     const io = this.rw_call(fd, buf, n, write);
     const fp = this.rw_fp;
-    if (fp === NULL || !is_done(io)) return this.rw_wait(fp, io, fd, buf, len, write);
+    if (fp === NULL) return this.rw_wait(fp, io, fd, buf, len, write);
+    if (!is_done(io)) return this.io_wait().start(this, write ? IO_WRITE : IO_READ, io, fd, buf, 0, n, write ? 'write' : 'read');
     const moved = n - this.uio.resid;
     const e = rw_short(this.rw_done(fp, write, done_value(io)), moved);
     const drop = fdrop(fp);
@@ -714,6 +719,97 @@ export class Sys {
     if (!this.ret(write ? 'write' : 'read', e)) return moved;
     return yield* this.rw_wait(NULL, null, fd, buf, len, write);
   }
+
+  /*
+   * The continuation of a send, recv, read or write whose first attempt blocked, failed or
+   * found a signal pending: what sendto_wait, recv_wait and rw_wait do after their call,
+   * as a reusable object (shared/cont.ts), one per thread: a thread makes one call at a
+   * time, and a handler runs without blocking.
+   */
+  private io_cont: InstanceType<typeof Sys.IoWait> | null = null;
+  private io_wait(): InstanceType<typeof Sys.IoWait> {
+    let c = this.io_cont;
+    if (c === null || c.busy) this.io_cont = c = new Sys.IoWait();
+    return c;
+  }
+
+  private static readonly IoWait = class extends Cont {
+    busy = false;
+    private sys: Sys | null = null;
+    private kind = IO_SEND;
+    private fd = 0;
+    private buf: Uint8Array = EMPTY;
+    private flags = 0;
+    private n = 0;
+    private name = '';
+    private fp = NULL;
+    private dropped = false;
+    private e = 0;
+
+    constructor() { super(0); }
+
+    /* call: the first attempt, made (for a read or write, its file op, the file in sys.rw_fp). */
+    start(sys: Sys, kind: number, call: Blocking<number>, fd: number, buf: Uint8Array, flags: number, n: number,
+        name: string): this {
+      this.busy = true;
+      this.sys = sys; this.kind = kind; this.fd = fd; this.buf = buf; this.flags = flags; this.n = n; this.name = name;
+      this.fp = kind === IO_READ || kind === IO_WRITE ? sys.rw_fp : NULL;
+      this.dropped = false;
+      return this.begin(call);
+    }
+
+    protected step(v: unknown): Blocking<number> | null {
+      const sys = this.sys!;
+      const kind = this.kind;
+      if (kind === IO_READ || kind === IO_WRITE) {
+        // The file op ended: its count and SIGPIPE, then the fdrop; the return after that.
+        if (!this.dropped) {
+          this.dropped = true;
+          this.e = sys.rw_done(this.fp, kind === IO_WRITE, v as number);
+          return fdrop(this.fp);
+        }
+        const moved = this.n - sys.uio.resid;
+        if (!this.again(sys, rw_short(this.e, moved))) {
+          this.result = moved;
+          return FINISHED;
+        }
+        this.dropped = false;
+        const io = sys.rw_call(this.fd, this.buf, this.n, kind === IO_WRITE);
+        this.fp = sys.rw_fp;
+        if (this.fp === NULL) {
+          this.busy = false;
+          sys.fail(this.name, EBADF);      // throws
+        }
+        return io;
+      }
+      if (!this.again(sys, v as number)) {
+        this.result = k32[sys.w + S_RES];
+        return FINISHED;
+      }
+      return kind === IO_SEND ? sys.sendto_call(this.fd, this.buf, this.flags, null, this.n, this.name) :
+        sys.recv_call(this.fd, this.buf, this.flags, this.n);
+    }
+
+    /*
+     * The return to user mode with errno e (Sys.ret): true to make the call again
+     * (ERESTART).  It throws the SysError of a failed call: this Cont is free again then,
+     * so a program that fails calls in a loop (EAGAIN) does not make one per call.
+     */
+    private again(sys: Sys, e: number): boolean {
+      try {
+        return sys.ret(this.name, e);
+      } catch (x) {
+        this.busy = false;
+        throw x;
+      }
+    }
+
+    protected release(): void {
+      this.sys = null;
+      this.buf = EMPTY;
+      this.busy = false;
+    }
+  };
 
   *close(fd: number): Blocking<void> {
     if (!fd_ok(fd)) this.fail('close', EBADF);

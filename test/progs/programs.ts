@@ -243,9 +243,13 @@ export function* proc_calls(sys: Sys): Blocking<unknown[]> {
 
 /* ---- signals across processes: SA_RESTART restarts a blocked recv ---- */
 
-export function* restart_server(sys: Sys, path: string, flags: number): Blocking<unknown[]> {
-  let usr1 = 0;
-  yield* sys.sigaction(SIGUSR1, () => { usr1++; }, flags);
+/*
+ * The signalled side: counts SIGUSR1 (caught with flags), accepts one connection on path
+ * and sends its pid over it.  Returns the listener, the connection and the count.
+ */
+function* usr1_server(sys: Sys, path: string, flags: number): Blocking<[number, number, { n: number }]> {
+  const usr1 = { n: 0 };
+  yield* sys.sigaction(SIGUSR1, () => { usr1.n++; }, flags);
   const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
   yield* sys.bind(s, path);
   yield* sys.listen(s);
@@ -253,6 +257,11 @@ export function* restart_server(sys: Sys, path: string, flags: number): Blocking
   const pid = new Uint8Array(4);
   new DataView(pid.buffer).setUint32(0, yield* sys.getpid());
   yield* sys.send(c, pid);
+  return [s, c, usr1];
+}
+
+export function* restart_server(sys: Sys, path: string, flags: number): Blocking<unknown[]> {
+  const [, c, usr1] = yield* usr1_server(sys, path, flags);
   const buf = new Uint8Array(16);
   let r: unknown;
   try {
@@ -261,7 +270,7 @@ export function* restart_server(sys: Sys, path: string, flags: number): Blocking
     r = code(e);
   }
   yield* sys.unlink(path);
-  return [usr1, r];
+  return [usr1.n, r];
 }
 
 export function* restart_client(sys: Sys, path: string, restart: boolean): Blocking<string> {
@@ -288,6 +297,70 @@ export function* restart_client(sys: Sys, path: string, restart: boolean): Block
   return r;
 }
 
+
+/*
+ * The same across read, write and send, each blocked before it moved a byte: read on an
+ * empty socket, write and send to a peer whose buffer is full.  The sleeper reports
+ * [signals caught, the call's count or errno, the bytes that filled the buffer]; the
+ * kicker, the bytes it drained.  With SA_RESTART the call sleeps again
+ * and completes when the kicker sends (read) or drains (write, send); without it, EINTR.
+ */
+export function* io_sleeper(sys: Sys, path: string, op: string, flags: number): Blocking<unknown[]> {
+  const [s, c, usr1] = yield* usr1_server(sys, path, flags);
+  let filled = 0;
+  if (op !== 'read') {
+    // The peer's buffer full, without blocking; the call below then must sleep.
+    yield* sys.fcntl(c, F_SETFL, O_NONBLOCK);
+    const chunk = new Uint8Array(4096);
+    for (;;) {
+      try {
+        filled += yield* sys.write(c, chunk);
+      } catch (e) {
+        if (code(e) !== 'EAGAIN') throw e;
+        break;
+      }
+    }
+    yield* sys.fcntl(c, F_SETFL, 0);
+  }
+  const buf = new Uint8Array(16);
+  let r: unknown;
+  try {
+    if (op === 'read') r = yield* sys.read(c, buf);
+    else if (op === 'write') r = yield* sys.write(c, buf, 5);
+    else r = yield* sys.send(c, buf, 0, 5);
+  } catch (e) {
+    r = code(e);
+  }
+  yield* sys.close(c);
+  yield* sys.close(s);
+  yield* sys.unlink(path);
+  return [usr1.n, r, filled];
+}
+
+export function* io_kicker(sys: Sys, path: string, op: string, restart: boolean): Blocking<number> {
+  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  yield* connect_retry(sys, s, path);
+  const pid = new Uint8Array(4);
+  yield* sys.recv(s, pid, 0x40);
+  const spid = new DataView(pid.buffer).getUint32(0);
+  if (!(yield* wait_asleep(sys, spid, 0, 'sbwait'))) throw new Error(`io_kicker: the ${op} never blocked`);
+  yield* sys.kill(spid, SIGUSR1);
+  if (!(yield* wait_signal_taken(sys, spid, SIGUSR1))) throw new Error('io_kicker: SIGUSR1 never taken');
+  if (restart && !(yield* wait_asleep(sys, spid, 0, 'sbwait'))) throw new Error(`io_kicker: the ${op} did not restart`);
+  // read: five bytes for it; write, send: everything to EOF (the sleeper closes after its call).
+  if (op === 'read') {
+    if (restart) yield* sys.send(s, new Uint8Array(5));
+    const rest = new Uint8Array(16);
+    while ((yield* sys.recv(s, rest)) !== 0) { /* the sleeper's close */ }
+    yield* sys.close(s);
+    return 0;
+  }
+  const big = new Uint8Array(65536);
+  let got = 0;
+  for (let n; (n = yield* sys.recv(s, big)) !== 0; ) got += n;
+  yield* sys.close(s);
+  return got;
+}
 
 /* ---- socket options with struct values ---- */
 
