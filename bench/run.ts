@@ -332,13 +332,15 @@ async function section_socket(): Promise<void> {
       add_heap(hp, `socket.heap.${ws}.${dispatch}`, `JS heap a ${ws} B send + its recvs, ${dispatch}`);
     }
   }
-  // A send and a receive that do not block (one thread, both ends; bgl only: under netisr
-  // every request waits for its netisr thread, so the figure would be the one above).
-  for (const ws of [64, 2048]) {
-    const hp = heap_probe('bgl', ws, opts.quick, 'self');
-    progress(`socket heap: bgl ${ws} B send + recv that do not block: ${hp.bytesPerPair.toFixed(1)} B of JS heap a pair ` +
-      `(GCs in the windows: ${hp.gcsInWindows})`);
-    add_heap(hp, `socket.heap.self.${ws}.bgl`, `JS heap a ${ws} B send + recv, no blocking, bgl`);
+  // One thread, both ends: a send and a receive that never wait for space or data (under
+  // netisr each still waits for its netisr thread's reply).
+  for (const dispatch of ['bgl', 'netisr']) {
+    for (const ws of [64, 2048]) {
+      const hp = heap_probe(dispatch, ws, opts.quick, 'self');
+      progress(`socket heap: ${dispatch} ${ws} B send + recv on one thread: ${hp.bytesPerPair.toFixed(1)} B of JS heap a pair ` +
+        `(GCs in the windows: ${hp.gcsInWindows})`);
+      add_heap(hp, `socket.heap.self.${ws}.${dispatch}`, `JS heap a ${ws} B send + recv, one thread, ${dispatch}`);
+    }
   }
 }
 

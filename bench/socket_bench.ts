@@ -149,7 +149,7 @@ export interface HeapProbe {
   bytesPerPair: number;          // JS heap bytes per send/recv pair (slope between two transfer sizes)
   bytesPerObject: number;        // JS heap bytes of one minimal object ({ i }), measured the same way
   pairs: [number, number];
-  deltas: [number, number];      // heap growth of the two transfers (medians)
+  deltas: [number, number];      // heap growth of the two windows (the least over the reps)
   gcsInWindows: number;          // GCs seen during the measured windows (0: the deltas are allocations)
 }
 

@@ -112,3 +112,46 @@ export function* pair_self(sys: Sys, wsize: number, n: number): Blocking<number>
   yield* sys.close(b);
   return all;
 }
+
+/*
+ * The heap probe's programs (bench/socket_heap.ts, deterministic engine: the program runs
+ * in the probe's own isolate).  As pair_stream's one round (writer and reader threads)
+ * or pair_self, `warm + n` writes, with the JS heap read after the first `warm` and
+ * after the rest, so the window holds nothing but the sends and receives: no spawn, no
+ * join, no socketpair.  Returns [bytes read, heap growth over the n writes].
+ */
+function heap_used(): number { return process.memoryUsage().heapUsed; }
+
+export function* pair_stream_heap(sys: Sys, wsize: number, warm: number, n: number): Blocking<number[]> {
+  const total = (warm + n) * wsize;
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const tid = yield* sys.thread(pair_reader, { cpu: 0, args: [b, total, 1, Math.max(wsize, 65536)] });
+  const buf = new Uint8Array(wsize);
+  const ack = new Uint8Array(1);
+  for (let i = 0; i < warm; i++) yield* sys.send(a, buf);
+  const h0 = heap_used();
+  for (let i = 0; i < n; i++) yield* sys.send(a, buf);
+  const h1 = heap_used();
+  if ((yield* sys.recv(a, ack)) !== 1) throw new Error('pair_stream_heap: no answer');
+  const got = (yield* sys.join(tid)) as number;
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return [got, h1 - h0];
+}
+
+export function* pair_self_heap(sys: Sys, wsize: number, warm: number, n: number): Blocking<number[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const buf = new Uint8Array(wsize);
+  const rbuf = new Uint8Array(wsize);
+  let all = 0, h0 = 0;
+  for (let i = 0; i < warm + n; i++) {
+    if (i === warm) h0 = heap_used();
+    yield* sys.send(a, buf);
+    for (let got = 0; got < wsize; ) got += yield* sys.recv(b, rbuf, 0, wsize - got);
+    all += wsize;
+  }
+  const h1 = heap_used();
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return [all, h1 - h0];
+}
