@@ -20,17 +20,18 @@
  * such a Cont is dropped, not reused.
  */
 
-import type { Blocking, Effect } from './effect.js';
+import { Resumable, type Blocking, type Effect } from './effect.js';
 
 /* What step() returns when the Cont has its result. */
 export const FINISHED = null;
 
-export abstract class Cont<T = number> implements Generator<Effect, T, unknown> {
+export abstract class Cont<T = number> extends Resumable<T> {
   private wait: Blocking<unknown> | null = null;
   private readonly fin: { done: true; value: T };
   protected result: T;
 
   constructor(init: T) {
+    super();
     this.result = init;
     this.fin = { done: true, value: init };
   }
@@ -64,8 +65,4 @@ export abstract class Cont<T = number> implements Generator<Effect, T, unknown> 
     }
     return r;
   }
-
-  return(value: T): IteratorResult<Effect, T> { return { done: true, value }; }
-  throw(e: unknown): IteratorResult<Effect, T> { throw e; }
-  [Symbol.iterator](): Generator<Effect, T, unknown> { return this; }
 }

@@ -17,17 +17,26 @@ export type Effect = typeof EFF_SWITCH | typeof EFF_STEP | typeof EFF_SPIN;
 export type Blocking<T = void> = Generator<Effect, T, unknown>;
 
 /*
+ * A Blocking<T> written by hand instead of as a generator: the rest of the iterator
+ * protocol, for classes that supply next().  The kernel never calls return() or throw()
+ * on a thread; they are here because yield* requires them.
+ */
+export abstract class Resumable<T> implements Generator<Effect, T, unknown> {
+  abstract next(v?: unknown): IteratorResult<Effect, T>;
+  return(value: T): IteratorResult<Effect, T> { return { done: true, value }; }
+  throw(e: unknown): IteratorResult<Effect, T> { throw e; }
+  [Symbol.iterator](): Generator<Effect, T, unknown> { return this; }
+}
+
+/*
  * A Blocking<T> that completes without blocking and without a generator frame (which
  * costs ~40 ns to create here).  Fast paths return one of these; yield* on it costs a
  * next() call.
  */
-class Done<T> implements Generator<Effect, T, unknown> {
+class Done<T> extends Resumable<T> {
   readonly result: { done: true; value: T };
-  constructor(value: T) { this.result = { done: true, value }; }
+  constructor(value: T) { super(); this.result = { done: true, value }; }
   next(): IteratorResult<Effect, T> { return this.result; }
-  return(value: T): IteratorResult<Effect, T> { return { done: true, value }; }
-  throw(e: unknown): IteratorResult<Effect, T> { throw e; }
-  [Symbol.iterator](): Generator<Effect, T, unknown> { return this; }
 }
 export const DONE_VOID: Blocking<void> = new Done<void>(undefined);
 const done_int: Blocking<number>[] = [];
@@ -69,14 +78,12 @@ export function done_value<T>(b: Blocking<T>): T { return (b as Done<T>).result.
  */
 export const RESUMED = 0x7e5;
 
-class YieldOnce implements Generator<Effect, void, unknown> {
+class YieldOnce extends Resumable<void> {
   private readonly yielded: IteratorYieldResult<Effect>;
   private static readonly finished: IteratorReturnResult<void> = { done: true, value: undefined };
-  constructor(effect: Effect) { this.yielded = { done: false, value: effect }; }
+  constructor(effect: Effect) { super(); this.yielded = { done: false, value: effect }; }
   next(v?: unknown): IteratorResult<Effect, void> { return v === RESUMED ? YieldOnce.finished : this.yielded; }
-  return(): IteratorResult<Effect, void> { return YieldOnce.finished; }
-  throw(e: unknown): IteratorResult<Effect, void> { throw e; }
-  [Symbol.iterator](): Generator<Effect, void, unknown> { return this; }
+  override return(): IteratorResult<Effect, void> { return YieldOnce.finished; }
 }
 export const SWITCH_ONCE: Blocking<void> = new YieldOnce(EFF_SWITCH);
 export const STEP_ONCE: Blocking<void> = new YieldOnce(EFF_STEP);

@@ -36,7 +36,7 @@
 
 import { k32 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
-import { EFF_SPIN, EFF_STEP, EFF_SWITCH, type Blocking, type Effect } from '../../shared/effect.js';
+import { EFF_SPIN, EFF_STEP, EFF_SWITCH, Resumable, type Blocking, type Effect } from '../../shared/effect.js';
 import { E2BIG, EINVAL, ENOMEM } from '../../shared/errno.js';
 import { zalloc, zfree, Z_KMALLOC256 } from '../../shared/zone.js';
 import { curthread, type ThreadGen } from '../lwkt/globaldata.js';
@@ -108,7 +108,7 @@ interface RunResult { how: number; value: unknown; why: string }
  * yield makes (V8 hands a delegate's result up as it is), so a program that sleeps
  * allocates nothing here (see shared/cont.ts).
  */
-class Relay implements Generator<Effect, unknown, unknown> {
+class Relay extends Resumable<unknown> {
   private r: IteratorYieldResult<Effect> | null = null;
   private readonly fin = { done: true as const, value: undefined as unknown };
   of(r: IteratorYieldResult<Effect>): this { this.r = r; return this; }
@@ -121,9 +121,6 @@ class Relay implements Generator<Effect, unknown, unknown> {
     this.fin.value = v;
     return this.fin;
   }
-  return(value: unknown): IteratorResult<Effect, unknown> { return { done: true, value }; }
-  throw(e: unknown): IteratorResult<Effect, unknown> { throw e; }
-  [Symbol.iterator](): Generator<Effect, unknown, unknown> { return this; }
 }
 
 /*

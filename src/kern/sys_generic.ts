@@ -126,24 +126,33 @@ export function* kern_select(p: Ptr, nd: number, ibits: Int32Array, obits: Int32
     deadline = nanotime() + ns;
   }
   obits.fill(0, 0, 3 * SEL_WORDS);
-  k32[res] = 0;
-  let error = 0;
-  k32[td + TD.td_flags] |= TDF_SELECTING;
-  for (;;) {
-    const ncoll = Atomics.load(k32, nselcoll_word());
-    k32[td + TD.td_flags] |= TDF_SELECT;
-    error = yield* selscan(p, ibits, obits, sets, nd, res);
-    if (error !== 0 || k32[res] !== 0) break;
-    error = yield* selsleep(td, ncoll, deadline, 'select');
-    if (error !== 0) break;
-  }
-  return sel_done(td, error);
+  return yield* sel_wait(td, deadline, 'select', res, () => selscan(p, ibits, obits, sets, nd, res));
 }
 
 /*
  * The end of a select or poll: the thread is no longer selecting; neither call is
  * restarted after a signal (EINTR), and a timeout is a normal return.
  */
+/*
+ * doselect's and poll's loop: scan (the count of ready descriptors to the kmem word res;
+ * an errno ends the call), and while none is ready, sleep (selsleep) until a selwakeup,
+ * a collision or the deadline (-1: none), then scan again.
+ */
+function* sel_wait(td: Ptr, deadline: number, wmesg: string, res: Ptr, scan: () => Blocking<number>): Blocking<number> {
+  k32[res] = 0;
+  let error = 0;
+  k32[td + TD.td_flags] |= TDF_SELECTING;
+  for (;;) {
+    const ncoll = Atomics.load(k32, nselcoll_word());
+    k32[td + TD.td_flags] |= TDF_SELECT;
+    error = yield* scan();
+    if (error !== 0 || k32[res] !== 0) break;
+    error = yield* selsleep(td, ncoll, deadline, wmesg);
+    if (error !== 0) break;
+  }
+  return sel_done(td, error);
+}
+
 function sel_done(td: Ptr, error: number): number {
   k32[td + TD.td_flags] &= ~(TDF_SELECT | TDF_SELECTING);
   if (error === ERESTART) return EINTR;
@@ -231,22 +240,11 @@ export function* kern_poll(p: Ptr, fds: Int32Array, nfds: number, timeout: numbe
     if (ns < 0) return EINVAL;
     deadline = nanotime() + ns;
   }
-  k32[res] = 0;
-  let error = 0;
-  k32[td + TD.td_flags] |= TDF_SELECTING;
-  for (;;) {
-    const ncoll = Atomics.load(k32, nselcoll_word());
-    k32[td + TD.td_flags] |= TDF_SELECT;
-    yield* pollscan(p, fds, nfds, res);
-    if (k32[res] !== 0) break;
-    error = yield* selsleep(td, ncoll, deadline, 'poll');
-    if (error !== 0) break;
-  }
-  return sel_done(td, error);
+  return yield* sel_wait(td, deadline, 'poll', res, () => pollscan(p, fds, nfds, res));
 }
 
-/* pollscan: fo_poll every entry once; the number with revents set goes to res.  Blocks. */
-function* pollscan(p: Ptr, fds: Int32Array, nfd: number, res: Ptr): Blocking<void> {
+/* pollscan: fo_poll every entry once; the number with revents set goes to res; 0 (no entry is an error).  Blocks. */
+function* pollscan(p: Ptr, fds: Int32Array, nfd: number, res: Ptr): Blocking<number> {
   const fdp = k32[p + PROC.p_fd];
   let n = 0;
   for (let i = 0, e = 0; i < nfd; i++, e += POLLFD_INTS) {
@@ -271,6 +269,7 @@ function* pollscan(p: Ptr, fds: Int32Array, nfd: number, res: Ptr): Blocking<voi
     }
   }
   k32[res] = n;
+  return 0;
 }
 
 /* ---- selrecord and selwakeup ---- */

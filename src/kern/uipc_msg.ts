@@ -172,7 +172,7 @@ function so_pru_domsg(pr: Protosw, so: Ptr, nam: Ptr, req: number, dispatch: num
   return reply;
 }
 
-/* The wait for a request's reply, then the message freed: a reusable continuation (shared/cont.ts). */
+/* The wait for a request's (or an abort's) reply, then the message freed: a reusable continuation (shared/cont.ts). */
 class DomsgWait extends Cont {
   private msg = NULL;
 
@@ -478,7 +478,7 @@ export function so_pru_notify(msg: Ptr, so: Ptr, predicate: number, fflags: numb
  * send a netmsg_so_notify_abort after it to the port that holds it and wait for that.
  * The abort message is C's stack message: a frame on this thread's kstack.  Blocks.
  */
-function netmsg_so_notify_doabort(msg: Ptr): Blocking<void> {
+function netmsg_so_notify_doabort(msg: Ptr): Blocking<unknown> {
   if ((k32[msg + MSG.ms_flags] & (MSGF_DONE | MSGF_REPLY)) !== 0) return DONE_VOID;
   const amsg = netmsg_stack_get();
   if (amsg === NULL) panic('netmsg_so_notify_doabort: no message for the abort');
@@ -487,14 +487,9 @@ function netmsg_so_notify_doabort(msg: Ptr): Blocking<void> {
   k32[amsg + NM_ETYPE] = k32[msg + NM_ETYPE];
   k32[amsg + NM_NOTIFYMSG] = msg;
   const r = netmsg_domsg(k32[msg + MSG.ms_target_port], amsg);
-  if (!is_done(r)) return so_notify_doabort_wait(r, amsg);
+  if (!is_done(r)) return (domsg_conts.get() ?? new DomsgWait()).start(r, amsg);
   netmsg_stack_put(amsg);
   return DONE_VOID;
-}
-
-function* so_notify_doabort_wait(r: Blocking<number>, amsg: Ptr): Blocking<void> {
-  yield* r;
-  netmsg_stack_put(amsg);
 }
 
 /*

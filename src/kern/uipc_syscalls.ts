@@ -173,19 +173,51 @@ function syscall_finish(w: Ptr, locked: boolean, body: Blocking<number>): Blocki
   return done_num(syscall_exit(w, locked, done_value(body)));
 }
 
-/* syscall's end after a body that blocked, as a reusable continuation (shared/cont.ts). */
+/*
+ * The rest of a plain dispatcher's system call as a reusable continuation
+ * (shared/cont.ts): after a body that blocked, syscall_exit (start); or, when the BGL
+ * had to be waited for, the wait, then kern_sendmsg's or kern_recvmsg's body with the
+ * call's arguments, then syscall_exit (locked).
+ */
 class SyscallWait extends Cont {
   private w = NULL;
   private locked = false;
+  private body = false;            // the body is still to run (after the BGL wait)
+  private recv = false;
+  private p = NULL;
+  private s = 0;
+  private sa = NULL;               // sa, or recv's psa
+  private buf: Uint8Array = EMPTY;
+  private off = 0;
+  private len = 0;
+  private control = NULL;          // control, or recv's controlp
+  private flags = 0;               // flags, or recv's flagsp
+  private res = NULL;
 
   constructor() { super(0); }
 
   start(w: Ptr, locked: boolean, body: Blocking<number>): this {
-    this.w = w; this.locked = locked;
+    this.w = w; this.locked = locked; this.body = false;
     return this.begin(body);
   }
 
+  locked_call(lk: Blocking<void>, w: Ptr, recv: boolean, p: Ptr, s: number, sa: Ptr, buf: Uint8Array, off: number,
+      len: number, control: Ptr, flags: number, res: Ptr): this {
+    this.w = w; this.locked = true; this.body = true;
+    this.recv = recv; this.p = p; this.s = s; this.sa = sa; this.buf = buf; this.off = off; this.len = len;
+    this.control = control; this.flags = flags; this.res = res;
+    return this.begin(lk);
+  }
+
   protected step(v: unknown): Blocking<number> | null {
+    if (this.body) {
+      this.body = false;
+      const buf = this.buf;
+      this.buf = EMPTY;
+      return this.recv ?
+        kern_recvmsg_body(this.p, this.w, this.s, this.sa, buf, this.off, this.len, this.control, this.flags, this.res) :
+        kern_sendmsg_body(this.p, this.w, this.s, this.sa, buf, this.off, this.len, this.control, this.flags, this.res);
+    }
     this.result = syscall_exit(this.w, this.locked, v as number);
     return FINISHED;
   }
@@ -193,11 +225,6 @@ class SyscallWait extends Cont {
   protected release(): void { syscall_waits.put(this); }
 }
 const syscall_waits = new FreeList<SyscallWait>();
-
-function* syscall_lockwait(lk: Blocking<void>, w: Ptr, body: (w: Ptr) => Blocking<number>): Blocking<number> {
-  yield* lk;
-  return syscall_exit(w, true, yield* body(w));
-}
 
 /* holdsock on s with its number checked first; the file in k32[w + W_FP]. */
 function getsock(p: Ptr, s: number, w: Ptr): number {
@@ -571,14 +598,14 @@ export function kern_sendmsg(s: number, sa: number, buf: Uint8Array, off: number
   if (w < 0) return done_num(-w);
   const locked = bgl();
   if (sc_lock !== null) {
-    const p = curproc();
-    return syscall_lockwait(sc_lock, w, (w2) => kern_sendmsg_body(p, w2, s, sa, buf, off, len, control, flags, res));
+    return (syscall_waits.get() ?? new SyscallWait()).locked_call(sc_lock, w, false, curproc(), s, sa, buf, off, len,
+      control, flags, res);
   }
   const body = kern_sendmsg_body(curproc(), w, s, sa, buf, off, len, control, flags, res);
   return syscall_finish(w, locked, body);
 }
 
-/* Plain up to sosend; the rest in sendmsg_wait when sosend (or the last fdrop) blocks. */
+/* Plain up to sosend; the rest in a MsgWait when sosend blocks (fdrop_wait when the last fdrop does). */
 function kern_sendmsg_body(p: Ptr, w: Ptr, s: number, sa: number, buf: Uint8Array, off: number, len: number,
     control: Ptr, flags: number, res: Ptr): Blocking<number> {
   let error = 0;
@@ -684,14 +711,14 @@ export function kern_recvmsg(s: number, psa: Ptr, buf: Uint8Array, off: number, 
   if (w < 0) return done_num(-w);
   const locked = bgl();
   if (sc_lock !== null) {
-    const p = curproc();
-    return syscall_lockwait(sc_lock, w, (w2) => kern_recvmsg_body(p, w2, s, psa, buf, off, len, controlp, flagsp, res));
+    return (syscall_waits.get() ?? new SyscallWait()).locked_call(sc_lock, w, true, curproc(), s, psa, buf, off, len,
+      controlp, flagsp, res);
   }
   const body = kern_recvmsg_body(curproc(), w, s, psa, buf, off, len, controlp, flagsp, res);
   return syscall_finish(w, locked, body);
 }
 
-/* Plain up to soreceive; the rest in recvmsg_wait when soreceive (or the last fdrop) blocks. */
+/* Plain up to soreceive; the rest in a MsgWait when soreceive blocks (fdrop_wait when the last fdrop does). */
 function kern_recvmsg_body(p: Ptr, w: Ptr, s: number, psa: Ptr, buf: Uint8Array, off: number, len: number,
     controlp: Ptr, flagsp: Ptr, res: Ptr): Blocking<number> {
   if (!word_ok(res) || (psa !== NULL && !word_ok(psa)) || (controlp !== NULL && !word_ok(controlp)) ||
@@ -725,7 +752,6 @@ function recvmsg_done(w: Ptr, uio: Uio, len: number, flagsp: Ptr, res: Ptr, erro
   if (flagsp !== NULL) k32[flagsp] = k32[w + W_FLAGS] & ~(MSG_FNONBLOCKING | MSG_FBLOCKING);
   return error;
 }
-
 
 /*
  * kern_shutdown: shut down part of s's connection (fo_shutdown: SHUT_RD, SHUT_WR,

@@ -31,7 +31,7 @@ import { PC } from '../../shared/pcpu.js';
 import { kf64 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
-import { EFF_SWITCH, type Blocking, type Effect } from '../../shared/effect.js';
+import { EFF_SWITCH, Resumable, type Blocking, type Effect } from '../../shared/effect.js';
 import { EINTR, ERESTART, EWOULDBLOCK } from '../../shared/errno.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { kstr_intern } from '../../shared/kstr.js';
@@ -145,7 +145,7 @@ export function tsleep(ident: number, flags: number, wmesg: string, timo: number
  * it yields EFF_SWITCH once, and finishes with the errno when resumed.  Back on the free
  * list when it finishes.
  */
-class Tsleep implements Generator<Effect, number, unknown> {
+class Tsleep extends Resumable<number> {
   ident = 0;
   flags = 0;
   wmesg = '';
@@ -171,10 +171,6 @@ class Tsleep implements Generator<Effect, number, unknown> {
     tsleep_free.put(this);
     return fin;
   }
-
-  return(value: number): IteratorResult<Effect, number> { return { done: true, value }; }
-  throw(e: unknown): IteratorResult<Effect, number> { throw e; }
-  [Symbol.iterator](): Generator<Effect, number, unknown> { return this; }
 }
 const tsleep_free = new FreeList<Tsleep>();
 const YIELD_SWITCH: IteratorYieldResult<Effect> = { done: false, value: EFF_SWITCH };

@@ -43,7 +43,7 @@ import { lwkt_yield } from '../lwkt/lwkt_thread.js';
 import { HZ } from '../../shared/param.js';
 import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL, F_GETOWN } from './file.js';
 import {
-  KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
+  KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIMIT_NOFILE, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from './proc.js';
 import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from './socket.js';
@@ -85,7 +85,6 @@ import { KEVENT, KEVENT_INTS, type Kevent, type Timespec } from './event.js';
 import { NDFILE_MAX } from './file.js';
 import { SEL_WORDS, kern_poll, kern_select } from '../kern/sys_generic.js';
 import { Kevlist, kern_kevent, kern_kqueue } from '../kern/kern_event.js';
-import { RLIMIT_NOFILE } from './proc.js';
 import { p_rlimit_cur } from '../kern/kern_resource.js';
 
 /* ---- the per-process scratch item (kmalloc256: 256 words) ---- */
@@ -114,14 +113,14 @@ const SIGPROP_STOP = sigbit(SIGSTOP) | sigbit(18) | sigbit(21) | sigbit(22);
 const IOCTLS = new Set([FIONBIO, FIOASYNC, FIONREAD, FIOSETOWN, FIOGETOWN, SIOCATMARK]);
 
 const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /* What a Sys.IoWait continues. */
 const IO_SEND = 0;
 const IO_RECV = 1;
 const IO_READ = 2;
 const IO_WRITE = 3;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 function fd_ok(fd: unknown): fd is number {
   return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff;
@@ -653,18 +652,19 @@ export class Sys {
     return yield* this.write(1, encoder.encode(`${String(text)}\n`));
   }
 
-  /* rw: plain on a quiet success (see send); else rw_wait. */
+  /* rw: plain on a quiet success (see send); else the IoWait, or rw_refused. */
   private rw(fd: number, buf: Uint8Array, len: number | undefined, write: boolean): Blocking<number> {
     const n = io_len_ok(buf, len);
-    if (n < 0 || !fd_ok(fd)) return this.rw_wait(NULL, null, fd, buf, len, write);
+    if (n < 0 || !fd_ok(fd)) return this.rw_refused(buf, len, write);
     const io = this.rw_call(fd, buf, n, write);
     const fp = this.rw_fp;
-    if (fp === NULL) return this.rw_wait(fp, io, fd, buf, len, write);
-    if (!is_done(io)) return this.io_wait().start(this, write ? IO_WRITE : IO_READ, io, fd, buf, 0, n, write ? 'write' : 'read');
+    if (fp === NULL) return this.rw_refused(buf, len, write);
+    const kind = write ? IO_WRITE : IO_READ, name = write ? 'write' : 'read';
+    if (!is_done(io)) return this.io_wait().start(this, kind, io, fd, buf, 0, n, name);
+    const e = this.rw_done(fp, write, done_value(io));
     const moved = n - this.uio.resid;
-    const e = rw_short(this.rw_done(fp, write, done_value(io)), moved);
     const drop = fdrop(fp);
-    if (!is_done(drop) || e !== 0 || !this.quiet()) return this.rw_dropwait(drop, e, moved, fd, buf, len, write);
+    if (!is_done(drop) || rw_short(e, moved) !== 0 || !this.quiet()) return this.io_wait().dropping(this, kind, drop, e, fd, buf, n, name);
     return done_count(moved);
   }
 
@@ -688,41 +688,16 @@ export class Sys {
     return e;
   }
 
-  /*
-   * rw from the start (io null), or from a first rw_call whose file op blocked (fp, io) or
-   * found no file (fp NULL).
-   */
-  private *rw_wait(fp: Ptr, io: Blocking<number> | null, fd: number, buf: Uint8Array, len: number | undefined,
-      write: boolean): Blocking<number> {
+  /* A read or write the plain path refused: the bad length or buffer's errno, else EBADF, thrown when run. */
+  private *rw_refused(buf: Uint8Array, len: number | undefined, write: boolean): Blocking<number> {
     const call = write ? 'write' : 'read';
-    const n = this.io_len(buf, len, call);
-    if (!fd_ok(fd)) this.fail(call, EBADF);
-    for (;;) {
-      if (io === null) {
-        io = this.rw_call(fd, buf, n, write);
-        fp = this.rw_fp;
-      }
-      if (fp === NULL) this.fail(call, EBADF);
-      const r = yield* io;
-      io = null;
-      const moved = n - this.uio.resid;
-      const e = this.rw_done(fp, write, r);
-      yield* fdrop(fp);
-      if (!this.ret(call, rw_short(e, moved))) return moved;
-    }
-  }
-
-  /* rw after its file op, from the fdrop (which may have blocked) on. */
-  private *rw_dropwait(drop: Blocking<number>, e: number, moved: number, fd: number, buf: Uint8Array,
-      len: number | undefined, write: boolean): Blocking<number> {
-    yield* drop;
-    if (!this.ret(write ? 'write' : 'read', e)) return moved;
-    return yield* this.rw_wait(NULL, null, fd, buf, len, write);
+    this.io_len(buf, len, call);
+    this.fail(call, EBADF);
   }
 
   /*
    * The continuation of a send, recv, read or write whose first attempt blocked, failed or
-   * found a signal pending: what sendto_wait, recv_wait and rw_wait do after their call,
+   * found a signal pending: the return to user mode, and the call again on ERESTART,
    * as a reusable object (shared/cont.ts), one per thread: a thread makes one call at a
    * time, and a handler runs without blocking.
    */
@@ -756,6 +731,15 @@ export class Sys {
       this.fp = kind === IO_READ || kind === IO_WRITE ? sys.rw_fp : NULL;
       this.dropped = false;
       return this.begin(call);
+    }
+
+    /* A read or write whose file op is done (its errno e), from its fdrop, drop, on. */
+    dropping(sys: Sys, kind: number, drop: Blocking<number>, e: number, fd: number, buf: Uint8Array, n: number,
+        name: string): this {
+      this.start(sys, kind, drop, fd, buf, 0, n, name);
+      this.dropped = true;
+      this.e = e;
+      return this;
     }
 
     protected step(v: unknown): Blocking<number> | null {
