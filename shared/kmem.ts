@@ -23,6 +23,13 @@ export let kmem_sab: SharedArrayBuffer = new SharedArrayBuffer(8);
 export let k32: Int32Array = new Int32Array(kmem_sab);
 export let ku8: Uint8Array = new Uint8Array(kmem_sab);
 export let kf64: Float64Array = new Float64Array(kmem_sab);
+/*
+ * The boot attached.  A buffer can serve several boots in turn (src/machine/kmem_pool.ts),
+ * so "the same machine" is the same buffer and the same boot id.  Each new attach makes
+ * new views: caches of what belongs to one machine (interned strings, the kfunc table,
+ * cached byte views) compare the k32 they were made under with the current one.
+ */
+let kmem_bootid = 0;
 
 /* Header words. */
 export const H_MAGIC = 0;
@@ -53,6 +60,7 @@ export const H_OFF_ZONES = 24;
 export const H_NZONES = 25;
 export const H_BOOT_EPOCH_F64 = 26; // 2 words: host performance.timeOrigin + now() at boot (ms)
 export const H_IPIQ_SLOTS = 28;
+export const H_BOOTID = 29;       // this boot's id: kmem reused by a later boot (kmem_pool) gets a new one
 export const H_PANICMSG = 64;     // PANICMSG_BYTES bytes of UTF-8
 export const HDR_WORDS = H_PANICMSG + PANICMSG_BYTES / 4;
 
@@ -65,13 +73,14 @@ export const LOCKSTAT_ON = 1;
 
 /* Attach this isolate's kernel to a kmem buffer. */
 export function kmem_attach(sab: SharedArrayBuffer): void {
-  if (sab === kmem_sab) return;
+  if (sab === kmem_sab && Atomics.load(k32, H_BOOTID) === kmem_bootid) return;
   kmem_sab = sab;
   k32 = new Int32Array(sab);
   ku8 = new Uint8Array(sab);
   kf64 = new Float64Array(sab);
   if (k32[H_MAGIC] !== KMEM_MAGIC) throw new Error('kmem_attach: bad magic');
   if (k32[H_VERSION] !== KMEM_VERSION) throw new Error(`kmem_attach: layout version ${k32[H_VERSION]}, want ${KMEM_VERSION}`);
+  kmem_bootid = k32[H_BOOTID];
 }
 
 /* Views on a kmem buffer without attaching (host-side readers). */

@@ -14,7 +14,7 @@
  * Lookups first hit a per-isolate Map, so a name interned once costs a Map lookup.
  */
 
-import { k32, ku8, kmem_sab, H_OFF_KSTR, H_PANIC } from './kmem.js';
+import { k32, ku8, H_OFF_KSTR, H_PANIC } from './kmem.js';
 import { KSTR_HEAP_BYTES, KSTR_MAX } from './param.js';
 import { futex_lock, futex_unlock } from './futex.js';
 
@@ -30,13 +30,13 @@ export const KSTR_WORDS = KS_HEAP + KSTR_HEAP_BYTES / 4;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-let cache_sab: SharedArrayBuffer | null = null;
+let cache_of: Int32Array | null = null;      // the k32 of the attach the cache belongs to
 let cache_ids = new Map<string, number>();
 let cache_strs: string[] = [];
 
 function cache_check(): void {
-  if (cache_sab !== kmem_sab) {
-    cache_sab = kmem_sab;
+  if (cache_of !== k32) {
+    cache_of = k32;
     cache_ids = new Map();
     cache_strs = [];
   }

@@ -4,7 +4,7 @@
  */
 
 export const KMEM_MAGIC = 0x544b574c;       // 'LWKT' little-endian: first word of kmem
-export const KMEM_VERSION = 2;              // layout version; bump when a struct changes
+export const KMEM_VERSION = 3;              // layout version; bump when a struct changes
 
 export const NCPU_MAX = 32;                 // simulated CPUs; CPU masks are one 32-bit word
 export const LINE_WORDS = 16;               // one 64-byte cache line, in 32-bit words

@@ -81,6 +81,32 @@ describe.each(ENGINES)('machine (%s engine)', (engine) => {
     if (pending !== null) expect(await pending).toMatch(/shut down/);
   });
 
+  it('shutdown hands kmem to the next boot of its size, zeroed; the old machine keeps its last figures', async () => {
+    const m1 = await machine({ cpus: 1, engine });
+    const spawn1 = spawner(m1);
+    const sab = m1.kmem;
+    const item = m1.kmalloc(4);
+    m1.i32[item + 2] = 0x5a5a;                 // past the words zalloc clears itself
+    // 'test_token' is interned by m1 under the id that m2 gives 'test_spin'.
+    await m1.join(await spawn1(0, 'token_setup', m1.kmalloc(4)));
+    const zones = m1.stats().zones;
+    await down(m1);
+    expect(() => m1.kmem).toThrow(/shut down/);
+    expect(() => m1.kmalloc(1)).toThrow(/shut down/);
+    expect(m1.stats().zones).toEqual(zones);
+
+    const m2 = await machine({ cpus: 1, engine });
+    const spawn2 = spawner(m2);
+    expect(m2.kmem).toBe(sab);
+    expect(m2.i32[item + 2]).toBe(0);
+    await m2.join(await spawn2(0, 'spin_setup', m2.kmalloc(4)));
+    await m2.join(await spawn2(0, 'token_setup', m2.kmalloc(4)));
+    const names = m2.stats().locks.map((l) => l.name);
+    expect(names).toContain('test_spin');
+    expect(names).toContain('test_token');
+    await down(m2);
+  });
+
   it('lwkt_setcpu_self moves a thread only in the deterministic engine', async () => {
     const m = await machine({ cpus: 3, engine });
     const r = (await m.join(await spawner(m)(0, 'migrate_to', 2))) as number[];

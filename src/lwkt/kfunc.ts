@@ -13,14 +13,14 @@
  */
 
 import { kstr_intern, kstr_get } from '../../shared/kstr.js';
-import { kmem_sab } from '../../shared/kmem.js';
+import { k32 } from '../../shared/kmem.js';
 import { panic } from '../../shared/panic.js';
 
 export type KFunc = (...args: number[]) => unknown;
 
 const registered = new Map<string, KFunc>();
 let table: (KFunc | undefined)[] = [];
-let table_sab: SharedArrayBuffer | null = null;
+let table_of: Int32Array | null = null;     // the k32 of the attach the table was built under
 let attached = false;
 
 /* Register fn under name; returns its id once a machine is attached, else 0. */
@@ -36,8 +36,8 @@ export function kfunc_register(name: string, fn: KFunc): number {
 
 /* Map every registered name to this machine's ids.  Called after kmem_attach. */
 export function kfunc_attach(): void {
-  if (table_sab === kmem_sab) return;
-  table_sab = kmem_sab;
+  if (table_of === k32) return;
+  table_of = k32;
   attached = true;
   table = [];
   for (const [name, fn] of registered) table[kstr_intern(name)] = fn;

@@ -136,7 +136,7 @@ export class DeterministicMachine extends MachineBase {
   get stepCount(): number { return this.steps; }
 
   private async run_until(done: () => boolean): Promise<void> {
-    while (!done() && this.failure === null && !this.down) {
+    while (!this.down && this.failure === null && !done()) {
       this.attach();
       let stalled = false;
       try {
@@ -234,6 +234,7 @@ export class DeterministicMachine extends MachineBase {
       Atomics.store(this.i32, H_HALT, 1);
       for (const ch of this.channels) { ch.port1.close(); ch.port2.close(); }
       this.abandon_waiters();
+      this.release_kmem();
     }
     if (this.failure !== null) throw this.failure;
   }

@@ -6,7 +6,7 @@
 import {
   k32, kmem_attach, H_MAGIC, H_VERSION, H_WORDS, H_NCPUS, H_ENGINE, H_IPI, H_SEED, H_HZ, H_LOCKSTAT,
   H_DISPATCH, H_OFF_KSTR, H_OFF_LOCKCLASS, H_OFF_LOCKSTAT, H_OFF_PCPU, H_OFF_IPIQ, H_OFF_SLPQ, H_OFF_SLPMASK,
-  H_OFF_GLOBALS, H_OFF_ZONES, H_NZONES, H_BOOT_EPOCH_F64, H_IPIQ_SLOTS, HDR_WORDS,
+  H_OFF_GLOBALS, H_OFF_ZONES, H_NZONES, H_BOOT_EPOCH_F64, H_IPIQ_SLOTS, H_BOOTID, HDR_WORDS,
 } from '../../shared/kmem.js';
 import { KMEM_MAGIC, KMEM_VERSION, LINE_WORDS, SLPQUE_BUCKETS, NCPU_MAX, HZ } from '../../shared/param.js';
 import { KSTR_WORDS, kstr_intern } from '../../shared/kstr.js';
@@ -23,6 +23,7 @@ import { lwkt_token_init } from '../lwkt/lwkt_token.js';
 import { GLOBALS_WORDS, KG } from '../lwkt/kglobals.js';
 import { kfunc_attach } from '../lwkt/kfunc.js';
 import { ipc_init } from '../kern/uipc_socket2.js';
+import { kmem_bootid_next, kmem_sab_get } from './kmem_pool.js';
 import { unp_space_init } from '../kern/uipc_usrreq.js';
 import { lwkt_std_ports_init } from '../lwkt/lwkt_msgport.js';
 import { netisr_init_globals } from '../kern/uipc_msg.js';
@@ -101,11 +102,14 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
   const o_zones = at(specs.length * ZD.SIZE);
   const bases: number[] = [];
   for (const s of specs) bases.push(at(s.words * s.count));
-  const total = off;
+  // kmem is the memory asked for (the zones' floors leave some over), so that machines
+  // booted with the same memory take buffers of one size, which the pool can hand on.
+  const total = Math.max(off, line(Math.ceil(p.memoryBytes / 4)));
 
-  const sab = new SharedArrayBuffer(total * 4);
+  const sab = kmem_sab_get(total * 4);
   const i32 = new Int32Array(sab);
   i32[H_MAGIC] = KMEM_MAGIC;
+  i32[H_BOOTID] = kmem_bootid_next();
   i32[H_VERSION] = KMEM_VERSION;
   i32[H_WORDS] = total;
   i32[H_NCPUS] = p.ncpus;

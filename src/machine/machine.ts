@@ -11,6 +11,7 @@ import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_KMALLOC256 } from '../../shared/zon
 import { set_mycpuid } from '../../shared/cpu.js';
 import { thread_dump, cpu_dump, panic_record, PanicError, type ThreadInfo } from './dump.js';
 import { exec_killed_message } from '../kern/kern_exec.js';
+import { kmem_sab_put } from './kmem_pool.js';
 
 export type EngineName = 'parallel' | 'deterministic';
 export type IpiCarrier = 'sab' | 'messageport';
@@ -96,7 +97,7 @@ type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 export abstract class MachineBase implements Machine {
   abstract readonly engine: EngineName;
   readonly ncpus: number;
-  readonly kmem: SharedArrayBuffer;
+  private readonly sab: SharedArrayBuffer;
   protected readonly i32: Int32Array;
   protected readonly exited = new Map<number, { result?: unknown; error?: string }>();
   protected readonly waiters = new Map<number, Waiter[]>();
@@ -105,9 +106,28 @@ export abstract class MachineBase implements Machine {
   protected down = false;
 
   constructor(kmem: SharedArrayBuffer) {
-    this.kmem = kmem;
+    this.sab = kmem;
     this.i32 = new Int32Array(kmem);
     this.ncpus = this.i32[H_NCPUS];
+  }
+
+  /* What stats() and threads() said when the machine was shut down and its kmem pooled. */
+  private final: { stats: MachineStats; threads: ThreadInfo[] } | null = null;
+
+  /* The machine's kmem; gone to the pool (kmem_pool.ts) once it is shut down. */
+  get kmem(): SharedArrayBuffer {
+    if (this.final !== null) throw new Error('kmem: the machine is shut down and its memory went back to the pool');
+    return this.sab;
+  }
+
+  /*
+   * The end of shutdown, once no CPU runs the machine any more: keep what stats() and
+   * threads() say now, and hand kmem to the next boot.
+   */
+  protected release_kmem(): void {
+    if (this.final !== null) return;
+    this.final = { stats: this.stats(), threads: this.threads() };
+    kmem_sab_put(this.sab);
   }
 
   abstract spawn(opts: SpawnOptions): Promise<number>;
@@ -203,15 +223,15 @@ export abstract class MachineBase implements Machine {
   }
 
   protected panic_error(kind: 'panic' | 'deadlock' | 'worker', fallback: string, cpu: number, stack?: string): PanicError {
-    const rec = panic_record(this.kmem);
+    const rec = panic_record(this.sab);
     return new PanicError(kind, rec?.message ?? fallback, rec?.cpu ?? cpu, rec?.thread ?? 0,
-      thread_dump(this.kmem), cpu_dump(this.kmem), stack);
+      thread_dump(this.sab), cpu_dump(this.sab), stack);
   }
 
   /* The failure, if any (a PanicError), so callers can inspect it without a join. */
   get panicked(): PanicError | null { return this.failure; }
 
-  threads(): ThreadInfo[] { return thread_dump(this.kmem); }
+  threads(): ThreadInfo[] { return this.final !== null ? this.final.threads : thread_dump(this.sab); }
 
   /*
    * Allocate `words` zeroed words of kmem for threads to share (counters, lock words,
@@ -219,6 +239,7 @@ export abstract class MachineBase implements Machine {
    */
   kmalloc(words: number): number {
     if (!Number.isInteger(words) || words < 1 || words > 256) throw new RangeError('kmalloc: 1..256 words');
+    if (this.down) throw new Error('kmalloc: machine is shut down');
     this.attach_host();
     try {
       return zalloc(words <= 16 ? Z_KMALLOC16 : words <= 64 ? Z_KMALLOC64 : Z_KMALLOC256);
@@ -231,7 +252,8 @@ export abstract class MachineBase implements Machine {
   protected abstract attach_host(): void;
 
   stats(): MachineStats {
-    const { i32, u8, f64 } = kmem_views(this.kmem);
+    if (this.final !== null) return this.final.stats;
+    const { i32, u8, f64 } = kmem_views(this.sab);
     const cpus: CpuStats[] = [];
     for (let c = 0; c < this.ncpus; c++) {
       const p = i32[H_OFF_PCPU] + c * PCPU_WORDS;

@@ -331,6 +331,7 @@ export class ParallelMachine extends MachineBase {
       }
       await this.teardown();
       this.abandon_waiters();
+      this.release_kmem();
     }
     if (this.failure !== null) throw this.failure;
   }
