@@ -29,7 +29,7 @@ export let kf64: Float64Array = new Float64Array(kmem_sab);
  * new views: caches of what belongs to one machine (interned strings, the kfunc table,
  * cached byte views) compare the k32 they were made under with the current one.
  */
-let kmem_bootid = 0;
+export let kmem_bootid = 0;
 
 /* Header words. */
 export const H_MAGIC = 0;

@@ -34,7 +34,7 @@
  * effects (it may only yield* the Sys calls): anything else kills it.
  */
 
-import { k32 } from '../../shared/kmem.js';
+import { k32, kmem_bootid } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { EFF_SPIN, EFF_STEP, EFF_SWITCH, Resumable, type Blocking, type Effect } from '../../shared/effect.js';
 import { E2BIG, EINVAL, ENOMEM } from '../../shared/errno.js';
@@ -92,8 +92,14 @@ function killed(pid: number, signal: number, message: string): ExecKilled {
   return { [EXEC_KILLED]: true, pid, signal, message };
 }
 
-/* Why a thread of p in this isolate killed it (read by the main thread when it shares the isolate). */
-const why_killed = new Map<Ptr, string>();
+/*
+ * Why a thread of p in this isolate killed it (read by the main thread when it shares the
+ * isolate).  Keyed by boot too: machines share an isolate (the deterministic engine's
+ * host, a pooled worker), and one shut down while a killed process was still exiting
+ * must not lend its reason to a later process at the same address.
+ */
+const why_killed = new Map<string, string>();
+function why_key(p: Ptr): string { return `${kmem_bootid}:${p}`; }
 
 /* How run_program ended. */
 const RUN_RETURNED = 0;     // the program returned (value in run.value)
@@ -165,11 +171,11 @@ function run_exit1(p: Ptr, td: Ptr, sys: Sys, run: RunResult): boolean {
     }
     case RUN_KILLED:
       if (!exit1(p, td, W_EXITCODE(0, sys.killedBy))) return false;
-      why_killed.set(p, new ProcessKilled(sys.killedBy).message);
+      why_killed.set(why_key(p), new ProcessKilled(sys.killedBy).message);
       return true;
     case RUN_THREW:
       if (!exit1(p, td, W_EXITCODE(0, SIGABRT))) return false;
-      why_killed.set(p, run.why);
+      why_killed.set(why_key(p), run.why);
       return true;
     default:
       return false;   // RUN_EXITED: exit1 has run already (exit(), or another thread's)
@@ -189,7 +195,7 @@ function* proc_main(p: Ptr, fn: ProgramFn, args: unknown[], what: string, handle
   let first: boolean;
   if (w === NULL) {
     first = exit1(p, td, W_EXITCODE(0, SIGABRT));
-    if (first) why_killed.set(p, run.why);
+    if (first) why_killed.set(why_key(p), run.why);
   } else {
     const sys = new Sys(p, td, w, handlers !== null ? handlers.slice() : []);
     run = yield* run_program(sys, fn, args);
@@ -199,8 +205,8 @@ function* proc_main(p: Ptr, fn: ProgramFn, args: unknown[], what: string, handle
   }
   if (w === NULL) yield* proc_exit_wait(p);
   const xstat = k32[p + PROC.p_xstat];
-  const why = why_killed.get(p);
-  why_killed.delete(p);
+  const why = why_killed.get(why_key(p));
+  why_killed.delete(why_key(p));
   proc_detach_thread(p, td);
   yield* proc_exit(p);
   if (WIFSIGNALED(xstat)) {
@@ -220,7 +226,7 @@ function* proc_thread(p: Ptr, slot: number, fn: ProgramFn, args: unknown[], hand
   const w = zalloc(Z_KMALLOC256);
   let res = NULL;
   if (w === NULL) {
-    if (exit1(p, td, W_EXITCODE(0, SIGABRT))) why_killed.set(p, 'killed: a thread had no memory for its system-call area');
+    if (exit1(p, td, W_EXITCODE(0, SIGABRT))) why_killed.set(why_key(p), 'killed: a thread had no memory for its system-call area');
   } else {
     const sys = new Sys(p, td, w, handlers ?? []);
     const run = yield* run_program(sys, fn, args);
