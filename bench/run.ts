@@ -23,8 +23,8 @@ import { raw_futex_counter, raw_mp_pp, raw_spin_pp, raw_spinwait_pp } from './ba
 import { contended, det_switch_rate, domsg_pingpong, in_thread_uncontended, raw_generator_resume_ns, switch_cost, with_machine,
   K_BGL, K_SPIN, K_TOKEN, KIND_NAME } from './lwkt_bench.js';
 import {
-  SOCKET_PROGS, WAKE_PROGS, compile_host_helper, heap_probe, host_rt, host_stream, host_wake, remove_host_helper, sim_rt, sim_stream, sim_wake,
-  warm_until_steady, type HeapProbe,
+  SOCKET_PROGS, WAKE_PROGS, compile_host_helper, copy_ceiling, heap_probe, host_rt, host_stream, host_wake, remove_host_helper, sim_rt,
+  sim_stream, sim_wake, warm_until_steady, type HeapProbe,
 } from './socket_bench.js';
 import { median } from './report.js';
 
@@ -259,6 +259,22 @@ async function section_switch(): Promise<void> {
  * helper bench/host_socketpair.c, pinned the same way); then the JS heap a steady-state
  * send allocates (bench/socket_heap.ts in a child node).
  */
+/*
+ * Beside each 1-CPU stream figure, once a round: what the copies alone would allow
+ * (copy_ceiling), against the same host figure.  No target: it shows how much of a
+ * throughput target shared memory leaves to meet.
+ */
+function add_copy_ceiling(ws: number, wl: string, host: number): void {
+  const c = copy_ceiling(ws, opts.quick ? 60 : 150);
+  progress(`socket copy ceiling: ${wl} writes: ${(c.shared / 1e6).toFixed(0)} MB/s through kmem ` +
+    `(${(c.plain / 1e6).toFixed(0)} MB/s through an unshared buffer); host ${(host / 1e6).toFixed(0)} MB/s`);
+  report.add({ id: `socket.copy.${ws}`, section: 'socket copy ceiling (copyin + copyout only, host thread)',
+    label: `${wl} writes: one copy in, one out, through a SharedArrayBuffer`, unit: 'B/s', value: c.shared, baseline: host,
+    baselineLabel: `host socketpair ${wl} 1 CPU`, target: { kind: 'none' },
+    side: [{ key: 'plainRatio', label: 'with an unshared ArrayBuffer' }],
+    extra: { plainRatio: c.plain / host, plain: c.plain } });
+}
+
 async function section_socket(): Promise<void> {
   const { helper, why } = compile_host_helper();
   if (helper === null) progress(`socket: ${why}: skipping the host socketpair baselines (figures show 'no baseline')`);
@@ -298,6 +314,7 @@ async function section_socket(): Promise<void> {
                 baselineLabel: `host socketpair ${wl}${cross ? ' x-CPU' : ' 1 CPU'}`, target: { kind: 'ratio-min', x: ws === 64 ? 1 : 0.5 },
                 reference: ws === 64 ? undefined : { value: ws === 2048 ? 2.03e9 : 6.93e9, higherIsBetter: true },
                 extra: { simBytes: tot, hostBytes: htot } });
+              if (dispatch === 'bgl' && !cross) add_copy_ceiling(ws, wl, h);
             }
           }
           for (const cross of [false, true]) {

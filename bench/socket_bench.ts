@@ -96,6 +96,55 @@ export async function sim_stream(m: Kmachine, wsize: number, total: number, roun
   return r;
 }
 
+/*
+ * The copy ceiling of a stream of wsize-byte writes on this host: bytes/s when a write
+ * costs nothing but the two copies every BSD socket makes, one into kernel memory and one
+ * out, in pieces of at most a cluster (MCLBYTES), as sosend and soreceive cut them.
+ * `shared` copies through a SharedArrayBuffer, as the simulation's kmem is; `plain`
+ * through an ordinary ArrayBuffer.  V8 moves bytes into and out of shared memory with
+ * relaxed atomic word moves, not memcpy, so `shared` is the most any socket built on kmem
+ * could carry here, whatever the rest of its path costs.  The views are made before the
+ * loop: it copies and allocates nothing else.
+ */
+export function copy_ceiling(wsize: number, ms: number): { shared: number; plain: number } {
+  const MCLBYTES = 2048;
+  const RING = 64 * 1024;                        // the pieces cycle through 64 KB, as clusters do
+  const piece = Math.min(wsize, MCLBYTES);
+  if (wsize % piece !== 0) throw new RangeError('copy_ceiling: wsize must be a multiple of its piece');
+  const per_write = wsize / piece;
+  const user_out = new Uint8Array(wsize);
+  const user_in = new Uint8Array(wsize).fill(0x5a);
+  const run = (mem: ArrayBufferLike): number => {
+    const k = new Uint8Array(mem);
+    const slots = Math.max(1, Math.floor(RING / piece));
+    const kv = Array.from({ length: slots }, (_, i) => k.subarray(i * piece, i * piece + piece));
+    const uin = Array.from({ length: per_write }, (_, i) => user_in.subarray(i * piece, Math.min(wsize, (i + 1) * piece)));
+    const uout = Array.from({ length: per_write }, (_, i) => user_out.subarray(i * piece, Math.min(wsize, (i + 1) * piece)));
+    let slot = 0, writes = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < ms) {
+      for (let n = 0; n < 64; n++, writes++) {
+        for (let i = 0; i < per_write; i++) {
+          const v = kv[slot];
+          v.set(uin[i]);
+          uout[i].set(v);
+          slot = slot + 1 === slots ? 0 : slot + 1;
+        }
+      }
+      t = performance.now();
+    }
+    if (user_out[wsize - 1] !== 0x5a) throw new Error('copy_ceiling: the bytes did not arrive');
+    return (writes * wsize) / ((t - t0) / 1e3);
+  };
+  const warm = ms;
+  ms /= 4;
+  run(new SharedArrayBuffer(RING));              // warm both paths up
+  run(new ArrayBuffer(RING));
+  ms = warm;
+  return { shared: run(new SharedArrayBuffer(RING)), plain: run(new ArrayBuffer(RING)) };
+}
+
 /* 1-byte round trips over a socketpair: an echo thread on serverCpu, the client on clientCpu; ns per round trip per round. */
 export async function sim_rt(m: Kmachine, n: number, rounds: number, serverCpu: number, clientCpu: number): Promise<number[]> {
   const client = await m.spawnProcess({ cpu: clientCpu, module: SOCKET_PROGS, export: 'pair_rt', args: [serverCpu, n, rounds] });
