@@ -50,6 +50,15 @@ describe.each(ENGINES)('machine (%s engine)', (engine) => {
     await downFailed(m);
   });
 
+  it('a panic the thread catches still fails the machine: it is recorded where it is raised', async () => {
+    const m = await machine({ cpus: 1, engine });
+    const err = (await m.join(await spawner(m)(0, 'kassert_caught')).then((v) => v, (e: unknown) => e)) as PanicError;
+    expect(err).toBeInstanceOf(PanicError);
+    expect(err.kind).toBe('panic');
+    expect(err.panicMessage).toBe('kassert_caught: a broken invariant, caught');
+    await downFailed(m);
+  });
+
   it('every thread asleep with no timer and no IPI is reported as a deadlock', async () => {
     const m = await machine({ cpus: 2, engine });
     const spawn = spawner(m);

@@ -31,6 +31,15 @@ describe.each(ENGINES)('descriptor passing (%s engine)', (engine) => {
       expect([in0, filled, nobufs, eof, in1]).toEqual([0, true, 'ENOBUFS', 0, 0]);
     });
 
+    it('rights refused before unp_internalize (out-of-band data, every flag) are not disposed of: the descriptors stay open', async () => {
+      expect(await run1(engine, model, 'refused_before_internalize', [])).toEqual([
+        'EOPNOTSUPP',             // stream: uipc_send refuses PRUS_OOB
+        'EOPNOTSUPP', 'EOPNOTSUPP', // seqpacket: MSG_OOB, and every flag (MSG_OOB among them)
+        'EOPNOTSUPP',             // dgram
+        0, 'x works',
+      ]);
+    });
+
     it('receiver limits: MSG_CTRUNC closes what did not fit, MSG_PEEK leaves rights queued, EMSGSIZE discards', async () => {
       expect(await run1(engine, model, 'receiver_limits', [])).toEqual([
         1, true, 0, 0,            // truncated: the byte, MSG_CTRUNC, no control, the payload closed (EOF)

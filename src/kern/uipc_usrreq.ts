@@ -334,10 +334,11 @@ function uipc_send(so: Ptr, flags: number, m: Ptr, nam: Ptr, control: Ptr, td: P
       socantsendmore(so);
       unp_shutdown(unp);
     }
+    // A refused send's rights are dropped (a stream receiver that had no room for them
+    // returns no error: those stay in flight, as in C).  Only here, after unp_internalize
+    // ran: the early exits above (C's "goto release") hold raw descriptor numbers.
+    if (control !== NULL && error !== 0) unp_dispose(control, false);
   }
-  // A refused send's rights are dropped (a stream receiver that had no room for them
-  // returns no error: those stay in flight, as in C).
-  if (control !== NULL && error !== 0) unp_dispose(control, false);
   if (control !== NULL) m_freem(control);
   if (m !== NULL) m_freem(m);
   return error;

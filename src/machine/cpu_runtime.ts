@@ -66,7 +66,7 @@ export function spawn_create(gd: Globaldata, req: SpawnRequest, fn: (...a: unkno
 /* Record err as the machine's panic unless another CPU got there first.  Returns true if first. */
 export function panic_record_here(cpu: number, td: Ptr, message: string): boolean {
   if (Atomics.compareExchange(k32, H_PANIC, 0, cpu + 1) !== 0) return false;
-  k32[H_PANIC_TD] = td;
+  k32[H_PANIC_TD] = td !== NULL ? k32[td + TD.td_id] : 0;
   k32[H_PANIC_LEN] = kmem_putstr(ku8, H_PANICMSG * 4, PANICMSG_BYTES, message);
   return true;
 }

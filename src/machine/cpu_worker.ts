@@ -16,6 +16,7 @@ import { k32, kf64, H_HALT, H_PANIC } from '../../shared/kmem.js';
 import { IDLE_POLLS, IDLE_WAIT_MS, SLICE_MS } from '../../shared/param.js';
 import { PC, CPUSTATE_HALT } from '../../shared/pcpu.js';
 import { nanotime } from '../../shared/clock.js';
+import { panic_set_recorder } from '../../shared/panic.js';
 import { machine_attach } from './attach.js';
 import { cpu_bringup, panic_record_here, spawn_create, spawn_prepare, type SpawnRequest } from './cpu_runtime.js';
 import { module_export_loaded, module_export_of, module_load } from './modules.js';
@@ -94,6 +95,14 @@ export async function cpu_worker_main(wd: CpuWorkerData): Promise<void> {
         done(f);
       });
     },
+  });
+  // A panic is recorded, and the host told, where it is raised: a program that catches the
+  // KernelPanic cannot keep the machine running (shared/panic.ts).
+  panic_set_recorder((e) => {
+    if (panic_record_here(gd.cpuid, gd.curtd === gd.idletd ? 0 : gd.curtd, e.message)) {
+      post({ type: 'panic', cpu: gd.cpuid, message: e.message, stack: e.stack });
+      doorbell_all();
+    }
   });
   console_attach(gd, (pid, data) => post({ type: 'console', pid, data }));
   ktrace_attach(gd, (pid, data) => post({ type: 'console', pid, data }));   // trace lines join the console

@@ -17,6 +17,7 @@ import { PC } from '../../shared/pcpu.js';
 import { DET_STEP_NS, NCPU_MAX } from '../../shared/param.js';
 import { set_mycpuid } from '../../shared/cpu.js';
 import { clock_set_virtual } from '../../shared/clock.js';
+import { panic_set_recorder, type KernelPanic } from '../../shared/panic.js';
 import { set_mycpu, type Globaldata } from '../lwkt/globaldata.js';
 import { cpu_step, cpu_has_work, STEP_RAN } from '../lwkt/lwkt_thread.js';
 import { callout_next_deadline } from '../lwkt/kern_timeout.js';
@@ -55,7 +56,10 @@ export class DeterministicMachine extends MachineBase {
     this.attach();
     for (let c = 0; c < this.ncpus; c++) {
       const gd = cpu_bringup(c, {
-        thread_exit: (id, _name, result, error) => this.thread_exited(id, result, error === undefined ? undefined : String(error)),
+        thread_exit: (id, _name, result, error) => {
+          if (this.raised !== null) return;   // it ran on past a panic it caught: the machine fails instead
+          this.thread_exited(id, result, error === undefined ? undefined : String(error));
+        },
       });
       gd.trace_log = this.log;
       console_attach(gd, (pid, bytes) => this.console_in(pid, bytes));
@@ -81,7 +85,18 @@ export class DeterministicMachine extends MachineBase {
     return new DeterministicMachine(kmem, traceLog, stepLimit, ports);
   }
 
-  private attach(): void { machine_attach(this.kmem, this.gds, this.now_ns); }
+  private attach(): void {
+    machine_attach(this.kmem, this.gds, this.now_ns);
+    panic_set_recorder(this.record_panic);
+  }
+
+  /* A panic raised on this machine: recorded at once, the machine failed after the step (shared/panic.ts). */
+  private raised: KernelPanic | null = null;
+  private readonly record_panic = (e: KernelPanic): void => {
+    const cpu = Math.max(this.stepping, 0);
+    const gd = this.gds[cpu];
+    if (gd !== undefined && panic_record_here(cpu, gd.curtd === gd.idletd ? 0 : gd.curtd, e.message)) this.raised = e;
+  };
   protected attach_host(): void { this.attach(); }
 
   protected uptimeNs(): number { return this.now_ns; }
@@ -183,7 +198,12 @@ export class DeterministicMachine extends MachineBase {
     const gd = gds[cpu];
     this.stepping = cpu;
     set_mycpu(gd);
-    if (cpu_step(gd) === STEP_RAN) this.idle_streak = 0;
+    const ran = cpu_step(gd);
+    if (this.raised !== null) {          // raised, and caught by the program: fail all the same
+      this.crashed(this.raised);
+      return false;
+    }
+    if (ran === STEP_RAN) this.idle_streak = 0;
     else if (++this.idle_streak > LIVELOCK_STEPS) {
       this.fail_here(cpu, `livelock: ${LIVELOCK_STEPS} steps in a row in which no thread could run`, 'deadlock');
       return false;

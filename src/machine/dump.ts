@@ -85,10 +85,9 @@ export function panic_record(sab: SharedArrayBuffer): PanicRecord | null {
   const { i32, u8 } = kmem_views(sab);
   const who = Atomics.load(i32, H_PANIC);
   if (who === 0) return null;
-  const td = i32[H_PANIC_TD];
   return {
     cpu: who - 1,
-    thread: td !== 0 ? i32[td + TD.td_id] : 0,
+    thread: i32[H_PANIC_TD],
     message: kmem_getstr(u8, H_PANICMSG * 4, Math.min(i32[H_PANIC_LEN], PANICMSG_BYTES)),
   };
 }

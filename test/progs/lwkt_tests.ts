@@ -490,6 +490,18 @@ export function* kassert_fails(): Blocking<number> {
   return 0;
 }
 
+/* A panic the thread catches itself, then runs on (yields and returns) as if nothing happened. */
+export function* kassert_caught(): Blocking<string> {
+  let caught = '';
+  try {
+    KASSERT(false, 'kassert_caught: a broken invariant, caught');
+  } catch (e) {
+    caught = (e as Error).name;
+  }
+  yield* lwkt_yield();
+  return `ran on after ${caught}`;
+}
+
 /* Sleep with nobody to wake us; set the word at `flag` (if any) once on the queue. */
 export function* sleep_forever(chan: number, flag: number): Blocking<number> {
   crit_enter();

@@ -4,7 +4,7 @@
  * through it and reading what was written at the other end of its socketpair.
  */
 import {
-  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, MSG_CTRUNC, MSG_PEEK, SCM_RIGHTS, SCM_CREDS, CMSGCRED_BYTES,
+  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, MSG_CTRUNC, MSG_OOB, MSG_PEEK, SCM_RIGHTS, SCM_CREDS, CMSGCRED_BYTES,
   CMSG_SPACE, RLIMIT_NOFILE, scm_rights, cmsg_rights, type Cmsg,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
@@ -89,6 +89,29 @@ export function* refusals(sys: Sys): Blocking<unknown[]> {
   const eof = yield* sys.recv(y, buf);          // the disposed right was x's last reference
   for (const fd of [y, a, b, d1, d2]) yield* sys.close(fd);
   return [bad, in0, fills > 0, nobufs, eof, yield* inflight(sys)];
+}
+
+/*
+ * uipc_send's refusals before unp_internalize (C's "goto release"): out-of-band data
+ * (EOPNOTSUPP) with rights on each type, and a seqpacket send with every flag bit set.
+ * The rights were never internalized, so nothing is disposed of: the descriptors stay
+ * open and working and nothing is in flight.  (They used to be disposed of as if they
+ * were file pointers: a panic on a closef of "file" 3.)
+ */
+export function* refused_before_internalize(sys: Sys): Blocking<unknown[]> {
+  const [x, y] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const out: unknown[] = [];
+  for (const type of [SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM]) {
+    const [a, b] = yield* sys.socketpair(AF_LOCAL, type);
+    out.push(yield* attempt(sys.sendmsg(a, { buf: enc.encode('o'), control: [scm_rights([x, a])] }, MSG_OOB)));
+    if (type === SOCK_SEQPACKET) out.push(yield* attempt(sys.sendmsg(a, { buf: enc.encode('o'), control: [scm_rights([x, b])] }, -1)));
+    yield* sys.close(a);
+    yield* sys.close(b);
+  }
+  out.push(yield* inflight(sys), yield* through(sys, x, y, 'x works'));
+  yield* sys.close(x);
+  yield* sys.close(y);
+  return out;
 }
 
 /*
