@@ -91,16 +91,57 @@ function show(v: unknown): string {
  * every other exception as "call: Name: message" (at most 20).  With `trace`, each call
  * and its outcome is printed on the console first (to find the call that broke something).
  */
-export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false): Blocking<FuzzResult> {
+export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, threads = 0): Blocking<FuzzResult> {
+  yield* sys.sigaction(SIGPIPE, SIG_IGN);
+  try { yield* sys.mkdir('/fz'); } catch { /* a second run */ }
+  const fds: number[] = [];
+  for (const t of [SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM]) {
+    const [a, b] = yield* sys.socketpair(AF_LOCAL, t);
+    fds.push(a, b);
+  }
+  for (const f of fds) yield* sys.fcntl(f, F_SETFL, O_NONBLOCK);
+  fds.push(yield* sys.kqueue());                  // (a kqueue refuses FIONBIO: ENOTTY; kevent has its timeout)
+  // The rights pair, on descriptors no pool names (closefrom(64) may close it: then sends fail).
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
+  yield* sys.dup2(a, RIGHTS_TX);
+  yield* sys.dup2(b, RIGHTS_RX);
+  yield* sys.close(a);
+  yield* sys.close(b);
+  yield* sys.fcntl(RIGHTS_TX, F_SETFL, O_NONBLOCK);
+  yield* sys.fcntl(RIGHTS_RX, F_SETFL, O_NONBLOCK);
+  if (threads === 0) return yield* fuzz_loop(sys, seed, n, fds, true, trace);
+  // Threads of this process on both CPUs, all on the one descriptor table.  None makes a
+  // descriptor for a new file (socket, socketpair, accept): until its maker set O_NONBLOCK,
+  // another thread's recv on it could wait for good.
+  const tids: number[] = [];
+  for (let i = 0; i < threads; i++) {
+    tids.push(yield* sys.thread(fuzz_thread, { cpu: i % 2, args: [seed * 31 + i, n, fds] }));
+  }
+  const res: FuzzResult = { calls: 0, errors: 0, ok: 0, bad: [] };
+  for (const tid of tids) {
+    const t = (yield* sys.join(tid)) as FuzzResult;
+    res.calls += t.calls;
+    res.errors += t.errors;
+    res.ok += t.ok;
+    res.bad.push(...t.bad);
+  }
+  return res;
+}
+
+/* One thread of a threaded sys_fuzz. */
+export function* fuzz_thread(sys: Sys, seed: number, n: number, fds: number[]): Blocking<FuzzResult> {
+  return yield* fuzz_loop(sys, seed, n, fds, false, false);
+}
+
+const RIGHTS_TX = 60, RIGHTS_RX = 61;
+
+function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: boolean, trace: boolean): Blocking<FuzzResult> {
   const r = new Rng(seed);
   const res: FuzzResult = { calls: 0, errors: 0, ok: 0, bad: [] };
-  const fds: number[] = [];          // descriptors this process may have open
   const aios: number[] = [];
   const buf = new Uint8Array(64);
-  yield* sys.sigaction(SIGPIPE, SIG_IGN);
   const me = yield* sys.getpid();
   const NOT_ME = GARBAGE.filter((v) => v !== me);
-  try { yield* sys.mkdir('/fz'); } catch { /* a second run */ }
 
   // Every new descriptor non-blocking at once, so that no call can wait for good.
   function* keep(fd: unknown): Blocking<void> {
@@ -120,18 +161,6 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false): Blo
     }
     try { yield* keep(yield* sys.kqueue()); } catch { /* ditto */ }
   }
-  yield* setup();
-  // The rights pair, on descriptors no pool names (closefrom(64) may close it: then sends fail).
-  const RIGHTS_TX = 60, RIGHTS_RX = 61;
-  {
-    const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
-    yield* sys.dup2(a, RIGHTS_TX);
-    yield* sys.dup2(b, RIGHTS_RX);
-    yield* sys.close(a);
-    yield* sys.close(b);
-    yield* sys.fcntl(RIGHTS_TX, F_SETFL, O_NONBLOCK);
-    yield* sys.fcntl(RIGHTS_RX, F_SETFL, O_NONBLOCK);
-  }
 
   const fd = (): unknown => (r.chance(0.75) && fds.length > 0 ? r.pick(fds) : r.chance(0.5) ? r.pick([0, 1, 2, 64, 1023, 1024]) : r.pick(GARBAGE));
   const any = (plausible: readonly unknown[]): unknown => (r.chance(0.7) ? r.pick(plausible) : r.pick(GARBAGE));
@@ -143,6 +172,7 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false): Blo
   const tv = (): unknown => anyt([{ sec: 0, usec: 0 }, { sec: 0, usec: 1000 }, { sec: 0, usec: -1 }, { sec: 0, usec: 1e6 }]);
   const ts = (): unknown => anyt([{ sec: 0, nsec: 0 }, { sec: 0, nsec: 1e6 }, { sec: -1, nsec: 0 }, { sec: 0, nsec: 1e9 }]);
 
+  const payloads = (): number[][] => (creates ? [fds.slice(0, 2), [RIGHTS_TX], [RIGHTS_RX], [99]] : [fds.slice(0, 2), [99]]);
   type Call = [string, () => Blocking<unknown>, boolean?];   // name, call, returns new descriptors
   const s0 = sys as unknown as Record<string, (...a: unknown[]) => Blocking<unknown>>;
   let last = '';
@@ -166,7 +196,9 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false): Blo
     // Rights travel only over their own datagram pair, read only with room for them: rights
     // that a plain recv drops, or that a full stream receiver refuses, stay in flight for
     // good, as in DragonFly 2008 (uipc_usrreq_rights.ts), and would read as a leak here.
-    ['sendmsg rights', () => s.sendmsg(RIGHTS_TX, { buf, control: [scm_rights(r.pick([fds.slice(0, 2), [RIGHTS_TX], [RIGHTS_RX], [99]]))] },
+    // The pair may pass itself (a cycle for unp_gc) only with one thread: another thread
+    // could read its received descriptor, a reused number, with a plain read.
+    ['sendmsg rights', () => s.sendmsg(RIGHTS_TX, { buf, control: [scm_rights(r.pick(payloads()))] },
       any([0, MSG_DONTWAIT, MSG_OOB, MSG_EOR, -1]))],
     ['recvmsg rights', () => s.recvmsg(RIGHTS_RX, new Uint8Array(64), r.pick([{ controlLen: 64 }, { controlLen: 64, flags: MSG_PEEK }])), true],
     ['shutdown', () => s.shutdown(fd(), any([SHUT_RD, SHUT_WR, SHUT_RDWR, 3]))],
@@ -226,9 +258,10 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false): Blo
     ['waitpid', () => s.waitpid(any([-1, 0, 99999, 1.5]), WNOHANG)],
   ];
 
+  const usable = creates ? calls : calls.filter(([name]) => !NEW_FILES.has(name));
   for (let i = 0; i < n; i++) {
-    if (i % 97 === 0 && fds.length < 6) yield* setup();
-    const [name, call, makes] = calls[r.below(calls.length)];
+    if (creates && i % 97 === 0 && fds.length < 6) yield* setup();
+    const [name, call, makes] = usable[r.below(usable.length)];
     res.calls++;
     let v: unknown;
     try {
@@ -263,6 +296,9 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false): Blo
   }
   return res;
 }
+
+/* The calls that make a descriptor for a new file, which starts out blocking. */
+const NEW_FILES = new Set(['socket', 'socketpair', 'accept']);
 
 /* Every path a fuzz run may have made (bound or mkdir'd), deepest first. */
 function fuzz_paths(): string[] {
