@@ -26,6 +26,9 @@
  *    copy is made under knote_spin too, which guards the knotes it carries over.
  *  - sopoll records the poller and then looks again, as the SSB_WAIT sleeps do.
  *  - Socket options are a struct sockopt in kmem (SOPT) whose value is a kmem byte range.
+ *  - soreceive's out-of-band read into an sbuf (sio) hands the mbuf over once and forgets
+ *    it; C appends it and then frees it at "bad:" all the same (a use after free nothing
+ *    reaches here: no caller passes a null uio, and AF_LOCAL has no out-of-band data).
  */
 
 import { FreeList } from '../../shared/freelist.js';

@@ -65,7 +65,7 @@ import {
 } from './uipc_socket.js';
 import { free_sockaddr, soclrstate } from './uipc_socket2.js';
 import {
-  NM_FFLAGS, NM_REVENT, NM_SEVENT, NM_SO, SO_DISPATCH_BGL, so_dispatch_model, so_pru_notify, so_pru_peeraddr, so_pru_sockaddr,
+  NM_FFLAGS, NM_REVENT, NM_SO, SO_DISPATCH_BGL, so_dispatch_model, so_pru_notify, so_pru_peeraddr, so_pru_sockaddr,
 } from './uipc_msg.js';
 import { MSG } from '../lwkt/msg.js';
 import { kfunc_on_attach, kfunc_register } from '../lwkt/kfunc.js';
@@ -497,10 +497,12 @@ function* kern_connect_body(p: Ptr, w: Ptr, s: number, fflags: number, sa: numbe
         break done;
       }
       if ((Atomics.load(k32, so + SO.so_state) & SS_ISCONNECTING) !== 0 && k32[so + SO.so_error] === 0) {
-        error = yield* notify_wait(so, pred.connected, false, NM_SEVENT, NULL);
-        if (error === EINTR) interrupted = true;
+        // NM_REVENT as in C: soisconnected and soisdisconnected wake both buffers.
+        error = yield* notify_wait(so, pred.connected, false, NM_REVENT, NULL);
+        if (error === EINTR || error === ERESTART) interrupted = true;
       }
-      if (!interrupted) {
+      // so_error is taken (and cleared) only when nothing failed before it, as C does.
+      if (error === 0) {
         error = k32[so + SO.so_error];
         k32[so + SO.so_error] = 0;
       }
