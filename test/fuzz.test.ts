@@ -4,8 +4,10 @@
  * return or fail with a SysError carrying an errno, never throw anything else out of the
  * kernel; the machine must not panic; and once the process has exited and its files in
  * the namespace are removed, every socket-layer zone is back to its starting count.
- * Both engines, both dispatch models, root and an ordinary uid, and three threads of one
- * process on both CPUs calling at once on one descriptor table.
+ * Both engines, both dispatch models, root and an ordinary uid, three threads of one
+ * process on both CPUs calling at once on one descriptor table, and forked children
+ * sharing every file, which the parent signals at random (SIGKILL among them) and reaps
+ * (a child's own exceptions from the kernel come back in the parent's report).
  *
  * This found a panic: uipc_send disposed of SCM_RIGHTS it had refused before
  * internalizing them (out-of-band data), closing raw descriptor numbers as files.
@@ -19,10 +21,10 @@ const CALLS = 3000;
 
 describe.each(ENGINES)('system calls with random arguments (%s engine)', (engine) => {
   describe.each(MODELS)('%s dispatch', (model) => {
-    it.each([[1, 0, 0], [2, 1000, 0], [3, 0, 3]])('seed %i, uid %i, %i threads on both CPUs (0: the main thread alone): SysError or a result, never a kernel exception; nothing leaks', async (seed, uid, threads) => {
+    it.each([[1, 0, 0, 0], [2, 1000, 0, 0], [3, 0, 3, 0], [4, 0, 0, 2]])('seed %i, uid %i, %i threads on both CPUs, %i forked children: SysError or a result, never a kernel exception; nothing leaks', async (seed, uid, threads, forks) => {
       const m = await machine({ cpus: 2, engine, dispatch: model, seed: 7 });
       const z0 = socketZones(m);
-      const r = (await m.join(await m.spawnProcess({ cpu: 0, module: FUZZ, export: 'sys_fuzz', args: [seed, CALLS, false, threads], uid }))) as FuzzResult;
+      const r = (await m.join(await m.spawnProcess({ cpu: 0, module: FUZZ, export: 'sys_fuzz', args: [seed, CALLS, false, threads, forks], uid }))) as FuzzResult;
       const calls = CALLS * Math.max(1, threads);
       expect(r.bad).toEqual([]);
       expect(r.calls).toBe(calls);

@@ -12,14 +12,15 @@
  */
 
 import {
-  Sys, SysError, AF_LOCAL, AF_INET, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, SOL_SOCKET,
+  Sys, SysError, ProcessKilled, ProcessExit, AF_LOCAL, AF_INET, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, SOL_SOCKET,
   SO_ACCEPTCONN, SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER, SO_SNDBUF, SO_RCVBUF, SO_SNDLOWAT, SO_RCVLOWAT, SO_SNDTIMEO,
   SO_RCVTIMEO, SO_ERROR, SO_TYPE, SO_NOSIGPIPE, SO_ACCEPTFILTER, SO_OOBINLINE, SO_TIMESTAMP,
   MSG_OOB, MSG_PEEK, MSG_EOR, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_EOF, MSG_NOSIGNAL, SHUT_RD, SHUT_WR, SHUT_RDWR,
   F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_SETOWN, O_NONBLOCK, O_ASYNC, FIOASYNC, FIONREAD,
   FIOSETOWN, FIOGETOWN, SIOCATMARK, SIGPIPE, SIGUSR1, SIGUSR2, SIGIO, SIGURG, SIGHUP, SIG_IGN, SIG_DFL, SA_RESTART,
   RLIMIT_NOFILE, RLIMIT_SBSIZE, RLIMIT_CPU, POLLIN, POLLOUT, POLLPRI, EVFILT_READ, EVFILT_WRITE, EVFILT_TIMER, EV_ADD,
-  EV_DELETE, EV_ONESHOT, EV_CLEAR, SCM_RIGHTS, SCM_CREDS, scm_rights, cmsg_rights, WNOHANG, type MsgIn,
+  EV_DELETE, EV_ONESHOT, EV_CLEAR, SCM_RIGHTS, SCM_CREDS, scm_rights, cmsg_rights, WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED,
+  WTERMSIG, SIGKILL, SIGTERM, type MsgIn,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
 
@@ -75,6 +76,9 @@ const SYSCTLS = ['kern.ipc.maxsockbuf', 'kern.ipc.somaxconn', 'kern.ipc.sockbuf_
   'kern.maxfiles', 'net.local.stream.sendspace', 'net.local.dgram.recvspace', 'kern.ipc.maxsockets', 'no.such', '',
   'kern', 'kern.ipc.maxsockbuf.x'];
 
+/* What forked children threw from the kernel (they share their parent's isolate). */
+const FUZZ_BAD: string[] = [];
+
 /* sys_fuzz's trace (with `trace`): the last calls and their outcomes, newest last. */
 export const FUZZ_TRACE: string[] = [];
 
@@ -94,7 +98,7 @@ function show(v: unknown): string {
  * every other exception as "call: Name: message" (at most 20).  With `trace`, each call
  * and its outcome is printed on the console first (to find the call that broke something).
  */
-export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, threads = 0): Blocking<FuzzResult> {
+export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, threads = 0, forks = 0): Blocking<FuzzResult> {
   yield* sys.sigaction(SIGPIPE, SIG_IGN);
   try { yield* sys.mkdir('/fz'); } catch { /* a second run */ }
   const fds: number[] = [];
@@ -112,6 +116,23 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, thre
   yield* sys.close(b);
   yield* sys.fcntl(RIGHTS_TX, F_SETFL, O_NONBLOCK);
   yield* sys.fcntl(RIGHTS_RX, F_SETFL, O_NONBLOCK);
+  if (forks > 0) {
+    // Child processes with copies of this table (every file shared), fuzzing at once; this
+    // process signals them at random, SIGKILL included, then reaps them.
+    FUZZ_BAD.length = 0;
+    const kids: number[] = [];
+    for (let i = 0; i < forks; i++) kids.push(yield* sys.fork(fuzz_child, seed * 17 + i, n, fds));
+    const res = yield* fuzz_loop(sys, seed, n, fds, true, trace, kids);
+    for (const kid of kids) {
+      const st = yield* sys.waitpid(kid, 0);
+      if (WIFEXITED(st.status) && WEXITSTATUS(st.status) !== 0) res.bad.push(`child ${kid} exited ${WEXITSTATUS(st.status)}`);
+      if (WIFSIGNALED(st.status) && ![SIGKILL, SIGUSR1, SIGUSR2, SIGTERM].includes(WTERMSIG(st.status))) {
+        res.bad.push(`child ${kid} killed by signal ${WTERMSIG(st.status)}`);
+      }
+    }
+    res.bad.push(...FUZZ_BAD.slice(0, 20));
+    return res;
+  }
   if (threads === 0) return yield* fuzz_loop(sys, seed, n, fds, true, trace);
   // Threads of this process on both CPUs, all on the one descriptor table.  None makes a
   // descriptor for a new file (socket, socketpair, accept): until its maker set O_NONBLOCK,
@@ -131,6 +152,16 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, thre
   return res;
 }
 
+/*
+ * A forked child of sys_fuzz: its exceptions from the kernel go to FUZZ_BAD (a fork runs on
+ * its parent's CPU, so in its parent's isolate), and its exit status is how many there were.
+ */
+export function* fuzz_child(sys: Sys, seed: number, n: number, fds: number[]): Blocking<number> {
+  const r = yield* fuzz_loop(sys, seed, n, fds, true, false, [], true);
+  FUZZ_BAD.push(...r.bad.map((b) => `child: ${b}`));
+  return Math.min(r.bad.length, 255);
+}
+
 /* One thread of a threaded sys_fuzz. */
 export function* fuzz_thread(sys: Sys, seed: number, n: number, fds: number[]): Blocking<FuzzResult> {
   return yield* fuzz_loop(sys, seed, n, fds, false, false);
@@ -138,13 +169,20 @@ export function* fuzz_thread(sys: Sys, seed: number, n: number, fds: number[]): 
 
 const RIGHTS_TX = 60, RIGHTS_RX = 61;
 
-function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: boolean, trace: boolean): Blocking<FuzzResult> {
+/*
+ * The calls.  `creates`: may make descriptors for new files.  `kids`: child pids this
+ * process may signal.  `forked`: one of several processes, so kill() and waitpid() must
+ * not reach the family at all (garbage pids are small numbers: its own).
+ */
+function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: boolean, trace: boolean,
+    kids: number[] = [], forked = false): Blocking<FuzzResult> {
   const r = new Rng(seed);
   const res: FuzzResult = { calls: 0, errors: 0, ok: 0, bad: [] };
   const aios: number[] = [];
   const buf = new Uint8Array(64);
   const me = yield* sys.getpid();
-  const NOT_ME = GARBAGE.filter((v) => v !== me);
+  const family = forked || kids.length > 0;
+  const NOT_ME = GARBAGE.filter((v) => v !== me && !(family && typeof v === 'number' && v >= 0 && v < 1000));
 
   // Every new descriptor non-blocking at once, so that no call can wait for good.
   function* keep(fd: unknown): Blocking<void> {
@@ -267,7 +305,8 @@ function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: b
     ['kill', () => s.kill(r.chance(0.7) ? r.pick([99999, -99999, 1 << 30]) : r.pick(NOT_ME), any([0, SIGUSR1, 99, -1]))],
     ['kill 0', () => s.kill(any([1, 2, 3, 1.5, 'x']), 0)],
     ['sigaction', () => s.sigaction(any(SIGS), any(HANDLERS), any([0, SA_RESTART, -1]))],
-    ['waitpid', () => s.waitpid(any([-1, 0, 99999, 1.5]), WNOHANG)],
+    ['waitpid', () => s.waitpid(family ? r.pick([99999, 1.5, 'x']) : any([-1, 0, 99999, 1.5]), WNOHANG)],
+    ...(kids.length > 0 ? [['kill child', () => s.kill(r.pick(kids), r.pick([0, 0, 0, SIGUSR2, SIGKILL, SIGUSR1, SIGTERM]))] as Call] : []),
   ];
 
   const usable = creates ? calls : calls.filter(([name]) => !NEW_FILES.has(name));
@@ -283,6 +322,8 @@ function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: b
       if (trace) yield* tell(`   -> ${show(v)}\n`);
       res.ok++;
     } catch (e) {
+      // A signal's default action or another thread's exit ends this process: not a call's answer.
+      if (e instanceof ProcessKilled || e instanceof ProcessExit) throw e;
       if (e instanceof SysError && typeof e.errno === 'number' && e.errno > 0 && e.code.startsWith('E')) {
         if (trace) yield* tell(`   -> ${e.code}\n`);
         res.errors++;
