@@ -21,6 +21,7 @@ import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { H_HALT, H_LIVE, H_OFF_PCPU, H_PANIC, H_PANIC_LEN, H_PANICMSG, kmem_putstr } from '../../shared/kmem.js';
+import { panic_set_recorder } from '../../shared/panic.js';
 import { PC, PCPU_WORDS, CPUSTATE_IDLE, CPUSTATE_RUN } from '../../shared/pcpu.js';
 import { PANICMSG_BYTES } from '../../shared/param.js';
 import { IPIQ_RI, IPIQ_WI, ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
@@ -146,7 +147,10 @@ export class ParallelMachine extends MachineBase {
     this.watchdog.unref();
   }
 
-  protected attach_host(): void { machine_attach(this.kmem, [], -1); }
+  protected attach_host(): void {
+    machine_attach(this.kmem, [], -1);
+    panic_set_recorder(null);      // not a deterministic machine's, left from an earlier attach
+  }
 
   /* Workers still running this machine: not exited, not handed back to the pool (0 after shutdown). */
   aliveWorkers(): number { return this.pooled ? 0 : this.ncpus - this.gone.size; }
