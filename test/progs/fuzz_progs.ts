@@ -121,7 +121,7 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, thre
     // process signals them at random, SIGKILL included, then reaps them.
     FUZZ_BAD.length = 0;
     const kids: number[] = [];
-    for (let i = 0; i < forks; i++) kids.push(yield* sys.fork(fuzz_child, seed * 17 + i, n, fds));
+    for (let i = 0; i < forks; i++) kids.push(yield* sys.fork(fuzz_child, seed * 17 + i, n, fds, trace));
     const res = yield* fuzz_loop(sys, seed, n, fds, true, trace, kids);
     for (const kid of kids) {
       const st = yield* sys.waitpid(kid, 0);
@@ -156,8 +156,8 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, thre
  * A forked child of sys_fuzz: its exceptions from the kernel go to FUZZ_BAD (a fork runs on
  * its parent's CPU, so in its parent's isolate), and its exit status is how many there were.
  */
-export function* fuzz_child(sys: Sys, seed: number, n: number, fds: number[]): Blocking<number> {
-  const r = yield* fuzz_loop(sys, seed, n, fds, true, false, [], true);
+export function* fuzz_child(sys: Sys, seed: number, n: number, fds: number[], trace = false): Blocking<number> {
+  const r = yield* fuzz_loop(sys, seed, n, fds, true, trace, [], true);
   FUZZ_BAD.push(...r.bad.map((b) => `child: ${b}`));
   return Math.min(r.bad.length, 255);
 }
@@ -317,15 +317,15 @@ function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: b
     let v: unknown;
     try {
       const b = call();
-      if (trace) yield* tell(`${i} ${last}\n`);
+      if (trace) yield* tell(`[${me}] ${i} ${last}\n`);
       v = yield* b;
-      if (trace) yield* tell(`   -> ${show(v)}\n`);
+      if (trace) yield* tell(`[${me}]    -> ${show(v)}\n`);
       res.ok++;
     } catch (e) {
       // A signal's default action or another thread's exit ends this process: not a call's answer.
       if (e instanceof ProcessKilled || e instanceof ProcessExit) throw e;
       if (e instanceof SysError && typeof e.errno === 'number' && e.errno > 0 && e.code.startsWith('E')) {
-        if (trace) yield* tell(`   -> ${e.code}\n`);
+        if (trace) yield* tell(`[${me}]    -> ${e.code}\n`);
         res.errors++;
         continue;
       }
@@ -363,8 +363,17 @@ function fuzz_paths(): string[] {
   return [...all].sort((a, b) => b.split('/').length - a.split('/').length || b.length - a.length);
 }
 
-/* Remove what sys_fuzz left in the file namespace (run as root). Returns the paths removed. */
+/*
+ * Remove what sys_fuzz left in the file namespace (run as root), and let unp_gc run once
+ * more.  SEED runs unp_gc only from unp_detach while rights are in flight, so a cycle whose
+ * last outside descriptor was closed after the last detach (one process closes the
+ * rights pair's receiver after another closed the sender) waits for the next detach:
+ * closing a socketpair here is that detach.  Returns the paths removed.
+ */
 export function* fuzz_cleanup(sys: Sys): Blocking<number> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  yield* sys.close(a);
+  yield* sys.close(b);
   let removed = 0;
   for (let pass = 0; pass < 2; pass++) {
     for (const p of fuzz_paths()) {
