@@ -93,10 +93,15 @@ function show(v: unknown): string {
   try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
 }
 
+/* The rights pair's descriptors: no pool of arguments names them. */
+const RIGHTS_TX = 60, RIGHTS_RX = 61;
+
 /*
- * sys_fuzz: `n` random calls.  Returns how many returned, how many threw SysError, and
- * every other exception as "call: Name: message" (at most 20).  With `trace`, each call
- * and its outcome is printed on the console first (to find the call that broke something).
+ * sys_fuzz: `n` random calls, from this thread alone, or from `threads` threads of this
+ * process on both CPUs, or from this process and `forks` forked children.  Returns how
+ * many returned, how many threw SysError, and every other exception as "call: Name:
+ * message" (at most 20).  With `trace`, each call and its outcome go to FUZZ_TRACE (to
+ * find the call that broke something).
  */
 export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, threads = 0, forks = 0): Blocking<FuzzResult> {
   yield* sys.sigaction(SIGPIPE, SIG_IGN);
@@ -166,8 +171,6 @@ export function* fuzz_child(sys: Sys, seed: number, n: number, fds: number[], tr
 export function* fuzz_thread(sys: Sys, seed: number, n: number, fds: number[]): Blocking<FuzzResult> {
   return yield* fuzz_loop(sys, seed, n, fds, false, false);
 }
-
-const RIGHTS_TX = 60, RIGHTS_RX = 61;
 
 /*
  * The calls.  `creates`: may make descriptors for new files.  `kids`: child pids this
