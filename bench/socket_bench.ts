@@ -114,12 +114,12 @@ export function copy_ceiling(wsize: number, ms: number): { shared: number; plain
   const per_write = wsize / piece;
   const user_out = new Uint8Array(wsize);
   const user_in = new Uint8Array(wsize).fill(0x5a);
-  const run = (mem: ArrayBufferLike): number => {
+  const run = (mem: ArrayBufferLike, ms: number): number => {
     const k = new Uint8Array(mem);
     const slots = Math.max(1, Math.floor(RING / piece));
     const kv = Array.from({ length: slots }, (_, i) => k.subarray(i * piece, i * piece + piece));
-    const uin = Array.from({ length: per_write }, (_, i) => user_in.subarray(i * piece, Math.min(wsize, (i + 1) * piece)));
-    const uout = Array.from({ length: per_write }, (_, i) => user_out.subarray(i * piece, Math.min(wsize, (i + 1) * piece)));
+    const uin = Array.from({ length: per_write }, (_, i) => user_in.subarray(i * piece, (i + 1) * piece));
+    const uout = Array.from({ length: per_write }, (_, i) => user_out.subarray(i * piece, (i + 1) * piece));
     let slot = 0, writes = 0;
     const t0 = performance.now();
     let t = t0;
@@ -137,12 +137,9 @@ export function copy_ceiling(wsize: number, ms: number): { shared: number; plain
     if (user_out[wsize - 1] !== 0x5a) throw new Error('copy_ceiling: the bytes did not arrive');
     return (writes * wsize) / ((t - t0) / 1e3);
   };
-  const warm = ms;
-  ms /= 4;
-  run(new SharedArrayBuffer(RING));              // warm both paths up
-  run(new ArrayBuffer(RING));
-  ms = warm;
-  return { shared: run(new SharedArrayBuffer(RING)), plain: run(new ArrayBuffer(RING)) };
+  run(new SharedArrayBuffer(RING), ms / 4);     // warm both paths up
+  run(new ArrayBuffer(RING), ms / 4);
+  return { shared: run(new SharedArrayBuffer(RING), ms), plain: run(new ArrayBuffer(RING), ms) };
 }
 
 /* 1-byte round trips over a socketpair: an echo thread on serverCpu, the client on clientCpu; ns per round trip per round. */

@@ -130,10 +130,6 @@ export function* kern_select(p: Ptr, nd: number, ibits: Int32Array, obits: Int32
 }
 
 /*
- * The end of a select or poll: the thread is no longer selecting; neither call is
- * restarted after a signal (EINTR), and a timeout is a normal return.
- */
-/*
  * doselect's and poll's loop: scan (the count of ready descriptors to the kmem word res;
  * an errno ends the call), and while none is ready, sleep (selsleep) until a selwakeup,
  * a collision or the deadline (-1: none), then scan again.
@@ -153,6 +149,10 @@ function* sel_wait(td: Ptr, deadline: number, wmesg: string, res: Ptr, scan: () 
   return sel_done(td, error);
 }
 
+/*
+ * The end of a select or poll: the thread is no longer selecting; neither call is
+ * restarted after a signal (EINTR), and a timeout is a normal return.
+ */
 function sel_done(td: Ptr, error: number): number {
   k32[td + TD.td_flags] &= ~(TDF_SELECT | TDF_SELECTING);
   if (error === ERESTART) return EINTR;

@@ -66,7 +66,7 @@ import {
 } from '../sys/socket.js';
 import {
   PR_ATOMIC, PR_ADDR, PR_CONNREQUIRED, PR_WANTRCVD, PR_RIGHTS, PR_IMPLOPCL, PRUS_OOB, PRUS_EOF, PRUS_MORETOCOME,
-  PRU_RCVD, PRU_SEND, type Protosw,
+  type Protosw,
 } from '../sys/protosw.js';
 import {
   MB, MCLBYTES, MINCLSIZE, M_EOR, M_PKTHDR, MT_DATA, MT_HEADER, MT_SONAME, MT_CONTROL, MT_OOBDATA, MB_DONTWAIT,
@@ -88,7 +88,7 @@ import {
 import { selrecord } from './sys_generic.js';
 import { accept_filt_remove, do_setopt_accept_filter, sogetopt_accept_filter } from './uipc_accf.js';
 import {
-  netisr_sync_port, so_mport, so_port_init, so_pru_abort, so_pru_aborta, so_pru_accept, so_pru_attach, so_pru_bind, so_pru_connect,
+  so_port_init, so_pru_abort, so_pru_aborta, so_pru_accept, so_pru_attach, so_pru_bind, so_pru_connect,
   so_pru_connect2, so_pru_ctloutput, so_pru_detach, so_pru_disconnect, so_pru_listen, so_pru_rcvd, so_pru_rcvoob,
   so_pru_send, so_pru_shutdown,
 } from './uipc_msg.js';
@@ -1115,7 +1115,6 @@ const RECV_SLEEP = 2;
  * sosend).
  */
 export function soreceive(so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, controlp: Ptr, flagsp: Ptr): Blocking<number> {
-  const pr = protosw_of(k32[so + SO.so_proto]);
   const flags = flagsp !== NULL ? k32[flagsp] & ~MSG_EOR : 0;
   const r = rcv_free.get() ?? new Rcv();
   soreceive_init(r, so, psa, uio, sio, controlp, flags);

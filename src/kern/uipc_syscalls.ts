@@ -51,8 +51,7 @@ import { DTYPE_SOCKET, FASYNC, FILE, FIOASYNC, FIONBIO, FNONBLOCK, FREAD, FWRITE
 import { PROC, SIGPIPE } from '../sys/proc.js';
 import { SEL, SO, SSB, SS_CANTRCVMORE, SS_COMP, SS_ISCONFIRMING, SS_ISCONNECTED, SS_ISCONNECTING } from '../sys/socketvar.js';
 import {
-  MSG_DONTROUTE, MSG_DONTWAIT, MSG_EOF, MSG_EOR, MSG_FBLOCKING, MSG_FNONBLOCKING, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK,
-  MSG_WAITALL, SOCK_DGRAM, SOCK_MAXADDRLEN, SO_ACCEPTCONN, SO_NOSIGPIPE,
+  MSG_FBLOCKING, MSG_FNONBLOCKING, MSG_NOSIGNAL, SOCK_DGRAM, SOCK_MAXADDRLEN, SO_ACCEPTCONN, SO_NOSIGPIPE,
 } from '../sys/socket.js';
 import { falloc, fdrop, fileops_of, fsetfd, holdfp, holdsock } from './kern_descrip.js';
 import { psignal } from './kern_proc.js';

@@ -23,7 +23,7 @@ import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { PC } from '../../shared/pcpu.js';
-import { DONE_VOID, EFF_SWITCH, SWITCH_ONCE, done_count, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, SWITCH_ONCE, done_count, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { Cont, FINISHED } from '../../shared/cont.js';
 import { FreeList } from '../../shared/freelist.js';
 import { KASSERT, panic } from '../../shared/panic.js';

@@ -70,3 +70,8 @@ export function panic_record_here(cpu: number, td: Ptr, message: string): boolea
   k32[H_PANIC_LEN] = kmem_putstr(ku8, H_PANICMSG * 4, PANICMSG_BYTES, message);
   return true;
 }
+
+/* panic_record_here for a panic raised on gd: by its running thread, unless that is the idle thread. */
+export function panic_record_on(gd: Globaldata, message: string): boolean {
+  return panic_record_here(gd.cpuid, gd.curtd === gd.idletd ? 0 : gd.curtd, message);
+}

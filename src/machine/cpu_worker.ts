@@ -18,7 +18,7 @@ import { PC, CPUSTATE_HALT } from '../../shared/pcpu.js';
 import { nanotime } from '../../shared/clock.js';
 import { panic_set_recorder } from '../../shared/panic.js';
 import { machine_attach } from './attach.js';
-import { cpu_bringup, panic_record_here, spawn_create, spawn_prepare, type SpawnRequest } from './cpu_runtime.js';
+import { cpu_bringup, panic_record_on, spawn_create, spawn_prepare, type SpawnRequest } from './cpu_runtime.js';
 import { module_export_loaded, module_export_of, module_load } from './modules.js';
 import { cpu_step, cpu_idle_work, STEP_RAN } from '../lwkt/lwkt_thread.js';
 import { callout_next_deadline } from '../lwkt/kern_timeout.js';
@@ -99,7 +99,7 @@ export async function cpu_worker_main(wd: CpuWorkerData): Promise<void> {
   // A panic is recorded, and the host told, where it is raised: a program that catches the
   // KernelPanic cannot keep the machine running (shared/panic.ts).
   panic_set_recorder((e) => {
-    if (panic_record_here(gd.cpuid, gd.curtd === gd.idletd ? 0 : gd.curtd, e.message)) {
+    if (panic_record_on(gd, e.message)) {
       post({ type: 'panic', cpu: gd.cpuid, message: e.message, stack: e.stack });
       doorbell_all();
     }
@@ -186,7 +186,7 @@ function cpu_slice(gd: Globaldata, post: (e: CpuEvent) => void): boolean {
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    if (err.name !== 'KernelHalt' && panic_record_here(gd.cpuid, gd.curtd === gd.idletd ? 0 : gd.curtd, err.message)) {
+    if (err.name !== 'KernelHalt' && panic_record_on(gd, err.message)) {
       post({ type: 'panic', cpu: gd.cpuid, message: err.message, stack: err.stack });
       doorbell_all();
     }

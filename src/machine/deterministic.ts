@@ -23,7 +23,7 @@ import { cpu_step, cpu_has_work, STEP_RAN } from '../lwkt/lwkt_thread.js';
 import { callout_next_deadline } from '../lwkt/kern_timeout.js';
 import { ipiq_any_inflight } from '../lwkt/lwkt_ipiq.js';
 import { machine_attach } from './attach.js';
-import { cpu_bringup, panic_record_here, spawn_create, spawn_prepare } from './cpu_runtime.js';
+import { cpu_bringup, panic_record_here, panic_record_on, spawn_create, spawn_prepare } from './cpu_runtime.js';
 import { module_load } from './modules.js';
 import { DetRng } from './det_rng.js';
 import { MessageChannel } from 'node:worker_threads';
@@ -93,9 +93,8 @@ export class DeterministicMachine extends MachineBase {
   /* A panic raised on this machine: recorded at once, the machine failed after the step (shared/panic.ts). */
   private raised: KernelPanic | null = null;
   private readonly record_panic = (e: KernelPanic): void => {
-    const cpu = Math.max(this.stepping, 0);
-    const gd = this.gds[cpu];
-    if (gd !== undefined && panic_record_here(cpu, gd.curtd === gd.idletd ? 0 : gd.curtd, e.message)) this.raised = e;
+    const gd = this.gds[Math.max(this.stepping, 0)];
+    if (gd !== undefined && panic_record_on(gd, e.message)) this.raised = e;
   };
   protected attach_host(): void { this.attach(); }
 
@@ -243,8 +242,7 @@ export class DeterministicMachine extends MachineBase {
   private crashed(e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
     const cpu = Math.max(this.stepping, 0);
-    const gd = this.gds[cpu];
-    panic_record_here(cpu, gd.curtd === gd.idletd ? 0 : gd.curtd, err.message);
+    panic_record_on(this.gds[cpu], err.message);
     this.fail(this.panic_error('panic', err.message, cpu, err.stack));
   }
 

@@ -45,6 +45,3 @@ export function kmem_sab_put(sab: SharedArrayBuffer): void {
   pool.push(sab);
   if (pool.length > POOL_MAX) pool.shift();
 }
-
-/* Buffers waiting in the pool (tests). */
-export function kmem_pool_size(): number { return pool.length; }
