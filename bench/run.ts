@@ -334,10 +334,11 @@ async function section_socket(): Promise<void> {
   }
   // A probe whose windows had a scavenge in them (even after it shrank them) measured
   // nothing: no value, so no PASS.
-  const add_heap = (hp: HeapProbe, id: string, label: string): void => {
-    report.add({ id, section: 'socket steady-state JS heap (deterministic engine, 1 CPU)', label, unit: 'B',
-      value: hp.gcsInWindows > 0 ? NaN : hp.bytesPerPair, baseline: hp.bytesPerObject,
-      baselineLabel: 'one minimal JS object', target: { kind: 'abs-max', x: 1 },
+  const add_heap = (hp: HeapProbe, id: string, label: string, target = true): void => {
+    const xcpu = hp.shape === 'xcpu' || hp.shape === 'xcpu-lockstat';
+    report.add({ id, section: `socket steady-state JS heap (${xcpu ? 'parallel engine, 2 CPUs' : 'deterministic engine, 1 CPU'})`,
+      label, unit: 'B', value: hp.gcsInWindows > 0 ? NaN : hp.bytesPerPair, baseline: hp.bytesPerObject,
+      baselineLabel: 'one minimal JS object', target: target ? { kind: 'abs-max', x: 1 } : { kind: 'none' },
       note: hp.gcsInWindows > 0 ? `${hp.gcsInWindows} GC(s) ran inside the measured windows: no figure` : undefined,
       extra: { pairs: hp.pairs, deltas: hp.deltas, gcsInWindows: hp.gcsInWindows } });
   };
@@ -357,6 +358,23 @@ async function section_socket(): Promise<void> {
       progress(`socket heap: ${dispatch} ${ws} B send + recv on one thread: ${hp.bytesPerPair.toFixed(1)} B of JS heap a pair ` +
         `(GCs in the windows: ${hp.gcsInWindows})`);
       add_heap(hp, `socket.heap.self.${ws}.${dispatch}`, `JS heap a ${ws} B send + recv, one thread, ${dispatch}`);
+    }
+  }
+  // Across CPUs, where the BGL (bgl) or the netisr thread's port (netisr) is contended: both
+  // CPUs' heaps, lock statistics off, then on (each contended wait reads the clock twice,
+  // and V8 boxes each reading: 16 B).  Figures without a target: a parallel-engine CPU also
+  // allocates by the millisecond, not by the write (its event-loop visit every SLICE_MS,
+  // the clock reads of its idle loop), which a window of slow writes cannot cancel.
+  for (const dispatch of ['bgl', 'netisr']) {
+    for (const ws of [64, 2048]) {
+      for (const shape of ['xcpu', 'xcpu-lockstat'] as const) {
+        const hp = heap_probe(dispatch, ws, opts.quick, shape);
+        const ls = shape === 'xcpu' ? 'lockstat off' : 'lockstat on';
+        progress(`socket heap: ${dispatch} ${ws} B writes across CPUs, ${ls}: ${hp.bytesPerPair.toFixed(1)} B of JS heap a write ` +
+          `(both CPUs; GCs or shrunk heaps in the windows: ${hp.gcsInWindows})`);
+        add_heap(hp, `socket.heap.${shape}.${ws}.${dispatch}`, `JS heap a ${ws} B send + its recvs, x-CPU, ${ls}, ${dispatch}`,
+          false);
+      }
     }
   }
 }

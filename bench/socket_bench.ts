@@ -189,9 +189,16 @@ export async function sim_wake(m: Kmachine, n: number, rounds: number, mode: 're
 
 /* ---- the heap probe (a child node: see bench/socket_heap.ts) ---- */
 
+/*
+ * stream: writer and reader threads on one CPU; self: one thread sending to itself; xcpu:
+ * the reader on a second CPU of a parallel-engine machine, lock statistics off
+ * (xcpu-lockstat: on).  See socket_heap.ts.
+ */
+export type HeapShape = 'stream' | 'self' | 'xcpu' | 'xcpu-lockstat';
+
 export interface HeapProbe {
   dispatch: string;
-  shape: 'stream' | 'self';      // writer and reader threads, or one thread sending to itself (see socket_heap.ts)
+  shape: HeapShape;
   bytesPerPair: number;          // JS heap bytes per send/recv pair (slope between two transfer sizes)
   bytesPerObject: number;        // JS heap bytes of one minimal object ({ i }), measured the same way
   pairs: [number, number];
@@ -199,7 +206,7 @@ export interface HeapProbe {
   gcsInWindows: number;          // GCs seen during the measured windows (0: the deltas are allocations)
 }
 
-export function heap_probe(dispatch: string, wsize: number, quick: boolean, shape: 'stream' | 'self' = 'stream'): HeapProbe {
+export function heap_probe(dispatch: string, wsize: number, quick: boolean, shape: HeapShape = 'stream'): HeapProbe {
   const script = fileURLToPath(new URL('./socket_heap.js', import.meta.url));
   const out = execFileSync(process.execPath, ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=128', script, dispatch, String(wsize),
     quick ? 'quick' : 'full', shape], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });

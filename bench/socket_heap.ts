@@ -3,7 +3,7 @@
  * --min-semi-space-size=64 --max-semi-space-size=128 (so a window of a few MB allocates
  * without a scavenge):
  *
- *   node --expose-gc --min-semi-space-size=64 --max-semi-space-size=128 dist/bench/socket_heap.js <bgl|netisr> <write size> <quick|full> [stream|self]
+ *   node --expose-gc --min-semi-space-size=64 --max-semi-space-size=128 dist/bench/socket_heap.js <bgl|netisr> <write size> <quick|full> [stream|self|xcpu|xcpu-lockstat]
  *
  * On a 1-CPU deterministic-engine machine in this isolate, a writer process sends writes
  * of <write size> bytes to its reader thread over an AF_LOCAL stream socketpair (stream:
@@ -17,6 +17,13 @@
  * engine's turn of the event loop between slices, a compilation finishing) can only add,
  * and comes in some windows, not all.  Two values of N; the slope is the bytes per send
  * and its receives, and what the two heap reads cost cancels.
+ * xcpu: the stream across CPUs on a 2-CPU parallel-engine machine (pair_xcpu_heap), where
+ * the BGL is contended on most calls; each CPU is a worker with its own JS heap, so the
+ * writer and the reader each read their own and the growth is the sum.  Lock statistics
+ * are off: timing a contended wait reads the clock twice, and V8 returns each reading of
+ * performance.now() as a fresh 16-byte heap number; xcpu-lockstat measures that too.
+ * The main thread's GC observer cannot see a worker's collections; a scavenge there
+ * frees megabytes, so a window in which either side's heap shrank counts as one with a GC.
  * For scale, the same measurement of a loop making one minimal object ({ i }) a turn.
  * Prints one JSON line (HeapProbe, bench/socket_bench.ts).
  */
@@ -37,6 +44,7 @@ const wsize = Number(wsizeArg);
 // The window reads are exact, so a few thousand pairs do.
 // A window with a scavenge in it measures nothing: when one happens (netisr allocates
 // kilobytes a write), the probe starts over with a quarter of the pairs, up to 3 times.
+const xcpu = shape === 'xcpu' || shape === 'xcpu-lockstat';
 let N1 = (mode === 'quick' ? 1_000 : 2_000) * (shape === 'self' ? 5 : wsize <= 64 ? 5 : 1);
 const N2_OF_N1 = shape === 'self' ? 3 : 2;
 const REPS = mode === 'quick' ? 3 : 5;
@@ -59,12 +67,13 @@ const WARM = Math.max(200, Math.ceil((4 * 65536) / wsize));
 async function transfer(m: Machine, writes: number): Promise<{ delta: number; gcs: number }> {
   await flush();
   const g0 = gcs;
-  const writer = await m.spawnProcess({ module: SOCKET_PROGS, export: shape === 'self' ? 'pair_self_heap' : 'pair_stream_heap',
-    args: [wsize, WARM, writes] });
-  const [got, delta] = (await m.join(writer)) as number[];
+  const writer = await m.spawnProcess({ cpu: 0, module: SOCKET_PROGS,
+    export: shape === 'self' ? 'pair_self_heap' : xcpu ? 'pair_xcpu_heap' : 'pair_stream_heap', args: [wsize, WARM, writes] });
+  const [got, delta, reader = 0] = (await m.join(writer)) as number[];
   await flush();
   if (got !== (WARM + writes) * wsize) throw new Error(`heap probe: reader got ${String(got)} of ${(WARM + writes) * wsize}`);
-  return { delta, gcs: gcs - g0 };
+  const shrank = delta < 0 || reader < 0 ? 1 : 0;
+  return { delta: delta + reader, gcs: gcs - g0 + shrank };
 }
 
 /*
@@ -104,8 +113,8 @@ async function objects(n: number): Promise<{ delta: number; gcs: number }> {
 }
 
 async function main(): Promise<void> {
-  const m = await boot({ engine: 'deterministic', cpus: 1, memory: 32 << 20, dispatch: dispatch as 'bgl' | 'netisr',
-    modules: [SOCKET_PROGS] });
+  const m = await boot({ engine: xcpu ? 'parallel' : 'deterministic', cpus: xcpu ? 2 : 1, memory: 32 << 20,
+    dispatch: dispatch as 'bgl' | 'netisr', lockstat: shape !== 'xcpu', modules: [SOCKET_PROGS] });
   try {
     let N2 = N2_OF_N1 * N1;
     await warm(m, N1);

@@ -139,6 +139,38 @@ export function* pair_stream_heap(sys: Sys, wsize: number, warm: number, n: numb
   return [got, h1 - h0];
 }
 
+/*
+ * The same stream across CPUs on the parallel engine: the reader thread on CPU 1.  A CPU
+ * is a worker with a JS heap of its own, so each side reads its own heap around the same
+ * n writes: the writer from the warm-th write to the last, the reader from the byte that
+ * ends the warm-up to the last.  Returns [bytes read, writer's growth, reader's growth].
+ */
+export function* pair_xcpu_reader(sys: Sys, fd: number, warmBytes: number, total: number): Blocking<number[]> {
+  const buf = new Uint8Array(65536);
+  let got = 0, h0 = 0;
+  while (got < total) {
+    const n = yield* sys.recv(fd, buf);
+    if (n === 0) throw new Error(`pair_xcpu_reader: EOF after ${got} of ${total} bytes`);
+    if (got < warmBytes && got + n >= warmBytes) h0 = heap_used();
+    got += n;
+  }
+  return [got, heap_used() - h0];
+}
+
+export function* pair_xcpu_heap(sys: Sys, wsize: number, warm: number, n: number): Blocking<number[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const tid = yield* sys.thread(pair_xcpu_reader, { cpu: 1, args: [b, warm * wsize, (warm + n) * wsize] });
+  const buf = new Uint8Array(wsize);
+  for (let i = 0; i < warm; i++) yield* sys.send(a, buf);
+  const h0 = heap_used();
+  for (let i = 0; i < n; i++) yield* sys.send(a, buf);
+  const h1 = heap_used();
+  const [got, reader] = (yield* sys.join(tid)) as number[];
+  yield* sys.close(a);
+  yield* sys.close(b);
+  return [got, h1 - h0, reader];
+}
+
 export function* pair_self_heap(sys: Sys, wsize: number, warm: number, n: number): Blocking<number[]> {
   const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
   const buf = new Uint8Array(wsize);
