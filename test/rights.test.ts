@@ -50,6 +50,22 @@ describe.each(ENGINES)('descriptor passing (%s engine)', (engine) => {
       ]);
     });
 
+    it('MSG_PEEK at rights sent with no data on a stream waits for data (EAGAIN non-blocking) instead of going round for good', async () => {
+      expect(await run1(engine, model, 'peek_control_only', [SOCK_STREAM])).toEqual([
+        0, 'EAGAIN', 'hi',        // the send; the peeks: nothing yet, then the data that came behind the rights
+        2, 'hi', 1, 'passed',     // one receive: the data with the rights, the passed socket works
+        'EAGAIN', 0,              // nothing after; nothing in flight
+      ]);
+    });
+
+    it('MSG_PEEK at rights sent with no data on a seqpacket pair returns the empty record', async () => {
+      expect(await run1(engine, model, 'peek_control_only', [SOCK_SEQPACKET])).toEqual([
+        0, 0, '',                 // the send; both peeks see the empty record
+        0, '', 1, 'passed',       // it arrives with its rights
+        'hi', 0,                  // the data, a record of its own; nothing in flight
+      ]);
+    });
+
     it.each([['stream', SOCK_STREAM], ['dgram', SOCK_DGRAM]])(
       'closing a %s pair with rights queued disposes of them', async (_n, type) => {
         expect(await run1(engine, model, 'close_in_flight', [type])).toEqual([6]);

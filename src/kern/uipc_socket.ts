@@ -812,6 +812,9 @@ class Rcv {
   moff = 0;                   // bytes of it already read (MSG_PEEK)
   offset = 0;                 // bytes read, towards the out-of-band mark (MSG_PEEK)
   type = 0;                   // the first data mbuf's type (MT_OOBDATA: MSG_OOB)
+  stalled = false;            // the last pass peeked and found nothing to return (soreceive_pass_end)
+  seen_cc = 0;                // ssb_cc and ssb_mb as the last pass found them, under ssb_spin
+  seen_mb: Ptr = NULL;
 }
 const rcv_free = new FreeList<Rcv>();
 
@@ -831,6 +834,7 @@ function soreceive_init(r: Rcv, so: Ptr, psa: Ptr, uio: Uio | null, sio: Ptr, co
   r.moff = 0;
   r.offset = 0;
   r.type = 0;
+  r.stalled = false;
 }
 
 /* soreceive's end: free what was unlinked; the errno.  r goes back to the free list. */
@@ -860,13 +864,18 @@ function soreceive_head(r: Rcv): number {
   const spin = rcv + SSB.ssb_spin;
   const m = k32[rcv + SSB.ssb_mb];
   const cc = k32[rcv + SSB.ssb_cc];
-  if (m === NULL || ((flags & MSG_DONTWAIT) === 0 && cc < resid &&
+  // A peek that found nothing to return waits for the buffer to change (pass_end).
+  if (r.stalled && (cc !== r.seen_cc || m !== r.seen_mb)) r.stalled = false;
+  const stalled = r.stalled;
+  if (m === NULL || stalled || ((flags & MSG_DONTWAIT) === 0 && cc < resid &&
       (cc < k32[rcv + SSB.ssb_lowat] || ((flags & MSG_WAITALL) !== 0 && resid <= k32[rcv + SSB.ssb_hiwat])) &&
       k32[m + MB.m_nextpkt] === NULL && (pr_flags & PR_ATOMIC) === 0)) {
     KASSERT(m !== NULL || cc === 0, 'receive 1');
+    // What a pass could return: queued mbufs, unless a peek has just found none of them data.
+    const queued = m !== NULL && !stalled;
     dontblock: {
       if (k32[so + SO.so_error] !== 0) {
-        if (m !== NULL) break dontblock;
+        if (queued) break dontblock;
         r.error = k32[so + SO.so_error];
         if ((flags & MSG_PEEK) === 0) k32[so + SO.so_error] = 0;
         spin_unlock(spin);
@@ -878,12 +887,12 @@ function soreceive_head(r: Rcv): number {
       // queued.  C reads it twice, but under the MP lock.
       const state = Atomics.load(k32, so + SO.so_state);
       if ((state & SS_CANTRCVMORE) !== 0) {
-        if (m !== NULL) break dontblock;
+        if (queued) break dontblock;
         spin_unlock(spin);
         return RCV_RELEASE;
       }
       let eor = false;
-      for (let n = m; n !== NULL && !eor; n = k32[n + MB.m_next]) {
+      for (let n = queued ? m : NULL; n !== NULL && !eor; n = k32[n + MB.m_next]) {
         eor = k32[n + MB.m_type] === MT_OOBDATA || (k32[n + MB.m_flags] & M_EOR) !== 0;
       }
       if (eor) break dontblock;
@@ -904,13 +913,23 @@ function soreceive_head(r: Rcv): number {
       Atomics.or(k32, rcv + SSB.ssb_flags, SSB_WAIT);
       ssb_unlock(rcv);
       spin_lock(spin);
-      const wait = soreceive_mustwait(so, resid, flags, pr_flags);
+      const wait = stalled ? soreceive_unchanged(r) : soreceive_mustwait(so, resid, flags, pr_flags);
+      r.stalled = false;
       spin_unlock(spin);
       return wait ? RCV_SLEEP : RCV_RESTART;
     }
   }
-  r.m = k32[rcv + SSB.ssb_mb];
+  r.m = m;
+  r.seen_cc = cc;
+  r.seen_mb = m;
   return RCV_COPY;
+}
+
+/* The stalled peek's re-check, with ssb_spin: nothing appended, taken, or ended since its pass. */
+function soreceive_unchanged(r: Rcv): boolean {
+  const so = r.so, rcv = so + SO.so_rcv;
+  return k32[rcv + SSB.ssb_cc] === r.seen_cc && k32[rcv + SSB.ssb_mb] === r.seen_mb && k32[so + SO.so_error] === 0 &&
+    (Atomics.load(k32, so + SO.so_state) & SS_CANTRCVMORE) === 0;
 }
 
 /*
@@ -1080,9 +1099,19 @@ function soreceive_again(r: Rcv): boolean {
 /*
  * The end of a pass that took data: true when soreceive must go round again (nothing was
  * returned: the I/O lock and the critical section are left); else the flags go out.
+ *
+ * Differs from SEED: a pass with MSG_PEEK that returned nothing took nothing either
+ * (the record ahead held only control mbufs, as a zero-length send with SCM_RIGHTS
+ * leaves, or empty ones), so C's `goto restart` finds the same buffer and spins there
+ * for good, holding the MP lock.  Here a stream's next pass waits for the buffer to
+ * change instead, as a reader with nothing to read does (EWOULDBLOCK when it must not
+ * block): what FreeBSD's later test against sbavail(), which leaves control bytes out,
+ * gives.  On an atomic protocol (seqpacket) the data behind would be another record, so
+ * the peek returns the record it found: zero bytes.
  */
 function soreceive_pass_end(r: Rcv, flagsp: Ptr): boolean {
-  if (soreceive_again(r)) {
+  if (soreceive_again(r) && !((r.flags & MSG_PEEK) !== 0 && (r.pr!.pr_flags & PR_ATOMIC) !== 0)) {
+    if ((r.flags & MSG_PEEK) !== 0) r.stalled = true;
     ssb_unlock(r.so + SO.so_rcv);
     crit_exit();
     return true;

@@ -4,11 +4,11 @@
  * through it and reading what was written at the other end of its socketpair.
  */
 import {
-  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, MSG_CTRUNC, MSG_OOB, MSG_PEEK, SCM_RIGHTS, SCM_CREDS, CMSGCRED_BYTES,
+  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, MSG_CTRUNC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, SCM_RIGHTS, SCM_CREDS, CMSGCRED_BYTES,
   CMSG_SPACE, RLIMIT_NOFILE, scm_rights, cmsg_rights, type Cmsg,
 } from '../../src/sys/index.js';
 import type { Blocking } from '../../src/kernel.js';
-import { attempt } from './common.js';
+import { attempt, count_or_code } from './common.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -262,4 +262,39 @@ export function* rights_child(sys: Sys, fd: number): Blocking<number> {
   yield* sys.close(v);
   yield* sys.close(fd);
   return 0;
+}
+
+/*
+ * A peek at a record that holds control and no data (what a zero-length send with
+ * SCM_RIGHTS leaves): C's soreceive returns nothing, takes nothing, and goes round again
+ * for good.  Here a stream's peek waits for data as a reader with none does (EAGAIN when
+ * it must not block; a blocked peek on the other CPU returns the data sent after the
+ * rights), and a seqpacket peek returns the empty record.  Then the rights arrive whole
+ * (with the data on a stream, alone on seqpacket, the data a record of its own), and
+ * nothing is left in flight.
+ */
+export function* peek_control_only(sys: Sys, type: number): Blocking<unknown[]> {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, type);
+  const [x, y] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const sent = yield* sys.sendmsg(a, { buf: new Uint8Array(0), control: [scm_rights([x])] });
+  yield* sys.close(x);
+  const buf = new Uint8Array(16);
+  const nonblocking = yield* count_or_code(sys.recv(b, buf, MSG_PEEK | MSG_DONTWAIT));
+  const tid = yield* sys.thread(peek_thread, { cpu: 1, args: [b] });
+  yield* sys.send(a, enc.encode('hi'));
+  const peeked = yield* sys.join(tid);
+  const r = yield* sys.recvmsg(b, buf, { controlLen: 64 });
+  const data = dec.decode(buf.subarray(0, r.bytes));
+  const got = rights_of(r.control);
+  const echo = got.length === 1 ? yield* through(sys, got[0], y, 'passed') : '';
+  const rest = yield* count_or_code(sys.recv(b, buf, MSG_DONTWAIT));
+  const after = typeof rest === 'number' ? dec.decode(buf.subarray(0, rest)) : rest;
+  for (const fd of [a, b, y, ...got]) yield* sys.close(fd);
+  return [sent, nonblocking, peeked, r.bytes, data, got.length, echo, after, yield* inflight(sys)];
+}
+
+function* peek_thread(sys: Sys, fd: number): Blocking<string> {
+  const buf = new Uint8Array(16);
+  const n = yield* sys.recv(fd, buf, MSG_PEEK);
+  return dec.decode(buf.subarray(0, n));
 }
