@@ -1110,8 +1110,9 @@ function soreceive_again(r: Rcv): boolean {
  * the peek returns the record it found: zero bytes.
  */
 function soreceive_pass_end(r: Rcv, flagsp: Ptr): boolean {
-  if (soreceive_again(r) && !((r.flags & MSG_PEEK) !== 0 && (r.pr!.pr_flags & PR_ATOMIC) !== 0)) {
-    if ((r.flags & MSG_PEEK) !== 0) r.stalled = true;
+  const peek = (r.flags & MSG_PEEK) !== 0;
+  if (soreceive_again(r) && !(peek && (r.pr!.pr_flags & PR_ATOMIC) !== 0)) {
+    r.stalled = peek;
     ssb_unlock(r.so + SO.so_rcv);
     crit_exit();
     return true;
