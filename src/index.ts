@@ -8,7 +8,7 @@ export type { Machine, BootOptions, SpawnOptions, MachineStats, CpuStats, Engine
   DispatchModel } from './machine/machine.js';
 export { DeterministicMachine } from './machine/deterministic.js';
 export { ParallelMachine } from './machine/parallel.js';
-export { PanicError, format_threads, type ThreadInfo } from './machine/dump.js';
+export { PanicError, format_threads, type PanicKind, type ThreadInfo } from './machine/dump.js';
 export type { LockClassStats } from '../shared/lockstat.js';
 export type { ZoneStats } from '../shared/zone.js';
 export { firstDivergence } from './machine/divergence.js';

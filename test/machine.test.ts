@@ -140,6 +140,37 @@ describe('parallel engine specifics', () => {
     expect(p.aliveWorkers()).toBe(0);
   });
 
+  it('a CPU stuck in one step is reported as a soft lockup, with its thread and its stack', async () => {
+    const m = (await machine({ cpus: 2, engine: 'parallel', softLockupMs: 300 })) as unknown as ParallelMachine;
+    const spawn = spawner(m);
+    const sleeper = await spawn(0, 'sleep_forever', m.kmalloc(1), 0);
+    const t = await spawn(1, 'stuck_in_one_step', 30_000);
+    const err = (await m.join(t).then(() => null, (e: unknown) => e)) as PanicError;
+    expect(err).toBeInstanceOf(PanicError);
+    expect(err.kind).toBe('lockup');
+    expect(err.cpu).toBe(1);
+    expect(err.thread).toBe(t);
+    expect(err.threadName).toBe('stuck_in_one_step');
+    expect(err.panicMessage).toMatch(/^cpu1 has run one step for \d+\.\d s without a thread switch/);
+    expect(err.panicMessage).toContain('softLockupMs is 300');
+    expect(err.kernelStack).toMatch(/^ {4}at stuck_in_one_step \(.*lwkt_tests\.[jt]s:\d+:\d+\)$/m);
+    expect(err.message).toMatch(/^soft lockup: cpu1 /);
+    expect(err.message).toContain('stack of the stuck CPU:');
+    await expect(m.join(sleeper)).rejects.toBe(err);
+    expect(await downFailed(m)).toBe(err);
+    expect(m.aliveWorkers()).toBe(0);
+  });
+
+  it('a long computation that yields is no lockup, and softLockupMs 0 turns the watchdog off', async () => {
+    // Twice the limit of computing; each step is 1 ms, far below it, even on a loaded host.
+    const m = await machine({ cpus: 1, engine: 'parallel', softLockupMs: 500 });
+    expect(await m.join(await spawner(m)(0, 'compute_yielding', 1000))).toBeGreaterThan(100);
+    await down(m);
+    const off = await machine({ cpus: 1, engine: 'parallel', softLockupMs: 0 });
+    expect(await off.join(await spawner(off)(0, 'stuck_in_one_step', 500))).toBe(1);
+    await down(off);
+  });
+
   it('stats report per-CPU figures and the lock table', async () => {
     const m = await machine({ cpus: 2, engine: 'parallel' });
     const spawn = spawner(m);
@@ -224,6 +255,9 @@ describe('boot validation', () => {
     [{ ipiqSlots: 12 }, /ipiqSlots/],
     [{ seed: 0.5 }, /seed/],
     [{ dispatch: 'smp' as never }, /dispatch/],
+    [{ softLockupMs: -1 }, /softLockupMs/],
+    [{ softLockupMs: Infinity }, /softLockupMs/],
+    [{ softLockupMs: '5' as never }, /softLockupMs/],
   ])('rejects %o', async (opts, re) => {
     await expect(boot({ engine: 'deterministic', ...opts })).rejects.toThrow(re);
   });

@@ -314,11 +314,14 @@ export function cpu_step(gd: Globaldata): number {
     }
   }
   if (td === gd.idletd) {
-    if (ipiq_pending_hint(gd)) lwkt_process_ipiq_all(gd);
-    if (gd.co_n !== 0) callout_check(gd);
+    if (ipiq_pending_hint(gd) || gd.co_n !== 0) {
+      Atomics.store(k32, gd.pcpu + PC.pc_state, CPUSTATE_RUN);    // see cpu_idle_work
+      if (ipiq_pending_hint(gd)) lwkt_process_ipiq_all(gd);
+      if (gd.co_n !== 0) callout_check(gd);
+    }
     td = lwkt_pick(gd);
     if (td === NULL) {
-      k32[gd.pcpu + PC.pc_state] = CPUSTATE_IDLE;
+      Atomics.store(k32, gd.pcpu + PC.pc_state, CPUSTATE_IDLE);
       return STEP_IDLE;
     }
     k32[gd.pcpu + PC.pc_state] = CPUSTATE_RUN;
@@ -373,9 +376,21 @@ function callout_check(gd: Globaldata): void {
 }
 
 /* Idle bookkeeping for the engines: run IPIs and every due callout. */
+/*
+ * Interrupt work (IPIs, due callouts) on an idle CPU.  The CPU counts as running while it
+ * does it, and after it while a thread it woke waits on the run queue to be picked: the
+ * parallel engine's deadlock check reads pc_ipipend and pc_ncallouts before pc_state, and
+ * must never find "nothing pending, CPU idle" with the work taken and its thread not yet
+ * running.  The store comes before the atomic exchange that takes the IPIs, so a host
+ * that sees them taken sees the CPU running.
+ */
 export function cpu_idle_work(gd: Globaldata): void {
+  if (!ipiq_pending_hint(gd) && gd.co_n === 0) return;
+  const st = gd.pcpu + PC.pc_state;
+  Atomics.store(k32, st, CPUSTATE_RUN);
   if (ipiq_pending_hint(gd)) lwkt_process_ipiq_all(gd);
   if (gd.co_n !== 0) callout_run_due(gd, nanotime());
+  if (gd.runqmask === 0) Atomics.store(k32, st, CPUSTATE_IDLE);
 }
 
 export function cpu_has_work(gd: Globaldata): boolean {

@@ -30,6 +30,8 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   if (!Number.isInteger(memory) || memory <= 0) throw new RangeError('boot: memory must be a positive number of bytes');
   const maxsockets = opts.maxsockets ?? 0;
   if (!Number.isInteger(maxsockets) || maxsockets < 0) throw new RangeError('boot: maxsockets must be a non-negative integer');
+  const lockup = opts.softLockupMs ?? 10_000;
+  if (typeof lockup !== 'number' || !(lockup >= 0) || lockup === Infinity) throw new RangeError('boot: softLockupMs must be a non-negative number of ms (0: never)');
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError('boot: seed must be an integer');
   const kmem = kmem_boot({
@@ -46,6 +48,6 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
     bootEpochMs: clock_now_abs_ms(),
   });
   const modules = opts.modules ?? [];
-  if (engine === 'parallel') return ParallelMachine.boot(kmem, ipi, modules);
+  if (engine === 'parallel') return ParallelMachine.boot(kmem, ipi, modules, lockup);
   return DeterministicMachine.boot(kmem, modules, opts.traceLog ?? false, opts.stepLimit ?? 0, ipi === 'messageport');
 }

@@ -104,10 +104,17 @@ export function cpu_dump(sab: SharedArrayBuffer): string {
   return rows.join('\n');
 }
 
-/* Rejection value of join/shutdown when the machine panicked, deadlocked or lost a CPU. */
+/*
+ * How a machine failed: a kernel panic, every thread asleep for good, a CPU stuck in one
+ * step (parallel engine), or a CPU's worker lost.
+ */
+export type PanicKind = 'panic' | 'deadlock' | 'lockup' | 'worker';
+const PANIC_HEADS: Record<PanicKind, string> = { panic: 'panic', deadlock: 'deadlock', lockup: 'soft lockup', worker: 'cpu lost' };
+
+/* Rejection value of join/shutdown when the machine panicked, deadlocked, locked up or lost a CPU. */
 export class PanicError extends Error {
   override name = 'PanicError';
-  readonly kind: 'panic' | 'deadlock' | 'worker';
+  readonly kind: PanicKind;
   readonly panicMessage: string;
   readonly cpu: number;
   readonly thread: number;
@@ -115,12 +122,12 @@ export class PanicError extends Error {
   readonly threads: ThreadInfo[];
   readonly kernelStack: string | undefined;
 
-  constructor(kind: 'panic' | 'deadlock' | 'worker', message: string, cpu: number, thread: number,
+  constructor(kind: PanicKind, message: string, cpu: number, thread: number,
       threads: ThreadInfo[], cpus: string, stack?: string) {
     const t = threads.find((x) => x.id === thread);
-    const head = kind === 'deadlock' ? 'deadlock' : kind === 'worker' ? 'cpu lost' : 'panic';
-    super(`${head}: ${message}\n  cpu ${cpu}, thread ${thread}${t ? ` '${t.name}'` : ''}\n` +
-      `${cpus}\n${format_threads(threads)}`);
+    super(`${PANIC_HEADS[kind]}: ${message}\n  cpu ${cpu}, thread ${thread}${t ? ` '${t.name}'` : ''}\n` +
+      `${cpus}\n${format_threads(threads)}` +
+      (kind === 'lockup' && stack !== undefined ? `\nstack of the stuck CPU:\n${stack}` : ''));
     this.kind = kind;
     this.panicMessage = message;
     this.cpu = cpu;

@@ -9,7 +9,7 @@ import { lockstat_read, type LockClassStats } from '../../shared/lockstat.js';
 import { zone_stats, type ZoneStats } from '../../shared/zone.js';
 import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_KMALLOC256 } from '../../shared/zone.js';
 import { set_mycpuid } from '../../shared/cpu.js';
-import { thread_dump, cpu_dump, panic_record, PanicError, type ThreadInfo } from './dump.js';
+import { thread_dump, cpu_dump, panic_record, PanicError, type PanicKind, type ThreadInfo } from './dump.js';
 import { exec_killed_message } from '../kern/kern_exec.js';
 import { kmem_sab_put } from './kmem_pool.js';
 
@@ -31,6 +31,7 @@ export interface BootOptions {
   maxsockets?: number;            // tunable kern.ipc.maxsockets, raised to max(maxfiles, nmbclusters) as SEED does
   traceLog?: boolean;             // deterministic engine: keep every event for divergence checks
   stepLimit?: number;             // deterministic engine: panic after this many steps (default none)
+  softLockupMs?: number;          // parallel engine: panic when a running CPU has not switched threads for this long (default 10000; 0: never)
 }
 
 export interface SpawnOptions {
@@ -222,7 +223,7 @@ export abstract class MachineBase implements Machine {
     this.waiters.clear();
   }
 
-  protected panic_error(kind: 'panic' | 'deadlock' | 'worker', fallback: string, cpu: number, stack?: string): PanicError {
+  protected panic_error(kind: PanicKind, fallback: string, cpu: number, stack?: string): PanicError {
     const rec = panic_record(this.sab);
     return new PanicError(kind, rec?.message ?? fallback, rec?.cpu ?? cpu, rec?.thread ?? 0,
       thread_dump(this.sab), cpu_dump(this.sab), stack);

@@ -6,7 +6,8 @@
  * Nothing on a hot path crosses either.
  *
  * A watchdog checks every WATCHDOG_MS for a deadlock (every CPU idle across two checks,
- * no callout armed, no IPI in flight, threads still alive) and reports it as a panic.
+ * no callout armed, no IPI in flight, threads still alive) and for a soft lockup (a CPU
+ * running one step for softLockupMs, see softlockup.ts), and reports either as a panic.
  * A worker that dies is reported, never waited for.
  *
  * Workers are pooled: a machine shut down cleanly hands its workers (each has halted its
@@ -20,7 +21,7 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { H_HALT, H_LIVE, H_OFF_PCPU, H_PANIC, H_PANIC_LEN, H_PANICMSG, kmem_putstr } from '../../shared/kmem.js';
+import { H_HALT, H_LIVE, H_OFF_PCPU, H_PANIC, H_PANIC_LEN, H_PANICMSG, H_PANIC_TD, kmem_putstr } from '../../shared/kmem.js';
 import { panic_set_recorder } from '../../shared/panic.js';
 import { PC, PCPU_WORDS, CPUSTATE_IDLE, CPUSTATE_RUN } from '../../shared/pcpu.js';
 import { PANICMSG_BYTES } from '../../shared/param.js';
@@ -31,8 +32,13 @@ import { module_url } from './modules.js';
 import { machine_attach } from './attach.js';
 import type { CpuApi, CpuBootMessage, CpuEvent, CpuWorkerData } from './cpu_worker.js';
 import { clock_now_abs_ms } from '../../shared/clock.js';
+import { TD } from '../lwkt/thread.js';
+import { SoftLockup } from './softlockup.js';
+import { worker_stack } from './worker_stack.js';
 
 const WATCHDOG_MS = 50;
+const WATCHDOG_LATE_MS = 4 * WATCHDOG_MS;   // a tick this late: the host stalled, the interval is not counted
+const STACK_TIMEOUT_MS = 1000;              // how long a stuck CPU's stack is waited for
 const POOL_MAX = 16;           // idle workers kept for the next machine
 
 /* Idle workers, by entry script (the built worker or the sources' tsx one). */
@@ -86,11 +92,17 @@ export class ParallelMachine extends MachineBase {
   private idle_epochs: number[] | null = null;
   private halt_waiters: (() => void)[] = [];
   private spawning = 0;
+  private readonly lockup: SoftLockup | null;
+  private lockup_seen = false;
 
-  private constructor(kmem: SharedArrayBuffer) { super(kmem); }
+  private constructor(kmem: SharedArrayBuffer, lockup_ms: number) {
+    super(kmem);
+    this.lockup = lockup_ms > 0 ? new SoftLockup(this.ncpus, lockup_ms, WATCHDOG_LATE_MS) : null;
+  }
 
-  static async boot(kmem: SharedArrayBuffer, carrier: 'sab' | 'messageport', modules: string[]): Promise<ParallelMachine> {
-    const m = new ParallelMachine(kmem);
+  static async boot(kmem: SharedArrayBuffer, carrier: 'sab' | 'messageport', modules: string[],
+      lockup_ms: number): Promise<ParallelMachine> {
+    const m = new ParallelMachine(kmem, lockup_ms);
     await m.start(carrier, modules.map(module_url));
     return m;
   }
@@ -143,7 +155,7 @@ export class ParallelMachine extends MachineBase {
       await this.teardown();
       throw e;
     }
-    this.watchdog = setInterval(() => this.check_deadlock(), WATCHDOG_MS);
+    this.watchdog = setInterval(() => { this.check_lockup(); this.check_deadlock(); }, WATCHDOG_MS);
     this.watchdog.unref();
   }
 
@@ -274,9 +286,10 @@ export class ParallelMachine extends MachineBase {
     const epochs: number[] = [];
     for (let c = 0; quiet && c < this.ncpus; c++) {
       const p = this.pcpu(c);
-      const st = Atomics.load(this.i32, p + PC.pc_state);
-      if (st === CPUSTATE_RUN || st !== CPUSTATE_IDLE || Atomics.load(this.i32, p + PC.pc_ncallouts) !== 0 ||
-          Atomics.load(this.i32, p + PC.pc_ipipend) !== 0 || Atomics.load(this.i32, p + PC.pc_ctlpend) !== 0) quiet = false;
+      // Pending work first, then the state: a CPU that took its IPIs or callouts shows
+      // RUN until it has run what they woke (cpu_idle_work).
+      if (Atomics.load(this.i32, p + PC.pc_ipipend) !== 0 || Atomics.load(this.i32, p + PC.pc_ncallouts) !== 0 ||
+          Atomics.load(this.i32, p + PC.pc_ctlpend) !== 0 || Atomics.load(this.i32, p + PC.pc_state) !== CPUSTATE_IDLE) quiet = false;
       epochs.push(Atomics.load(this.i32, p + PC.pc_epoch));
     }
     if (!quiet) { this.idle_epochs = null; return; }
@@ -288,6 +301,37 @@ export class ParallelMachine extends MachineBase {
     this.fail(this.panic_error('deadlock', msg, -1));
     this.kick_all();
     setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
+  }
+
+  /*
+   * A CPU stuck in one step fails the machine with what it is running: the thread, how
+   * long, and the JS stack it is in (taken through the inspector; the worker cannot
+   * answer any other way).  Checked whether or not anyone waits: a stuck CPU also starves
+   * spawns and control calls, which need its event loop.
+   */
+  private check_lockup(): void {
+    if (this.lockup === null || this.lockup_seen || this.failure !== null || this.down) return;
+    const running: boolean[] = [];
+    const epochs: number[] = [];
+    for (let c = 0; c < this.ncpus; c++) {
+      const p = this.pcpu(c);
+      running.push(Atomics.load(this.i32, p + PC.pc_state) === CPUSTATE_RUN);
+      epochs.push(Atomics.load(this.i32, p + PC.pc_epoch));
+    }
+    const c = this.lockup.tick(performance.now(), running, epochs);
+    if (c < 0) return;
+    this.lockup_seen = true;
+    const td = Atomics.load(this.i32, this.pcpu(c) + PC.pc_curtd);
+    const tid = td !== 0 ? Atomics.load(this.i32, td + TD.td_id) : 0;
+    const msg = `cpu${c} has run one step for ${(this.lockup.stuck_ms(c) / 1e3).toFixed(1)} s without a thread ` +
+      `switch (a loop that never sleeps, or a program computing without a system call: nothing can ` +
+      `preempt it; boot option softLockupMs is ${this.lockup.limit_ms})`;
+    if (this.record_host_panic(msg, c)) Atomics.store(this.i32, H_PANIC_TD, tid);
+    void worker_stack(this.workers[c], STACK_TIMEOUT_MS).then((stack) => {
+      this.fail(this.panic_error('lockup', msg, c, stack));
+      this.kick_all();
+      setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
+    });
   }
 
   private wake_halt_waiters(): void {

@@ -516,6 +516,30 @@ export function* spin_forever(): Blocking<number> {
   for (;;) yield* lwkt_yield();
 }
 
+/*
+ * Computes for `ms` of real time without ever yielding: its CPU is stuck in one step, the
+ * soft-lockup watchdog's prey.  Bounded, so that the worker ends even if nothing stops it.
+ */
+export function* stuck_in_one_step(ms: number): Blocking<number> {
+  const end = Date.now() + ms;
+  let x = 1;
+  while (Date.now() < end) x = (x * 31 + 7) | 0;
+  return x === 0 ? 0 : 1;
+}
+
+/* Computes for `ms` of real time, yielding every millisecond; returns how many times it yielded. */
+export function* compute_yielding(ms: number): Blocking<number> {
+  const end = Date.now() + ms;
+  let n = 0;
+  for (let now = Date.now(); now < end; now = Date.now()) {
+    const slice = now + 1;
+    while (Date.now() < slice) { /* compute */ }
+    yield* lwkt_yield();
+    n++;
+  }
+  return n;
+}
+
 /* ---- migration ---- */
 
 export function* migrate_to(cpu: number): Blocking<number[]> {
