@@ -144,13 +144,21 @@ describe('lwkt-sim CLI', () => {
     expect(f.code).toBe(1);
     expect(f.stdout).toMatch(/\[pid 1\] about to fail/);
     expect(f.stdout).toMatch(/killed: program threw SysError: close: EBADF/);
+    const stuck = await run(['run', prog, '--export', 'stuck', '--cpus', '1', '--soft-lockup', '0.5']);
+    expect(stuck.code).toBe(1);
+    expect(stuck.stdout).toMatch(/\[pid 1\] computing/);
+    expect(stuck.stderr).toMatch(/^lwkt-sim: soft lockup: cpu0 has run one step for \d\.\d s without a thread switch/m);
+    expect(stuck.stderr).toMatch(/^ {4}at stuck \(.*cli_prog\.js:\d+:\d+\)$/m);
+    const off = await run(['run', prog, '1', '--export', 'stuck', '--cpus', '1', '--soft-lockup', '0']);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(/^returned 1$/m);
     const missing = await run(['run', prog, '--export', 'nope']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no function export 'nope'/);
   }, 20_000);
 
   it.each([[['run', 'no-such-scenario']], [['run']], [['run', 'stream', '--bytes', '0']],
-    [['run', 'stream', '--dispatch', 'mpsafe']], [['run', 'accept-storm', '--backlog', 'x']]])(
+    [['run', 'stream', '--dispatch', 'mpsafe']], [['run', 'stream', '--soft-lockup', '-1']], [['run', 'accept-storm', '--backlog', 'x']]])(
     'run usage errors exit 2: %j', async (args) => {
       const r = await run(args);
       expect(r.code).toBe(2);

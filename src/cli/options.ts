@@ -1,6 +1,6 @@
 /*
  * options.ts: the boot options every machine-booting subcommand shares (--cpus, --engine,
- * --ipi, --seed), their parsers, and booting with them.  A value that does not parse is
+ * --ipi, --seed, --soft-lockup), their parsers, and booting with them.  A value that does not parse is
  * rejected by commander (InvalidArgumentError); a value boot() finds out of range
  * (RangeError) is reported the same way.  Both exit with status 2.
  */
@@ -19,6 +19,7 @@ export interface BootFlags {
   engine: EngineName;
   ipi: IpiCarrier;
   seed?: number;
+  softLockup?: number;
 }
 
 export function parseInteger(what: string): (value: string) => number {
@@ -42,6 +43,13 @@ export function parseSeconds(value: string): number {
   return n;
 }
 
+/* Seconds, where 0 means "never". */
+export function parseSecondsOrNever(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('seconds must be a number >= 0.');
+  return n;
+}
+
 export function addBootOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--cpus <n>', `simulated CPUs, 1..${NCPU_MAX} (default: one per host core)`)
@@ -50,7 +58,9 @@ export function addBootOptions(cmd: Command): Command {
       .choices(['parallel', 'deterministic']).default('parallel'))
     .addOption(new Option('--ipi <carrier>', 'how IPIs travel between CPUs')
       .choices(['sab', 'messageport']).default('sab'))
-    .addOption(new Option('--seed <n>', "the deterministic engine's seed (default: 1)").argParser(parseSeed));
+    .addOption(new Option('--seed <n>', "the deterministic engine's seed (default: 1)").argParser(parseSeed))
+    .addOption(new Option('--soft-lockup <seconds>', 'parallel engine: fail when a CPU runs one step this long (0: never; default: 10)')
+      .argParser(parseSecondsOrNever));
 }
 
 /* Host cores, but no more CPUs than a machine can have. */
@@ -59,7 +69,8 @@ export function defaultCpus(): number {
 }
 
 export function bootOptions(flags: BootFlags): BootOptions {
-  return { cpus: flags.cpus ?? defaultCpus(), engine: flags.engine, ipi: flags.ipi, seed: flags.seed };
+  return { cpus: flags.cpus ?? defaultCpus(), engine: flags.engine, ipi: flags.ipi, seed: flags.seed,
+    softLockupMs: flags.softLockup === undefined ? undefined : flags.softLockup * 1000 };
 }
 
 /* boot(), with an out-of-range option reported as a usage error of `cmd`. */

@@ -294,12 +294,19 @@ async function runModule(m: Machine, spec: Extract<ScenarioSpec, { kind: 'module
   say(`  ${spec.export}(sys${spec.args.map((a) => `, ${JSON.stringify(a)}`).join('')}) as one process on CPU 0`);
   say();
   const id = await m.spawnProcess({ cpu: 0, module: spec.url, export: spec.export, args: spec.args });
-  const r = await settle(m, id);
-  const con = m.console();
-  if (con !== '') {
+  const printConsole = (): void => {
+    if (m.console() === '') return;
     say(consoleBlock(m));
     say();
+  };
+  let r: Awaited<ReturnType<typeof settle>>;
+  try {
+    r = await settle(m, id);
+  } catch (e) {
+    printConsole();              // what the program said before the machine failed
+    throw e;
   }
+  printConsole();
   if (!r.ok) {
     say(`the process failed: ${r.error}`);
     return 1;

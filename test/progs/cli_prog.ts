@@ -22,3 +22,12 @@ export function* fails(sys: Sys): Blocking<number> {
   yield* sys.close(99);          // EBADF
   return 0;
 }
+
+/* A program that computes without a system call for `seconds` (default 60): its CPU is stuck. */
+export function* stuck(sys: Sys, seconds = '60'): Blocking<number> {
+  yield* sys.print('computing');
+  const end = Date.now() + Number(seconds) * 1000;
+  let x = 1;
+  while (Date.now() < end) x = (x * 31 + 7) | 0;
+  return x === 0 ? 0 : 1;
+}
