@@ -1,8 +1,8 @@
 /*
  * options.ts: the boot options every machine-booting subcommand shares (--cpus, --engine,
- * --ipi, --seed, --soft-lockup), their parsers, and booting with them.  A value that does not parse is
- * rejected by commander (InvalidArgumentError); a value boot() finds out of range
- * (RangeError) is reported the same way.  Both exit with status 2.
+ * --ipi, --seed, --soft-lockup), their parsers, and booting with them.  A value that does
+ * not parse is rejected by commander (InvalidArgumentError); a value boot() finds out of
+ * range (RangeError) is reported the same way.  Both exit with status 2.
  */
 
 import { availableParallelism } from 'node:os';

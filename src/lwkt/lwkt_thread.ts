@@ -375,7 +375,6 @@ function callout_check(gd: Globaldata): void {
   callout_run_due(gd, nanotime());
 }
 
-/* Idle bookkeeping for the engines: run IPIs and every due callout. */
 /*
  * Interrupt work (IPIs, due callouts) on an idle CPU.  The CPU counts as running while it
  * does it, and after it while a thread it woke waits on the run queue to be picked: the

@@ -94,9 +94,11 @@ export class ParallelMachine extends MachineBase {
   private spawning = 0;
   private readonly lockup: SoftLockup | null;
   private lockup_seen = false;
+  private readonly controls_out: Int32Array;     // control calls under way, per CPU
 
   private constructor(kmem: SharedArrayBuffer, lockup_ms: number) {
     super(kmem);
+    this.controls_out = new Int32Array(this.ncpus);
     this.lockup = lockup_ms > 0 ? new SoftLockup(this.ncpus, lockup_ms, WATCHDOG_LATE_MS) : null;
   }
 
@@ -215,18 +217,27 @@ export class ParallelMachine extends MachineBase {
 
   private kick_all(): void { for (let c = 0; c < this.ncpus; c++) this.kick(c); }
 
-  /* A control call is coming: the CPU stays awake and visits its event loop until it arrives. */
-  private control(c: number): void {
+  /*
+   * A control call to CPU c: announced first, so that the CPU stays awake and visits its
+   * event loop until it arrives.  While one is under way the CPU works for the host in its
+   * event loop (a module import takes many turns), not stuck in a step.
+   */
+  private async control<T>(c: number, call: () => Promise<T>): Promise<T> {
     Atomics.add(this.i32, this.pcpu(c) + PC.pc_ctlpend, 1);
     this.kick(c);
+    this.controls_out[c]++;
+    try {
+      return await call();
+    } finally {
+      this.controls_out[c]--;
+    }
   }
 
   async spawn(opts: SpawnOptions): Promise<number> {
     const cpu = this.check_spawn(opts);
-    this.control(cpu);
     this.spawning++;
     try {
-      const id = await this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) });
+      const id = await this.control(cpu, () => this.apis[cpu].spawn({ ...opts, module: module_url(opts.module) }));
       this.spawned.add(id);
       return id;
     } finally {
@@ -238,11 +249,10 @@ export class ParallelMachine extends MachineBase {
   async spawnProcess(opts: ProcessOptions): Promise<number> {
     const cpu = this.check_spawn(opts);
     this.check_process(opts);
-    this.control(cpu);
     this.spawning++;
     try {
-      const id = await this.apis[cpu].spawnProcess({ module: module_url(opts.module), export: opts.export,
-        args: opts.args, name: opts.name, uid: opts.uid ?? 0 });
+      const id = await this.control(cpu, () => this.apis[cpu].spawnProcess({ module: module_url(opts.module),
+        export: opts.export, args: opts.args, name: opts.name, uid: opts.uid ?? 0 }));
       this.spawned.add(id);
       return id;
     } finally {
@@ -253,7 +263,7 @@ export class ParallelMachine extends MachineBase {
 
   /* Load a module on every CPU (so the kfuncs it registers are known everywhere). */
   async load(module: string): Promise<void> {
-    await Promise.all(this.apis.map((api, c) => { this.control(c); return api.load(module_url(module)); }));
+    await Promise.all(this.apis.map((api, c) => this.control(c, () => api.load(module_url(module)))));
   }
 
   join(id: number): Promise<unknown> { return this.join_wait(id); }
@@ -315,7 +325,7 @@ export class ParallelMachine extends MachineBase {
     const epochs: number[] = [];
     for (let c = 0; c < this.ncpus; c++) {
       const p = this.pcpu(c);
-      running.push(Atomics.load(this.i32, p + PC.pc_state) === CPUSTATE_RUN);
+      running.push(Atomics.load(this.i32, p + PC.pc_state) === CPUSTATE_RUN && this.controls_out[c] === 0);
       epochs.push(Atomics.load(this.i32, p + PC.pc_epoch));
     }
     const c = this.lockup.tick(performance.now(), running, epochs);
