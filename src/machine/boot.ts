@@ -4,6 +4,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import inspector from 'node:inspector';
 import { ENGINE_DETERMINISTIC, ENGINE_PARALLEL, IPI_CARRIER_MESSAGEPORT, IPI_CARRIER_SAB, LOCKSTAT_OFF,
   LOCKSTAT_ON } from '../../shared/kmem.js';
 import { NCPU_MAX, IPIQ_SLOTS } from '../../shared/param.js';
@@ -30,7 +31,9 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   if (!Number.isInteger(memory) || memory <= 0) throw new RangeError('boot: memory must be a positive number of bytes');
   const maxsockets = opts.maxsockets ?? 0;
   if (!Number.isInteger(maxsockets) || maxsockets < 0) throw new RangeError('boot: maxsockets must be a non-negative integer');
-  const lockup = opts.softLockupMs ?? 10_000;
+  // Under a debugger (the inspector listening) a worker paused at a breakpoint would look
+  // stuck: the watchdog is off unless asked for.
+  const lockup = opts.softLockupMs ?? (inspector.url() === undefined ? 10_000 : 0);
   if (typeof lockup !== 'number' || !(lockup >= 0) || lockup === Infinity) throw new RangeError('boot: softLockupMs must be a non-negative number of ms (0: never)');
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError('boot: seed must be an integer');

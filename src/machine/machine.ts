@@ -31,7 +31,7 @@ export interface BootOptions {
   maxsockets?: number;            // tunable kern.ipc.maxsockets, raised to max(maxfiles, nmbclusters) as SEED does
   traceLog?: boolean;             // deterministic engine: keep every event for divergence checks
   stepLimit?: number;             // deterministic engine: panic after this many steps (default none)
-  softLockupMs?: number;          // parallel engine: panic when a running CPU has not switched threads for this long (default 10000; 0: never)
+  softLockupMs?: number;          // parallel engine: panic when a running CPU has not switched threads for this long (default 10000, 0 under a debugger; 0: never)
 }
 
 export interface SpawnOptions {
