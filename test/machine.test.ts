@@ -166,6 +166,7 @@ describe('parallel engine specifics', () => {
     const m = await machine({ cpus: 1, engine: 'parallel', softLockupMs: 500 });
     expect(await m.join(await spawner(m)(0, 'compute_yielding', 1000))).toBeGreaterThan(100);
     await down(m);
+    // 0 is "never", not a limit of 0 ms: a step of 0.5 s finishes.
     const off = await machine({ cpus: 1, engine: 'parallel', softLockupMs: 0 });
     expect(await off.join(await spawner(off)(0, 'stuck_in_one_step', 500))).toBe(1);
     await down(off);

@@ -37,18 +37,20 @@ export function parseSeed(value: string): number {
   return n;
 }
 
-export function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('seconds must be a number > 0.');
-  return n;
+/* A parser of seconds: a finite number above 0, or (zeroOk) at least 0. */
+function secondsParser(zeroOk: boolean): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !zeroOk)) {
+      throw new InvalidArgumentError(`seconds must be a number ${zeroOk ? '>=' : '>'} 0.`);
+    }
+    return n;
+  };
 }
 
+export const parseSeconds = secondsParser(false);
 /* Seconds, where 0 means "never". */
-export function parseSecondsOrNever(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('seconds must be a number >= 0.');
-  return n;
-}
+export const parseSecondsOrNever = secondsParser(true);
 
 export function addBootOptions(cmd: Command): Command {
   return cmd

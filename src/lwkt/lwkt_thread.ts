@@ -314,11 +314,7 @@ export function cpu_step(gd: Globaldata): number {
     }
   }
   if (td === gd.idletd) {
-    if (ipiq_pending_hint(gd) || gd.co_n !== 0) {
-      Atomics.store(k32, gd.pcpu + PC.pc_state, CPUSTATE_RUN);    // see cpu_idle_work
-      if (ipiq_pending_hint(gd)) lwkt_process_ipiq_all(gd);
-      if (gd.co_n !== 0) callout_check(gd);
-    }
+    if (ipiq_pending_hint(gd) || gd.co_n !== 0) idle_intr(gd, callout_check);
     td = lwkt_pick(gd);
     if (td === NULL) {
       Atomics.store(k32, gd.pcpu + PC.pc_state, CPUSTATE_IDLE);
@@ -375,21 +371,27 @@ function callout_check(gd: Globaldata): void {
   callout_run_due(gd, nanotime());
 }
 
+function callout_run_now(gd: Globaldata): void { callout_run_due(gd, nanotime()); }
+
 /*
- * Interrupt work (IPIs, due callouts) on an idle CPU.  The CPU counts as running while it
- * does it, and after it while a thread it woke waits on the run queue to be picked: the
- * parallel engine's deadlock check reads pc_ipipend and pc_ncallouts before pc_state, and
- * must never find "nothing pending, CPU idle" with the work taken and its thread not yet
- * running.  The store comes before the atomic exchange that takes the IPIs, so a host
- * that sees them taken sees the CPU running.
+ * Interrupt work (IPIs, then callouts through `callouts`) on an idle CPU.  The CPU counts
+ * as running while it does it, and after it while a thread it woke waits on the run queue
+ * to be picked: the parallel engine's deadlock check reads pc_ipipend and pc_ncallouts
+ * before pc_state, and must never find "nothing pending, CPU idle" with the work taken
+ * and its thread not yet running.  The store comes before the atomic exchange that takes
+ * the IPIs, so a host that sees them taken sees the CPU running.
  */
-export function cpu_idle_work(gd: Globaldata): void {
-  if (!ipiq_pending_hint(gd) && gd.co_n === 0) return;
+function idle_intr(gd: Globaldata, callouts: (gd: Globaldata) => void): void {
   const st = gd.pcpu + PC.pc_state;
   Atomics.store(k32, st, CPUSTATE_RUN);
   if (ipiq_pending_hint(gd)) lwkt_process_ipiq_all(gd);
-  if (gd.co_n !== 0) callout_run_due(gd, nanotime());
+  if (gd.co_n !== 0) callouts(gd);
   if (gd.runqmask === 0) Atomics.store(k32, st, CPUSTATE_IDLE);
+}
+
+/* The engines' idle bookkeeping: run IPIs and every due callout (the clock read each time). */
+export function cpu_idle_work(gd: Globaldata): void {
+  if (ipiq_pending_hint(gd) || gd.co_n !== 0) idle_intr(gd, callout_run_now);
 }
 
 export function cpu_has_work(gd: Globaldata): boolean {

@@ -34,7 +34,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   // Under a debugger (the inspector listening) a worker paused at a breakpoint would look
   // stuck: the watchdog is off unless asked for.
   const lockup = opts.softLockupMs ?? (inspector.url() === undefined ? 10_000 : 0);
-  if (typeof lockup !== 'number' || !(lockup >= 0) || lockup === Infinity) throw new RangeError('boot: softLockupMs must be a non-negative number of ms (0: never)');
+  if (!Number.isFinite(lockup) || lockup < 0) throw new RangeError('boot: softLockupMs must be a non-negative number of ms (0: never)');
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError('boot: seed must be an integer');
   const kmem = kmem_boot({

@@ -21,16 +21,17 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { H_HALT, H_LIVE, H_OFF_PCPU, H_PANIC, H_PANIC_LEN, H_PANICMSG, H_PANIC_TD, kmem_putstr } from '../../shared/kmem.js';
+import { H_HALT, H_LIVE, H_OFF_PCPU, H_PANIC, H_PANIC_LEN, H_PANICMSG, H_PANIC_TD, H_OFF_IPIQ, H_IPIQ_SLOTS,
+  kmem_putstr } from '../../shared/kmem.js';
 import { panic_set_recorder } from '../../shared/panic.js';
 import { PC, PCPU_WORDS, CPUSTATE_IDLE, CPUSTATE_RUN } from '../../shared/pcpu.js';
 import { PANICMSG_BYTES } from '../../shared/param.js';
 import { IPIQ_RI, IPIQ_WI, ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
-import { H_OFF_IPIQ, H_IPIQ_SLOTS } from '../../shared/kmem.js';
 import { MachineBase, type ProcessOptions, type SpawnOptions } from './machine.js';
 import { module_url } from './modules.js';
 import { machine_attach } from './attach.js';
 import type { CpuApi, CpuBootMessage, CpuEvent, CpuWorkerData } from './cpu_worker.js';
+import type { PanicError } from './dump.js';
 import { clock_now_abs_ms } from '../../shared/clock.js';
 import { TD } from '../lwkt/thread.js';
 import { SoftLockup } from './softlockup.js';
@@ -93,7 +94,6 @@ export class ParallelMachine extends MachineBase {
   private halt_waiters: (() => void)[] = [];
   private spawning = 0;
   private readonly lockup: SoftLockup | null;
-  private lockup_seen = false;
   private readonly controls_out: Int32Array;     // control calls under way, per CPU
 
   private constructor(kmem: SharedArrayBuffer, lockup_ms: number) {
@@ -177,9 +177,7 @@ export class ParallelMachine extends MachineBase {
         this.thread_exited(e.id, e.result, e.error);
         break;
       case 'panic':
-        this.fail(this.panic_error('panic', e.message, e.cpu, e.stack));
-        this.kick_all();
-        setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
+        this.fail_and_stop(this.panic_error('panic', e.message, e.cpu, e.stack));
         break;
       case 'halted':
         this.halted.add(cpu);
@@ -196,13 +194,20 @@ export class ParallelMachine extends MachineBase {
   private worker_died(cpu: number, why: string): void {
     if (this.failure !== null || this.down) return;
     this.record_host_panic(`cpu${cpu}: worker died: ${why}`, cpu);
-    this.fail(this.panic_error('worker', `cpu${cpu}: worker died: ${why}`, cpu));
+    this.fail_and_stop(this.panic_error('worker', `cpu${cpu}: worker died: ${why}`, cpu));
+  }
+
+  /* The machine failed: every join rejects with err, every CPU is told to stop, and one that has not by HALT_GRACE_MS is terminated. */
+  private fail_and_stop(err: PanicError): void {
+    this.fail(err);
     this.kick_all();
     setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
   }
 
-  private record_host_panic(message: string, cpu: number): boolean {
+  /* Record the machine's panic from the host (cpu, the id of the thread it was in or 0), unless one is recorded already. */
+  private record_host_panic(message: string, cpu: number, tid = 0): boolean {
     if (Atomics.compareExchange(this.i32, H_PANIC, 0, cpu + 1) !== 0) return false;
+    this.i32[H_PANIC_TD] = tid;
     this.i32[H_PANIC_LEN] = kmem_putstr(new Uint8Array(this.kmem), H_PANICMSG * 4, PANICMSG_BYTES, message);
     return true;
   }
@@ -308,9 +313,7 @@ export class ParallelMachine extends MachineBase {
     if (prev === null || prev.some((e, i) => e !== epochs[i])) return;
     const msg = `every thread is asleep (${live} alive), no timer is armed and no IPI is in flight`;
     this.record_host_panic(msg, 0);
-    this.fail(this.panic_error('deadlock', msg, -1));
-    this.kick_all();
-    setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
+    this.fail_and_stop(this.panic_error('deadlock', msg, -1));
   }
 
   /*
@@ -320,7 +323,7 @@ export class ParallelMachine extends MachineBase {
    * spawns and control calls, which need its event loop.
    */
   private check_lockup(): void {
-    if (this.lockup === null || this.lockup_seen || this.failure !== null || this.down) return;
+    if (this.lockup === null || this.failure !== null || this.down || Atomics.load(this.i32, H_PANIC) !== 0) return;
     const running: boolean[] = [];
     const epochs: number[] = [];
     for (let c = 0; c < this.ncpus; c++) {
@@ -330,18 +333,15 @@ export class ParallelMachine extends MachineBase {
     }
     const c = this.lockup.tick(performance.now(), running, epochs);
     if (c < 0) return;
-    this.lockup_seen = true;
     const td = Atomics.load(this.i32, this.pcpu(c) + PC.pc_curtd);
     const tid = td !== 0 ? Atomics.load(this.i32, td + TD.td_id) : 0;
     const msg = `cpu${c} has run one step for ${(this.lockup.stuck_ms(c) / 1e3).toFixed(1)} s without a thread ` +
       `switch (a loop that never sleeps, or a program computing without a system call: nothing can ` +
       `preempt it; boot option softLockupMs is ${this.lockup.limit_ms})`;
-    if (this.record_host_panic(msg, c)) Atomics.store(this.i32, H_PANIC_TD, tid);
-    void worker_stack(this.workers[c], STACK_TIMEOUT_MS).then((stack) => {
-      this.fail(this.panic_error('lockup', msg, c, stack));
-      this.kick_all();
-      setTimeout(() => this.force_halt(), HALT_GRACE_MS).unref();
-    });
+    // Recorded first, so that the other CPUs stop now and this check does not run again;
+    // a panic recorded by a CPU in the meantime fails the machine its own way.
+    if (!this.record_host_panic(msg, c, tid)) return;
+    void worker_stack(this.workers[c], STACK_TIMEOUT_MS).then((stack) => this.fail_and_stop(this.panic_error('lockup', msg, c, stack)));
   }
 
   private wake_halt_waiters(): void {
