@@ -93,8 +93,15 @@ function show(v: unknown): string {
   try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
 }
 
-/* The rights pair's descriptors: no pool of arguments names them. */
+/*
+ * The rights pair's descriptors: no pool of arguments names them.  But closefrom(0) (a
+ * garbage argument) closes them, and the pool's next sockets may take the numbers; rights
+ * sent on such a socket would be drained by the pool's plain reads and stay in flight for
+ * good (DragonFly 2008), a leak the fuzzer made.  The sender carries a mark (SO_SNDBUF
+ * RIGHTS_MARK, a size no fuzzed call sets) that sendmsg_rights checks first.
+ */
 const RIGHTS_TX = 60, RIGHTS_RX = 61;
+const RIGHTS_MARK = 4093;
 
 /*
  * sys_fuzz: `n` random calls, from this thread alone, or from `threads` threads of this
@@ -121,6 +128,7 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, thre
   yield* sys.close(b);
   yield* sys.fcntl(RIGHTS_TX, F_SETFL, O_NONBLOCK);
   yield* sys.fcntl(RIGHTS_RX, F_SETFL, O_NONBLOCK);
+  yield* sys.setsockopt(RIGHTS_TX, SOL_SOCKET, SO_SNDBUF, RIGHTS_MARK);
   if (forks > 0) {
     // Child processes with copies of this table (every file shared), fuzzing at once; this
     // process signals them at random, SIGKILL included, then reaps them.
@@ -227,6 +235,14 @@ function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: b
   }
   const payloads = (): number[][] => (creates ? [fds.slice(0, 2), [RIGHTS_TX], [RIGHTS_RX], [99]] : [fds.slice(0, 2), [99]]);
   type Call = [string, () => Blocking<unknown>, boolean?];   // name, call, returns new descriptors
+  // Rights go out only on the rights pair's sender: when RIGHTS_TX is no longer it (see
+  // RIGHTS_MARK), the call is a getpid.
+  function* sendmsg_rights(control: unknown, flags: unknown): Blocking<unknown> {
+    let mark: unknown = 0;
+    try { mark = yield* sys.getsockopt(RIGHTS_TX, SOL_SOCKET, SO_SNDBUF); } catch { /* closed */ }
+    if (mark !== RIGHTS_MARK) return yield* s.getpid();
+    return yield* s.sendmsg(RIGHTS_TX, { buf, control: [control] }, flags);
+  }
   const s0 = sys as unknown as Record<string, (...a: unknown[]) => Blocking<unknown>>;
   let last = '';
   const s = trace ? new Proxy(s0, { get: (t, k) => (...a: unknown[]) => { last = `${String(k)}(${a.map(show).join(', ')})`; return (t[k as string] as (...x: unknown[]) => Blocking<unknown>).apply(sys, a); } }) : s0;
@@ -251,8 +267,7 @@ function* fuzz_loop(sys: Sys, seed: number, n: number, fds: number[], creates: b
     // good, as in DragonFly 2008 (uipc_usrreq_rights.ts), and would read as a leak here.
     // The pair may pass itself (a cycle for unp_gc) only with one thread: another thread
     // could read its received descriptor, a reused number, with a plain read.
-    ['sendmsg rights', () => s.sendmsg(RIGHTS_TX, { buf, control: [scm_rights(r.pick(payloads()))] },
-      any([0, MSG_DONTWAIT, MSG_OOB, MSG_EOR, -1]))],
+    ['sendmsg rights', () => sendmsg_rights(scm_rights(r.pick(payloads())), any([0, MSG_DONTWAIT, MSG_OOB, MSG_EOR, -1]))],
     ['recvmsg rights', () => s.recvmsg(RIGHTS_RX, new Uint8Array(64), r.pick([{ controlLen: 64 }, { controlLen: 64, flags: MSG_PEEK }])), true],
     ['shutdown', () => s.shutdown(fd(), any([SHUT_RD, SHUT_WR, SHUT_RDWR, 3]))],
     ['setsockopt', () => s.setsockopt(fd(), any([SOL_SOCKET, 0, 6, -1]), any(SOCKOPTS), any(OPTVALS))],
