@@ -10,18 +10,13 @@
  * while a machine runs.
  */
 
+import inspector from 'node:inspector';
 import type { Worker } from 'node:worker_threads';
 
 interface CallFrame { functionName: string; location: { scriptId: string; lineNumber: number; columnNumber: number } }
 
 /* Resolves to the worker's stack, one `    at fn (url:line:col)` line a frame, or undefined after timeout_ms. */
 export async function worker_stack(w: Worker, timeout_ms: number): Promise<string | undefined> {
-  let inspector: typeof import('node:inspector');
-  try {
-    inspector = await import('node:inspector');
-  } catch {
-    return undefined;                       // a Node built without the inspector
-  }
   const session = new inspector.Session();
   try {
     session.connect();

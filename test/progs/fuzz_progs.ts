@@ -120,7 +120,7 @@ export function* sys_fuzz(sys: Sys, seed: number, n: number, trace = false, thre
   }
   for (const f of fds) yield* sys.fcntl(f, F_SETFL, O_NONBLOCK);
   fds.push(yield* sys.kqueue());                  // (a kqueue refuses FIONBIO: ENOTTY; kevent has its timeout)
-  // The rights pair, on descriptors no pool names (closefrom(64) may close it: then sends fail).
+  // The rights pair, on descriptors no pool names (a garbage closefrom(0) may close it: see RIGHTS_MARK).
   const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
   yield* sys.dup2(a, RIGHTS_TX);
   yield* sys.dup2(b, RIGHTS_RX);
