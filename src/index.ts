@@ -15,4 +15,4 @@ export { firstDivergence } from './machine/divergence.js';
 export { LWKT_WORKLOADS } from './workloads/lwkt.js';
 export { sweep, type SweepOptions, type SeedResult, type Scenario } from './machine/sweep.js';
 export type { ProcessOptions } from './machine/machine.js';
-export * from './sys/index.js';
+export * from './libc/index.js';

@@ -5,7 +5,7 @@
  * outstanding.  Both engines and dispatch models; every zone back.
  */
 import { describe, it, expect } from 'vitest';
-import { AIO_CANCELED, AIO_ALLDONE } from '../src/sys/index.js';
+import { AIO_CANCELED, AIO_ALLDONE } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/aio_progs.ts', import.meta.url).href;

@@ -7,7 +7,7 @@
  * its starting count after each program (runProgram).
  */
 import { describe, it, expect } from 'vitest';
-import { MSG_PEEK, MSG_TRUNC, SCM_RIGHTS } from '../src/sys/index.js';
+import { MSG_PEEK, MSG_TRUNC, SCM_RIGHTS } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/bsd_atf_dgram_progs.ts', import.meta.url).href;

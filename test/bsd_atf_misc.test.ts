@@ -6,7 +6,7 @@
  * its starting count after each program.
  */
 import { describe, it, expect } from 'vitest';
-import { SOCK_STREAM, SOCK_SEQPACKET, POLLIN, POLLRDNORM, POLLWRNORM, POLLNVAL } from '../src/sys/index.js';
+import { SOCK_STREAM, SOCK_SEQPACKET, POLLIN, POLLRDNORM, POLLWRNORM, POLLNVAL } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/bsd_atf_misc_progs.ts', import.meta.url).href;

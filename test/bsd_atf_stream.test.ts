@@ -9,7 +9,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   POLLIN, POLLRDNORM, POLLOUT, EVFILT_READ, EVFILT_WRITE, EV_ADD, EV_EOF,
-} from '../src/sys/index.js';
+} from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/bsd_atf_stream_progs.ts', import.meta.url).href;

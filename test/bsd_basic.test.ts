@@ -6,7 +6,7 @@
  * both dispatch models; every zone back to its starting count after each program.
  */
 import { describe, it, expect } from 'vitest';
-import { ECONNRESET, SOCK_DGRAM, SOCK_STREAM } from '../src/sys/index.js';
+import { ECONNRESET, SOCK_DGRAM, SOCK_STREAM } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/bsd_basic_progs.ts', import.meta.url).href;

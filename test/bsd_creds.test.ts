@@ -11,7 +11,7 @@
  * back to its starting count after each program (runProgram).
  */
 import { describe, it, expect } from 'vitest';
-import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SCM_CREDS, CMSG_LEN, CMSGCRED_BYTES, MSG_TRUNC } from '../src/sys/index.js';
+import { SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SCM_CREDS, CMSG_LEN, CMSGCRED_BYTES, MSG_TRUNC } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/bsd_creds_progs.ts', import.meta.url).href;

@@ -22,7 +22,7 @@
  * kevent_cmp is a memcmp of the whole struct), and udata comes back as given.
  */
 import { describe, it, expect } from 'vitest';
-import { EVFILT_READ, EV_ADD, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_EOF } from '../src/sys/index.js';
+import { EVFILT_READ, EV_ADD, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_EOF } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/bsd_kqueue_progs.ts', import.meta.url).href;

@@ -10,7 +10,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SA_RESTART, EVFILT_READ, EVFILT_WRITE, EV_ADD,
-} from '../src/sys/index.js';
+} from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/bsd_race_progs.ts', import.meta.url).href;

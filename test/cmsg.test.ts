@@ -6,7 +6,7 @@
  * refused send delivers nothing; getpeereid reads LOCAL_PEERCRED.  Both engines, both dispatch models; every zone back.
  */
 import { describe, it, expect } from 'vitest';
-import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/sys/index.js';
+import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/cmsg_progs.ts', import.meta.url).href;

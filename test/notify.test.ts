@@ -6,7 +6,7 @@
  * (the next accept works).  Both engines, both dispatch models; every zone back.
  */
 import { describe, it, expect } from 'vitest';
-import { SA_RESTART } from '../src/sys/index.js';
+import { SA_RESTART } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/notify_progs.ts', import.meta.url).href;

@@ -11,7 +11,7 @@ import { describe, it, expect } from 'vitest';
 import {
   POLLIN, POLLRDNORM, POLLOUT, POLLNVAL, EVFILT_READ, EVFILT_WRITE, EV_ADD, EV_ONESHOT, EV_CLEAR, EV_EOF, EV_ERROR,
   ECONNRESET, EBADF, ENOENT,
-} from '../src/sys/index.js';
+} from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/poll_progs.ts', import.meta.url).href;

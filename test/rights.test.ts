@@ -7,7 +7,7 @@
  * starting count after each program.
  */
 import { describe, it, expect } from 'vitest';
-import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/sys/index.js';
+import { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../src/libc/index.js';
 import { ENGINES, MODELS, runProgram, type Engine, type Model } from './helpers.js';
 
 const P = new URL('./progs/rights_progs.ts', import.meta.url).href;

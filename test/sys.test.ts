@@ -10,7 +10,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { PanicError, type Machine } from '../src/index.js';
-import { SA_RESTART, SOCK_DGRAM } from '../src/sys/index.js';
+import { SA_RESTART, SOCK_DGRAM } from '../src/libc/index.js';
 import { ENGINES, machine, down, zoneUsed, type TestMachine } from './helpers.js';
 
 const P = new URL('./progs/programs.ts', import.meta.url).href;

@@ -8,7 +8,7 @@
  * Times are nanotime() (real time on the parallel engine).
  */
 
-import { Sys, AF_LOCAL, SOCK_STREAM } from '../../src/sys/index.js';
+import { Sys, AF_LOCAL, SOCK_STREAM } from '../../src/libc/index.js';
 import { nanotime, type Blocking } from '../../src/kernel.js';
 
 /*

@@ -7,7 +7,7 @@
  * again in its call.
  */
 
-import { Sys, AF_LOCAL, SOCK_STREAM, POLLIN, EVFILT_READ, EV_ADD, type PollFd } from '../../src/sys/index.js';
+import { Sys, AF_LOCAL, SOCK_STREAM, POLLIN, EVFILT_READ, EV_ADD, type PollFd } from '../../src/libc/index.js';
 import { nanotime, type Blocking } from '../../src/kernel.js';
 
 export const WAKE_RECV = 0;

@@ -7,9 +7,9 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, O_NONBLOCK, F_SETFL, ECONNREFUSED, EAGAIN,
   SCM_RIGHTS, scm_rights, cmsg_rights, type Cmsg, EVFILT_READ, EV_ADD, EV_EOF,
-} from '../sys/index.js';
+} from '../libc/index.js';
 import type { Blocking } from '../kernel.js';
-import { connect_retry, read_full, recv_checksum, send_xorshift } from '../sys/libsim.js';
+import { connect_retry, read_full, recv_checksum, send_xorshift } from '../libc/libsim.js';
 
 export const SCENARIO_PROGS = import.meta.url;
 

@@ -5,7 +5,7 @@
  */
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTFILTER, F_SETFL, O_NONBLOCK, SHUT_WR,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, wait_asleep } from './common.js';
 

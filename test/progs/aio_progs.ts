@@ -5,7 +5,7 @@
  */
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, O_NONBLOCK, F_SETFL, AIO_CANCELED, AIO_ALLDONE, EINPROGRESS, ECANCELED,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt } from './common.js';
 

@@ -59,7 +59,7 @@ import {
   MSG_CTRUNC, F_SETFL, O_NONBLOCK, SIGALRM, SHUT_RD, FIONREAD, RLIMIT_NOFILE, SCM_RIGHTS, SCM_TIMESTAMP,
   SCM_CREDS, CMSGCRED_BYTES, CMSG_LEN, CMSG_SPACE, EVFILT_READ, EV_ADD, NOTE_LOWAT, scm_rights, cmsg_rights, S_IFMT,
   type Cmsg,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, wait_asleep, count_or_code } from './common.js';
 import { gc_settle, inflight, nfds, openfiles, samefile } from './rights_common.js';

@@ -40,7 +40,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO, SO_REUSEADDR, MSG_WAITALL,
   MSG_DONTWAIT, FIONREAD, SHUT_RD, SHUT_WR, SHUT_RDWR, F_SETFL, O_NONBLOCK, POLLIN, POLLPRI, POLLRDNORM, POLLWRNORM,
   POLLRDBAND, POLLWRBAND, EVFILT_READ, EV_ADD, SIGUSR1, SA_RESTART, RLIMIT_NOFILE, WEXITSTATUS, WNOHANG,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, wait_asleep, count_or_code } from './common.js';
 

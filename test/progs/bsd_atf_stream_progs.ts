@@ -37,7 +37,7 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_RCVTIMEO, F_SETFL, O_NONBLOCK, SHUT_RD, SHUT_WR,
   POLLIN, POLLRDNORM, POLLOUT, POLLWRNORM, EVFILT_READ, EVFILT_WRITE, EV_ADD, type Timeval, type Timespec,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, wait_asleep, count_or_code } from './common.js';
 

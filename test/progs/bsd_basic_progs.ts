@@ -16,7 +16,7 @@ import {
   Sys, SysError, AF_LOCAL, AF_INET, SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET, SOL_SOCKET,
   SO_TYPE, SO_ERROR, SO_REUSEADDR, SO_RCVTIMEO, MSG_DONTWAIT, MSG_TRUNC, SHUT_RD, SHUT_WR, SHUT_RDWR, SIGPIPE, SIG_DFL, SIG_IGN,
   RLIMIT_NOFILE, WIFSIGNALED, WTERMSIG, WIFEXITED, WEXITSTATUS,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt } from './common.js';
 

@@ -65,7 +65,7 @@ import {
   Sys, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO, MSG_WAITALL, MSG_TRUNC, MSG_CTRUNC, F_GETFL,
   F_SETFL, O_NONBLOCK, POLLIN, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, WIFEXITED, WEXITSTATUS,
   WIFSIGNALED, WTERMSIG, errno_name, errno_value, type Cmsg,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import { getgid, getegid, pfind, type Blocking } from '../../src/kernel.js';
 import { count_or_code } from './common.js';
 

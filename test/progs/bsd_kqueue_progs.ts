@@ -36,7 +36,7 @@
  * list, never a hang; test_no_kevents's zero timespec stays.
  */
 import { Sys, AF_LOCAL, SOCK_STREAM, EVFILT_READ, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, NOTE_LOWAT,
-  type Kevent } from '../../src/sys/index.js';
+  type Kevent } from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, count_or_code } from './common.js';
 

@@ -12,7 +12,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, SO_ACCEPTFILTER,
   MSG_WAITALL, MSG_TRUNC, MSG_DONTWAIT, F_GETFL, F_SETFL, O_NONBLOCK, FIONREAD, SIGHUP, SIGPIPE, SIGUSR1, SIG_IGN, WNOHANG,
   WEXITSTATUS, POLLOUT, EVFILT_READ, EVFILT_WRITE, EV_ADD, EV_DELETE, EV_CLEAR, type Kevent,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, wait_asleep } from './common.js';
 

@@ -20,7 +20,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO, MSG_CTRUNC, MSG_WAITALL, SHUT_RD,
   SCM_RIGHTS, SIGKILL, SO_RCVBUF, WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, RLIMIT_NOFILE, FIONREAD,
   CMSG_LEN, CMSG_SPACE, S_IFMT, scm_rights, cmsg_rights, type Cmsg,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import { k32, NULL, TD, TDF_BLOCKED, TDF_TSLEEPQ, PROC, pfind, spin_lock, spin_unlock, type Blocking, type Ptr } from '../../src/kernel.js';
 import { kstr_intern } from '../../shared/kstr.js';
 import { attempt } from './common.js';

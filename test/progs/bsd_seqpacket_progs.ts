@@ -19,7 +19,7 @@
 import {
   Sys, AF_LOCAL, SOCK_SEQPACKET, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, F_SETFL, F_GETFL, O_NONBLOCK, MSG_EOR, MSG_WAITALL,
   MSG_NOSIGNAL, SHUT_RDWR, SIGPIPE,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, count_or_code } from './common.js';
 

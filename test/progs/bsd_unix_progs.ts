@@ -20,7 +20,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO,
   MSG_DONTWAIT, F_GETFD, F_GETFL, F_SETFL, FD_CLOEXEC, O_NONBLOCK, SCM_RIGHTS, CMSG_SPACE,
   scm_rights, cmsg_rights, type Cmsg,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt } from './common.js';
 

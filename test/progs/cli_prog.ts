@@ -2,7 +2,7 @@
  * Programs for test/cli.test.ts's `lwkt-sim run <path>`: process mains run from the
  * compiled module (dist/test/progs/cli_prog.js).
  */
-import { Sys, AF_LOCAL, SOCK_STREAM } from '../../src/sys/index.js';
+import { Sys, AF_LOCAL, SOCK_STREAM } from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 
 /* The default export name: a message over a socketpair; returns [bytes, pid, ...args]. */

@@ -5,7 +5,7 @@
 import {
   Sys, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, MSG_CTRUNC, SCM_CREDS, SCM_RIGHTS, CMSGCRED_BYTES,
   cmsgcred_parse, type Cmsg,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt } from './common.js';
 

@@ -6,8 +6,8 @@ import {
   k32, NULL, TD, TDF_BLOCKED, TDF_TSLEEPQ, PROC, pfind, spin_lock, spin_unlock, tsleep, wakeup, type Blocking, type Ptr,
 } from '../../src/kernel.js';
 import { kstr_intern } from '../../shared/kstr.js';
-import type { Sys } from '../../src/sys/sys.js';
-import { SysError } from '../../src/sys/errors.js';
+import type { Sys } from '../../src/libc/sys.js';
+import { SysError } from '../../src/libc/errors.js';
 
 /* Wait (sleeping a tick at a time) until the word at w is non-zero; returns it. */
 export function* await_word(w: number): Blocking<number> {

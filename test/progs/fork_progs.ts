@@ -6,7 +6,7 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, F_SETFD, FD_CLOEXEC, SIGTERM, SIGCHLD, SA_RESTART, RLIMIT_NPROC,
   WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS, SIGPIPE, SIG_IGN, SOCK_SEQPACKET,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt } from './common.js';
 

@@ -21,7 +21,7 @@ import {
   RLIMIT_NOFILE, RLIMIT_SBSIZE, RLIMIT_CPU, POLLIN, POLLOUT, POLLPRI, EVFILT_READ, EVFILT_WRITE, EVFILT_TIMER, EV_ADD,
   EV_DELETE, EV_ONESHOT, EV_CLEAR, SCM_RIGHTS, SCM_CREDS, scm_rights, cmsg_rights, WNOHANG, WIFEXITED, WEXITSTATUS, WIFSIGNALED,
   WTERMSIG, SIGKILL, SIGTERM, type MsgIn,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 
 /* xorshift32: the fuzzer's own deterministic choices. */

@@ -6,7 +6,7 @@
  */
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, MSG_DONTWAIT, SIGUSR1, SIG_IGN, connect_retry,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 
 function int32(v: number): Uint8Array {

@@ -10,7 +10,7 @@ import {
   SHUT_RDWR, FIONBIO, RLIMIT_NOFILE, SIGUSR1, SA_RESTART, POLLIN, POLLRDNORM, POLLOUT, POLLPRI, POLLRDBAND, INFTIM,
   EVFILT_READ, EVFILT_WRITE, EVFILT_VNODE, EVFILT_TIMER, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT,
   EV_CLEAR, NOTE_LOWAT, type Kevent, type PollFd, type Timeval,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import { k32, nselcoll_word, type Blocking } from '../../src/kernel.js';
 import { attempt, wait_asleep } from './common.js';
 

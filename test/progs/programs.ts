@@ -7,9 +7,9 @@ import {
   F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, FIONBIO, FIONREAD, SIGPIPE, SIGUSR1, SIG_IGN, RLIMIT_NOFILE,
   SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF,
   RLIMIT_SBSIZE, RLIM_INFINITY, F_GETOWN, F_SETOWN, O_ASYNC, SIGIO,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
-import { connect_retry, read_full, recv_checksum, send_xorshift } from '../../src/sys/libsim.js';
+import { connect_retry, read_full, recv_checksum, send_xorshift } from '../../src/libc/libsim.js';
 import { attempt, wait_asleep, wait_signal_taken } from './common.js';
 
 function code(e: unknown): string {

@@ -3,7 +3,7 @@
  * counters, the descriptors a process has, waiting (bounded) for unp_gc, and fstat's
  * "same file".
  */
-import { Sys, AF_LOCAL, SOCK_STREAM, F_GETFD } from '../../src/sys/index.js';
+import { Sys, AF_LOCAL, SOCK_STREAM, F_GETFD } from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt } from './common.js';
 

@@ -6,7 +6,7 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, MSG_CTRUNC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, SCM_RIGHTS, SCM_CREDS, CMSGCRED_BYTES,
   CMSG_SPACE, RLIMIT_NOFILE, scm_rights, cmsg_rights, type Cmsg,
-} from '../../src/sys/index.js';
+} from '../../src/libc/index.js';
 import type { Blocking } from '../../src/kernel.js';
 import { attempt, count_or_code } from './common.js';
 

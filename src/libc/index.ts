@@ -6,7 +6,7 @@
 
 export { Sys, PATH_ROOM, type SigHandler, type Stat, type Rlimit, type Linger, type Timeval, type AcceptFilterArg, type OptValue, type MsgOut, type MsgIn, type RecvmsgOptions, type SpawnOptions, type ThreadOptions, type Program } from './sys.js';
 export { SysError, ProcessKilled, ProcessExit, SIGNAMES } from './errors.js';
-export { S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK } from './stat.js';
+export { S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK } from '../sys/stat.js';
 export * from '../../shared/errno.js';
 export {
   AF_UNSPEC, AF_LOCAL, AF_UNIX, AF_INET, PF_UNSPEC, PF_LOCAL, PF_UNIX, PF_INET,
@@ -16,11 +16,11 @@ export {
   SO_SNDTIMEO, SO_RCVTIMEO, SO_ERROR, SO_TYPE,
   MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_EOR, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_EOF,
   MSG_NOSIGNAL, SHUT_RD, SHUT_WR, SHUT_RDWR, SUN_PATH_MAX, SUN_NAME_MAX, SOCK_MAXADDRLEN,
-} from './socket.js';
+} from '../sys/socket.js';
 export {
   F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_SETOWN, FD_CLOEXEC, O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_NONBLOCK,
   O_APPEND, O_ASYNC, FIONBIO, FIOASYNC,
-} from './file.js';
+} from '../sys/file.js';
 export { FIONREAD, FIOSETOWN, FIOGETOWN, SIOCATMARK } from '../kern/sys_socket.js';
 export {
   NSIG, SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGKILL, SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGCONT, SIGCHLD, SIGIO,
@@ -28,7 +28,7 @@ export {
   RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_CORE, RLIMIT_RSS, RLIMIT_MEMLOCK, RLIMIT_NPROC,
   RLIMIT_NOFILE, RLIMIT_SBSIZE, RLIMIT_VMEM, RLIMIT_AS, RLIM_INFINITY,
   WNOHANG, W_EXITCODE, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS,
-} from './proc.js';
+} from '../sys/proc.js';
 export { ARG_MAX } from '../kern/kern_exec_args.js';
 export { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, AIO_LISTIO_MAX } from '../kern/vfs_aio.js';
 export {
@@ -39,8 +39,8 @@ export { connect_retry, fnv1a, FNV_BASIS, read_full, recv_checksum, send_xorshif
 export {
   POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM, POLLRDBAND, POLLWRBAND, INFTIM,
   FD_SETSIZE, type PollFd, type SelectResult,
-} from './poll.js';
+} from '../sys/poll.js';
 export {
   EVFILT_READ, EVFILT_WRITE, EVFILT_AIO, EVFILT_VNODE, EVFILT_PROC, EVFILT_SIGNAL, EVFILT_TIMER, EV_ADD, EV_DELETE,
   EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_EOF, EV_ERROR, NOTE_LOWAT, type Kevent, type Timespec,
-} from './event.js';
+} from '../sys/event.js';

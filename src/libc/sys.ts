@@ -41,15 +41,15 @@ import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { CURSIG, PCATCH, lwkt_sigtake, sigbit, tsleep } from '../lwkt/kern_synch.js';
 import { lwkt_yield } from '../lwkt/lwkt_thread.js';
 import { HZ } from '../../shared/param.js';
-import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL, F_GETOWN } from './file.js';
+import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL, F_GETOWN } from '../sys/file.js';
 import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIMIT_NOFILE, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
-} from './proc.js';
-import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from './socket.js';
-import { SO } from './socketvar.js';
-import { XUCRED } from './unpcb.js';
-import { STAT } from './stat.js';
+} from '../sys/proc.js';
+import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from '../sys/socket.js';
+import { SO } from '../sys/socketvar.js';
+import { XUCRED } from '../sys/unpcb.js';
+import { STAT } from '../sys/stat.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
 import {
   fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fstat, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
@@ -80,9 +80,9 @@ import {
 } from '../kern/uipc_syscalls.js';
 import { kern_chmod, kern_mkdir, kern_rmdir, kern_unlink } from '../kern/vfs_unixsock.js';
 import '../kern/uipc_usrreq.js';     // AF_LOCAL registers itself in every isolate that runs programs
-import { FD_SETSIZE, INFTIM, PFD_EVENTS, PFD_FD, PFD_REVENTS, POLLFD_INTS, type PollFd, type SelectResult } from './poll.js';
-import { KEVENT, KEVENT_INTS, type Kevent, type Timespec } from './event.js';
-import { NDFILE_MAX } from './file.js';
+import { FD_SETSIZE, INFTIM, PFD_EVENTS, PFD_FD, PFD_REVENTS, POLLFD_INTS, type PollFd, type SelectResult } from '../sys/poll.js';
+import { KEVENT, KEVENT_INTS, type Kevent, type Timespec } from '../sys/event.js';
+import { NDFILE_MAX } from '../sys/file.js';
 import { SEL_WORDS, kern_poll, kern_select } from '../kern/sys_generic.js';
 import { Kevlist, kern_kevent, kern_kqueue } from '../kern/kern_event.js';
 import { p_rlimit_cur } from '../kern/kern_resource.js';
