@@ -78,12 +78,18 @@ export function done_value<T>(b: Blocking<T>): T { return (b as Done<T>).result.
  */
 export const RESUMED = 0x7e5;
 
-class YieldOnce extends Resumable<void> {
+class YieldOnce<T> extends Resumable<T> {
   private readonly yielded: IteratorYieldResult<Effect>;
-  private static readonly finished: IteratorReturnResult<void> = { done: true, value: undefined };
-  constructor(effect: Effect) { super(); this.yielded = { done: false, value: effect }; }
-  next(v?: unknown): IteratorResult<Effect, void> { return v === RESUMED ? YieldOnce.finished : this.yielded; }
-  override return(): IteratorResult<Effect, void> { return YieldOnce.finished; }
+  private readonly finished: IteratorReturnResult<T>;
+  constructor(effect: Effect, value: T) {
+    super();
+    this.yielded = { done: false, value: effect };
+    this.finished = { done: true, value };
+  }
+  next(v?: unknown): IteratorResult<Effect, T> { return v === RESUMED ? this.finished : this.yielded; }
+  override return(): IteratorResult<Effect, T> { return this.finished; }
 }
-export const SWITCH_ONCE: Blocking<void> = new YieldOnce(EFF_SWITCH);
-export const STEP_ONCE: Blocking<void> = new YieldOnce(EFF_STEP);
+export const SWITCH_ONCE: Blocking<void> = new YieldOnce<void>(EFF_SWITCH, undefined);
+export const STEP_ONCE: Blocking<void> = new YieldOnce<void>(EFF_STEP, undefined);
+/* An interrupt window that then completes with 0 (a lock taken at a scheduling point). */
+export const STEP_ONCE_0: Blocking<number> = new YieldOnce<number>(EFF_STEP, 0);

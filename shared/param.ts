@@ -33,6 +33,6 @@ export const LOCKSTAT_SAMPLE_MASK = 63;     // hold time is timed on 1 acquisiti
 export const PANICMSG_BYTES = 2048;         // panic message kept in the kmem header
 
 export const HZ = 100;                      // ticks per second (DragonFly's default hz)
-export const DET_STEP_NS = 1000;            // virtual time one deterministic step costs
+export const DET_STEP_NS = 200;             // virtual time one deterministic step costs (a resume; its scheduling points add theirs)
 
 export const ZONE_MAX = 32;                 // zones in kmem

@@ -20,6 +20,7 @@
  *  - sonewconn tests SS_ABORTING inside soaborta (rev 1.33's form), see there.
  */
 
+import { sched_want, SP_LOCK_GET, SP_LOCK_REL } from '../lwkt/lwkt_schedpt.js';
 import { k32, ku8, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, layout, type Ptr } from '../../shared/struct.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_INSERT_TAIL, TAILQ_NEXT, TAILQ_REMOVE } from '../../shared/tailq.js';
@@ -177,7 +178,11 @@ export function _ssb_lock(ssb: Ptr): Blocking<number> {
  * not), else _ssb_lock.
  */
 export function ssb_lock(ssb: Ptr, wf: number): Blocking<number> {
-  if (sleeplock_try(ssb + SSB.ssb_flags, SSB_LOCK)) return done_num(0);
+  if (sleeplock_try(ssb + SSB.ssb_flags, SSB_LOCK)) {
+    // A plain point: callers take the free lock's 0 at once (sosend's try with M_NOWAIT).
+    sched_want(SP_LOCK_GET, ssb);
+    return done_num(0);
+  }
   if ((wf & M_WAITOK) === 0) return done_num(EWOULDBLOCK);
   return _ssb_lock(ssb);
 }
@@ -185,6 +190,7 @@ export function ssb_lock(ssb: Ptr, wf: number): Blocking<number> {
 /* ssb_unlock: clear SSB_LOCK; if SSB_WANT was set, wake every lock waiter (they race). */
 export function ssb_unlock(ssb: Ptr): void {
   sleeplock_unlock(ssb + SSB.ssb_flags, SSB_LOCK, SSB_WANT);
+  sched_want(SP_LOCK_REL, ssb);
 }
 
 /* Copy a signalsockbuf's figures into its external form (xsockbuf). */

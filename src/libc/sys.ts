@@ -51,6 +51,7 @@ import { SO } from '../sys/socketvar.js';
 import { XUCRED } from '../sys/unpcb.js';
 import { STAT } from '../sys/stat.js';
 import { SysError, ProcessExit, ProcessKilled } from './errors.js';
+import { syscall_install, type Trap } from './syscall.js';
 import {
   fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fstat, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
 } from '../kern/kern_descrip.js';
@@ -208,6 +209,9 @@ export class Sys {
   killedBy = 0;
   /* This thread has seen its process exit (exit(), or P_WEXIT at a return to user mode). */
   exited = false;
+  /* The system-call trap's state (syscall.ts). */
+  trap_depth = 0;
+  readonly trap_stack: Trap[] = [];
 
   /* Made by kern_exec for thread td of process p, with its scratch item w. */
   constructor(p: Ptr, td: Ptr, w: Ptr, handlers: Handlers) {
@@ -1324,3 +1328,4 @@ function utf8_into(s: string, dst: Uint8Array): number {
   return b.length;
 }
 
+syscall_install(Sys);

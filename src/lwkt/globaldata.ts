@@ -11,6 +11,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { set_mycpuid, pcpu_of } from '../../shared/cpu.js';
 import type { Ptr } from '../../shared/struct.js';
+import { k32, ku8, kmem_getstr } from '../../shared/kmem.js';
+import { TD_COMM_BYTES } from '../../shared/param.js';
+import { TD } from './thread.js';
 
 /* What an engine learns from a CPU. */
 export interface CpuHooks {
@@ -52,13 +55,33 @@ export class Globaldata {
   ipi_ri_seen: Int32Array = new Int32Array(64);
   hooks: CpuHooks;
   trace_hash = 0x811c9dc5;        // FNV-1a over (thread, effect) of every resume
+  /* Deterministic engine with traceLog: (step, cpu, thread id, what, arg) per event (lwkt_trace.ts decodes). */
   trace_log: number[] | null = null;
+  trace_step = 0;
+  trace_names: Map<number, string> | null = null;   // thread names by id, for decoding                 // the engine's step number, for the events logged during it
+  /* Scheduling points (lwkt_schedpt.ts): a plain point's request, the point a thread yielded at. */
+  sp_want = false;
+  sp_kind = 0;
+  sp_arg = 0;
+  vt_charge = 0;                  // virtual ns the points of this step cost (the engine adds them)
+  /* The user-thread quantum (kern_usched.ts): when the running thread's began (-1: not read yet). */
+  rr_start = -1;
+  rr_check = 0;
   halted = false;
 
   constructor(cpuid: number, hooks: CpuHooks) {
     this.cpuid = cpuid;
     this.pcpu = pcpu_of(cpuid);
     this.hooks = hooks;
+  }
+
+  /* Log an event of the running thread that is not a yield (a plain scheduling point). */
+  trace_note(what: number, arg: number): void {
+    const log = this.trace_log;
+    if (log === null) return;
+    const id = k32[this.curtd + TD.td_id];
+    log.push(this.trace_step, this.cpuid, id, what, arg);
+    if (this.trace_names !== null && !this.trace_names.has(id)) this.trace_names.set(id, kmem_getstr(ku8, (this.curtd + TD.td_comm) * 4, TD_COMM_BYTES));
   }
 }
 

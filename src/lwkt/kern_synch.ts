@@ -24,6 +24,7 @@
  * section until we are on the queue), or we see the new condition and do not sleep.
  */
 
+import { sched_want, SP_WAKEUP } from './lwkt_schedpt.js';
 import { FreeList } from '../../shared/freelist.js';
 import { k32, H_OFF_SLPQ, H_OFF_SLPMASK } from '../../shared/kmem.js';
 import { SLPQUE_BUCKETS } from '../../shared/param.js';
@@ -263,6 +264,7 @@ export function wakeup_mycpu(ident: number): void { _wakeup(ident, PWAKEUP_MYCPU
 
 function _wakeup(ident: number, flags: number): void {
   const gd = mycpu;
+  if ((flags & PWAKEUP_MYCPU) === 0) sched_want(SP_WAKEUP, ident);
   const b = LOOKUP(ident);
   const q = bucket(gd.cpuid, b);
   let td = k32[q];

@@ -21,6 +21,7 @@
  * ring while the sender waits: the entry goes to an in-order overflow list instead.
  */
 
+import { sched_want, SP_IPI } from './lwkt_schedpt.js';
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { k32, H_IPIQ_SLOTS, H_OFF_IPIQ, H_PANIC, H_IPI, IPI_CARRIER_MESSAGEPORT } from '../../shared/kmem.js';
 import { IPIQ_ENTRY_WORDS, LINE_WORDS } from '../../shared/param.js';
@@ -91,6 +92,7 @@ export function lwkt_send_ipiq3(cpu: number, fn: number, a1: number, a2: number,
     (kfunc_get(fn) as (a: number, b: number, c: number) => void)(a1, a2, a3);
     return;
   }
+  sched_want(SP_IPI, cpu);
   const me = gd.cpuid;
   const ring = ipiq_base + (me * ncpus + cpu) * ring_words;
   let w = k32[ring + IPIQ_WI];

@@ -19,6 +19,7 @@
  *   panic      everything panics
  */
 
+import { sched_want, SP_MSG_PUT, SP_MSG_REPLY } from './lwkt_schedpt.js';
 import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
@@ -103,6 +104,7 @@ function _lwkt_putport(port: Ptr, msg: Ptr): number {
   KASSERT((msg_flags(msg) & (MSGF_DONE | MSGF_REPLY)) === 0, 'lwkt_putport: message is done or a reply');
   k32[msg + MSG.ms_target_port] = port;
   kf64[(mycpu.pcpu + PC.pc_msgs_sent_f64) >> 1]++;
+  sched_want(SP_MSG_PUT, msg);
   switch (k32[port + PORT.mp_type]) {
     case MPT_THREAD: {
       const td = k32[port + PORT.mp_td];
@@ -249,6 +251,7 @@ export function* lwkt_forwardmsg(port: Ptr, msg: Ptr): Blocking<number> {
 /* lwkt_replymsg: store error and return msg to its reply port.  Never blocks. */
 export function lwkt_replymsg(msg: Ptr, error: number): void {
   k32[msg + MSG.ms_error] = error;
+  sched_want(SP_MSG_REPLY, msg);
   const port = k32[msg + MSG.ms_reply_port];
   KASSERT(port !== NULL, 'lwkt_replymsg: message has no reply port');
   const f = msg_flags(msg);

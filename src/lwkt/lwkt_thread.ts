@@ -17,6 +17,7 @@
  * (IPIs and callouts with nothing to run); neither ever blocks the host thread.
  */
 
+import { sched_want, sp_fine, SP_CRIT_EXIT } from './lwkt_schedpt.js';
 import { k32, kf64, H_NEXT_TID, H_LIVE, ku8 } from '../../shared/kmem.js';
 import { PC, CPUSTATE_RUN, CPUSTATE_IDLE } from '../../shared/pcpu.js';
 import { det_engine } from '../../shared/cpu.js';
@@ -129,6 +130,7 @@ export function crit_exit(): void {
   const gd = mycpu;
   const c = --k32[gd.curtd + TD.td_critcount];
   if (c === 0) {
+    sched_want(SP_CRIT_EXIT, 0);
     if (ipiq_pending_hint(gd)) lwkt_process_ipiq_all(gd);
   } else if (c < 0) {
     panic('crit_exit: critical section count went negative');
@@ -314,7 +316,13 @@ export function cpu_step(gd: Globaldata): number {
     }
   }
   if (td === gd.idletd) {
-    if (ipiq_pending_hint(gd) || gd.co_n !== 0) idle_intr(gd, callout_check);
+    if (ipiq_pending_hint(gd) || gd.co_n !== 0) {
+      const idle_before = gd.runqmask === 0;
+      idle_intr(gd, callout_check);
+      // With fine scheduling points, what the interrupt woke starts at a step of its own:
+      // other CPUs may run between the wake-up and the woken thread's first instruction.
+      if (sp_fine && idle_before && gd.runqmask !== 0) return STEP_RAN;
+    }
     td = lwkt_pick(gd);
     if (td === NULL) {
       Atomics.store(k32, gd.pcpu + PC.pc_state, CPUSTATE_IDLE);
@@ -322,6 +330,7 @@ export function cpu_step(gd: Globaldata): number {
     }
     k32[gd.pcpu + PC.pc_state] = CPUSTATE_RUN;
     k32[td + TD.td_flags] = (k32[td + TD.td_flags] | TDF_RUNNING) & ~TDF_TOKWAIT;
+    gd.rr_start = -1;   // a new quantum (kern_usched.ts reads the clock when it first looks)
     gd.curtd = td;
     k32[gd.pcpu + PC.pc_curtd] = td;
     kf64[(gd.pcpu + PC.pc_switches_f64) >> 1]++;
@@ -347,7 +356,7 @@ function cpu_resume(gd: Globaldata, td: Ptr): void {
     p.stack = err.stack;
     throw p;
   }
-  if (gd.trace_log !== null || det_engine) trace_event(gd, td, r.done ? 3 : r.value);
+  if (det_engine) trace_event(gd, td, r.done ? EV_EXIT : r.value);
   if (r.done) {
     lwkt_exit(gd, td, r.value, undefined);
   } else if (r.value === EFF_SWITCH) {
@@ -356,12 +365,30 @@ function cpu_resume(gd: Globaldata, td: Ptr): void {
   // EFF_STEP / EFF_SPIN: td stays current; the next step resumes it.
 }
 
+/* What a resume ended with, as the trace records it: an effect, EV_EXIT, or a scheduling point's kind. */
+export const EV_EXIT = 3;
+
+/*
+ * Hash (and with traceLog, log) how a resume ended: the effect, or for an EFF_STEP at a
+ * scheduling point the point's kind and argument.
+ */
 function trace_event(gd: Globaldata, td: Ptr, what: number): void {
+  let arg = 0;
+  const kind = gd.sp_kind;
+  gd.sp_kind = 0;
+  if (what === EFF_STEP && kind !== 0) {
+    what = kind;
+    arg = gd.sp_arg;
+  }
   let h = gd.trace_hash;
   h = Math.imul(h ^ k32[td + TD.td_id], 0x01000193);
   h = Math.imul(h ^ what, 0x01000193);
   gd.trace_hash = h;
-  if (gd.trace_log !== null) gd.trace_log.push(gd.cpuid, k32[td + TD.td_id], what);
+  if (gd.trace_log !== null) {
+    const id = k32[td + TD.td_id];
+    gd.trace_log.push(gd.trace_step, gd.cpuid, id, what, arg);
+    if (gd.trace_names !== null && !gd.trace_names.has(id)) gd.trace_names.set(id, td_name(td));
+  }
 }
 
 function callout_check(gd: Globaldata): void {

@@ -21,7 +21,8 @@ import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { layout, NULL, type Ptr } from '../../shared/struct.js';
 import { TD_MAXTOKENS } from '../../shared/param.js';
 import { lockstat_on } from '../../shared/cpu.js';
-import { DONE_VOID, SWITCH_ONCE, type Blocking } from '../../shared/effect.js';
+import { SWITCH_ONCE, type Blocking } from '../../shared/effect.js';
+import { sched_point, sched_want, SP_TOKEN_GET, SP_TOKEN_REL } from './lwkt_schedpt.js';
 import { HoldSamples, lockclass_register, ls_slot, ls_sample, ls_hold, LS_ACQ, LS_CONTENDED, LS_SPINS, LS_WAIT_MAX,
   LS_WAIT_TOTAL } from '../../shared/lockstat.js';
 import { nanotime } from '../../shared/clock.js';
@@ -80,7 +81,7 @@ export function lwkt_gettoken(tok: Ptr): Blocking<void> {
   const td = mycpu.curtd;
   tok_link(td, tok);
   if (lockstat_on) tok_count(tok, td);
-  if (tok_take(tok, td)) return DONE_VOID;
+  if (tok_take(tok, td)) return sched_point(SP_TOKEN_GET, tok);
   // Linked already: the scheduler resumes us only once it holds every linked token
   // (lwkt_getalltokens, all or none), and counts the contention while it cannot.  A
   // shared yield-once iterator, not a generator: a contended BGL is taken on most
@@ -116,6 +117,7 @@ export function lwkt_reltoken(tok: Ptr): void {
   KASSERT(k32[tok] === td, 'lwkt_reltoken: token owned by another thread');
   if (hold_t0.size !== 0) tok_hold_end(tok);
   tok_release(tok, td);
+  sched_want(SP_TOKEN_REL, tok);
 }
 
 function tok_hold_end(tok: Ptr): void {

@@ -11,7 +11,7 @@ import { NCPU_MAX, IPIQ_SLOTS } from '../../shared/param.js';
 import { clock_now_abs_ms } from '../../shared/clock.js';
 import { kmem_boot } from './kmem_boot.js';
 import { ParallelMachine } from './parallel.js';
-import { DeterministicMachine } from './deterministic.js';
+import { DeterministicMachine, type DetOptions } from './deterministic.js';
 import type { BootOptions, Machine } from './machine.js';
 
 export const DISPATCH_BGL = 0;
@@ -52,5 +52,39 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   });
   const modules = opts.modules ?? [];
   if (engine === 'parallel') return ParallelMachine.boot(kmem, ipi, modules, lockup);
-  return DeterministicMachine.boot(kmem, modules, opts.traceLog ?? false, opts.stepLimit ?? 0, ipi === 'messageport');
+  return DeterministicMachine.boot(kmem, modules, det_options(opts, ipi === 'messageport'));
+}
+
+export const DEFAULT_STEP_BUDGET = 200_000_000;
+export const DEFAULT_TIME_BUDGET_MS = 300_000;
+
+function count_opt(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RangeError(`boot: ${name} must be a non-negative integer (0: none)`);
+  return v;
+}
+
+/* The deterministic engine's options, checked. */
+function det_options(opts: BootOptions, ports: boolean): DetOptions {
+  const points = opts.points ?? 'fine';
+  if (points !== 'fine' && points !== 'blocking') throw new RangeError(`boot: points must be 'fine' or 'blocking'`);
+  const scheduler = opts.scheduler ?? 'random';
+  if (scheduler !== 'random' && scheduler !== 'pct' && scheduler !== 'replay') {
+    throw new RangeError(`boot: scheduler must be 'random', 'pct' or 'replay'`);
+  }
+  const pctDepth = opts.pctDepth ?? 3;
+  if (!Number.isInteger(pctDepth) || pctDepth < 1 || pctDepth > 64) throw new RangeError('boot: pctDepth must be an integer 1..64');
+  const pctSteps = opts.pctSteps ?? 100_000;
+  if (!Number.isInteger(pctSteps) || pctSteps < 1) throw new RangeError('boot: pctSteps must be a positive integer');
+  const choices = opts.choices ?? [];
+  if (!Array.isArray(choices) || !choices.every((c) => Number.isInteger(c) && c >= 0)) {
+    throw new TypeError('boot: choices must be an array of non-negative integers');
+  }
+  if (opts.stepLimit !== undefined && opts.stepBudget !== undefined) throw new TypeError('boot: give stepBudget or its old name stepLimit, not both');
+  return {
+    traceLog: opts.traceLog ?? false,
+    stepBudget: count_opt(opts.stepBudget ?? opts.stepLimit, 'stepBudget', DEFAULT_STEP_BUDGET),
+    timeBudgetMs: count_opt(opts.timeBudgetMs, 'timeBudgetMs', DEFAULT_TIME_BUDGET_MS),
+    ports, points, scheduler, pctDepth, pctSteps, choices,
+  };
 }

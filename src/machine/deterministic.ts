@@ -20,6 +20,9 @@ import { clock_set_virtual } from '../../shared/clock.js';
 import { panic_set_recorder, type KernelPanic } from '../../shared/panic.js';
 import { set_mycpu, type Globaldata } from '../lwkt/globaldata.js';
 import { cpu_step, cpu_has_work, STEP_RAN } from '../lwkt/lwkt_thread.js';
+import { schedpt_set_fine } from '../lwkt/lwkt_schedpt.js';
+import { trace_decode, trace_format, TRACE_WORDS, type TraceEvent } from '../lwkt/lwkt_trace.js';
+import { PctScheduler, RandomScheduler, ReplayScheduler, type Decision, type DetScheduler, type PctReport, type SchedulerName } from './det_sched.js';
 import { callout_next_deadline } from '../lwkt/kern_timeout.js';
 import { ipiq_any_inflight } from '../lwkt/lwkt_ipiq.js';
 import { machine_attach } from './attach.js';
@@ -32,6 +35,19 @@ import { console_attach } from '../kern/sys_console.js';
 import { ktrace_attach } from '../kern/kern_ktrace.js';
 
 const SLICE_STEPS = 50_000;
+
+/* How a deterministic machine runs (boot options, checked by boot.ts). */
+export interface DetOptions {
+  traceLog: boolean;
+  stepBudget: number;         // fail with kind 'budget' after this many steps (0: none)
+  timeBudgetMs: number;       // ... or after this much wall-clock time spent running (0: none)
+  ports: boolean;             // the messageport IPI carrier
+  points: 'fine' | 'blocking';
+  scheduler: SchedulerName;
+  pctDepth: number;
+  pctSteps: number;           // PCT's k: the steps its change points are drawn from
+  choices: readonly number[]; // the replay scheduler's prefix
+}
 const LIVELOCK_STEPS = 5_000_000;   // steps in a row in which no CPU could run a thread
 
 export class DeterministicMachine extends MachineBase {
@@ -44,15 +60,27 @@ export class DeterministicMachine extends MachineBase {
   private pick_hash = 0x811c9dc5;
   private readonly cand = new Int32Array(NCPU_MAX);   // this step's candidate CPUs (no array to regrow per step)
   private readonly log: number[] | null;
-  private readonly step_limit: number;
+  /* Thread names by id, kept for decoding after threads exit. */
+  private readonly tid_names = new Map<number, string>();
+  private readonly step_budget: number;
+  private readonly time_budget_ms: number;
+  private run_ms = 0;                 // wall-clock time spent running so far
+  private readonly fine: boolean;
+  readonly scheduler: DetScheduler;
+  private last_cpu = -1;
   private stepping = -1;
   private readonly channels: MessageChannel[] = [];
 
-  constructor(kmem: SharedArrayBuffer, traceLog: boolean, stepLimit: number, ports: boolean) {
+  constructor(kmem: SharedArrayBuffer, opts: DetOptions) {
     super(kmem);
     this.rng = new DetRng(k32[H_SEED] >>> 0);
-    this.log = traceLog ? [] : null;
-    this.step_limit = stepLimit;
+    this.log = opts.traceLog ? [] : null;
+    this.step_budget = opts.stepBudget;
+    this.time_budget_ms = opts.timeBudgetMs;
+    this.fine = opts.points === 'fine';
+    this.scheduler = opts.scheduler === 'pct' ? new PctScheduler(this.rng, opts.pctDepth, opts.pctSteps)
+      : opts.scheduler === 'replay' ? new ReplayScheduler(opts.choices) : new RandomScheduler(this.rng);
+    const ports = opts.ports;
     this.attach();
     for (let c = 0; c < this.ncpus; c++) {
       const gd = cpu_bringup(c, {
@@ -62,6 +90,7 @@ export class DeterministicMachine extends MachineBase {
         },
       });
       gd.trace_log = this.log;
+      gd.trace_names = this.log !== null ? this.tid_names : null;
       console_attach(gd, (pid, bytes) => this.console_in(pid, bytes));
       ktrace_attach(gd, (pid, bytes) => this.console_in(pid, bytes));   // trace lines join the console
       this.gds.push(gd);
@@ -79,15 +108,15 @@ export class DeterministicMachine extends MachineBase {
     set_mycpuid(-1);
   }
 
-  static async boot(kmem: SharedArrayBuffer, modules: string[], traceLog: boolean, stepLimit: number,
-      ports: boolean): Promise<DeterministicMachine> {
+  static async boot(kmem: SharedArrayBuffer, modules: string[], opts: DetOptions): Promise<DeterministicMachine> {
     for (const m of modules) await module_load(m);
-    return new DeterministicMachine(kmem, traceLog, stepLimit, ports);
+    return new DeterministicMachine(kmem, opts);
   }
 
   private attach(): void {
     machine_attach(this.kmem, this.gds, this.now_ns);
     panic_set_recorder(this.record_panic);
+    schedpt_set_fine(this.fine);
   }
 
   /* A panic raised on this machine: recorded at once, the machine failed after the step (shared/panic.ts). */
@@ -137,14 +166,29 @@ export class DeterministicMachine extends MachineBase {
     if (this.failure !== null) throw this.failure;
   }
 
+  /* PCT's figures for this run (n threads, k steps, the bound), or null under another scheduler. */
+  pctReport(): PctReport | null { return this.scheduler instanceof PctScheduler ? this.scheduler.report() : null; }
+
+  /* The replay scheduler's decisions (explore.ts), or null under another scheduler. */
+  decisions(): Decision[] | null { return this.scheduler instanceof ReplayScheduler ? this.scheduler.decisions : null; }
+
   traceHash(): string {
     let h = this.pick_hash;
     for (const gd of this.gds) h = Math.imul(h ^ gd.trace_hash, 0x01000193);
     return (h >>> 0).toString(16).padStart(8, '0') + ':' + this.steps.toString(16);
   }
 
-  /* The recorded events (cpu, thread id, effect) when booted with traceLog. */
-  traceEvents(): number[] { return this.log ?? []; }
+  /* The recorded events, decoded (lwkt_trace.ts), when booted with traceLog. */
+  traceEvents(): TraceEvent[] { return this.log === null ? [] : trace_decode(this.log, this.tid_names); }
+
+  /* The last n events, decoded, as lines (a failure report's tail). */
+  traceTail(n: number): string[] {
+    if (this.log === null) return [];
+    const log = this.log;
+    const from = Math.max(0, log.length - n * TRACE_WORDS);
+    return trace_decode(log.slice(from - (from % TRACE_WORDS)), this.tid_names).map(trace_format);
+  }
+
 
   get virtualTimeNs(): number { return this.now_ns; }
   get stepCount(): number { return this.steps; }
@@ -153,12 +197,19 @@ export class DeterministicMachine extends MachineBase {
     while (!this.down && this.failure === null && !done()) {
       this.attach();
       let stalled = false;
+      const t0 = Date.now();
       try {
         stalled = this.run_slice(done);
       } catch (e) {
         this.crashed(e);
       } finally {
         set_mycpuid(-1);
+      }
+      this.run_ms += Date.now() - t0;
+      if (this.time_budget_ms > 0 && this.run_ms > this.time_budget_ms && this.failure === null && !stalled && !done()) {
+        this.fail_here(this.last_cpu, `time budget of ${this.time_budget_ms} ms reached after ${this.steps} steps ` +
+          `(${(this.now_ns / 1e6).toFixed(3)} ms of virtual time)`, 'budget');
+        return;
       }
       if (stalled) return;   // nothing left to run
       if (!done()) await new Promise<void>((r) => setImmediate(r));
@@ -185,19 +236,27 @@ export class DeterministicMachine extends MachineBase {
       else kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += DET_STEP_NS;   // idle through this step
     }
     if (ncand === 0) return this.advance_idle();
-    const cpu = ncand === 1 ? cand[0] : cand[this.rng.below(ncand)];
+    const cpu = ncand === 1 ? cand[0] : this.scheduler.pick(cand, ncand, gds, this.steps, this.last_cpu);
+    this.last_cpu = cpu;
     this.pick_hash = Math.imul(this.pick_hash ^ cpu, 0x01000193);
     this.now_ns += DET_STEP_NS;
     clock_set_virtual(this.now_ns);
     this.steps++;
-    if (this.step_limit > 0 && this.steps > this.step_limit) {
-      this.fail_here(cpu, `step limit of ${this.step_limit} reached`, 'panic');
+    if (this.step_budget > 0 && this.steps > this.step_budget) {
+      this.fail_here(cpu, `step budget of ${this.step_budget} steps reached (${(this.now_ns / 1e6).toFixed(3)} ms of virtual time)`, 'budget');
       return false;
     }
     const gd = gds[cpu];
     this.stepping = cpu;
+    gd.trace_step = this.steps;
     set_mycpu(gd);
     const ran = cpu_step(gd);
+    if (gd.vt_charge !== 0) {
+      // The work the step did at its scheduling points (lwkt_schedpt.ts): time moves with it.
+      this.now_ns += gd.vt_charge;
+      gd.vt_charge = 0;
+    }
+
     if (this.raised !== null) {          // raised, and caught by the program: fail all the same
       this.crashed(this.raised);
       return false;
@@ -234,7 +293,7 @@ export class DeterministicMachine extends MachineBase {
     return false;
   }
 
-  private fail_here(cpu: number, message: string, kind: 'panic' | 'deadlock'): void {
+  private fail_here(cpu: number, message: string, kind: 'panic' | 'deadlock' | 'budget'): void {
     panic_record_here(cpu < 0 ? 0 : cpu, 0, message);
     this.fail(this.panic_error(kind, message, cpu));
   }

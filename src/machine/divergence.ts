@@ -1,18 +1,19 @@
 /*
  * divergence.ts: where two deterministic runs of the same seed first differ.  Events are
- * (cpu, thread id, effect) triples, as DeterministicMachine.traceEvents() returns them.
+ * the decoded ones DeterministicMachine.traceEvents() returns (lwkt_trace.ts).
  */
 
-export interface Divergence { index: number; a: [number, number, number] | null; b: [number, number, number] | null }
+import type { TraceEvent } from '../lwkt/lwkt_trace.js';
 
-export function firstDivergence(a: number[], b: number[]): Divergence | null {
+export interface Divergence { index: number; a: TraceEvent | null; b: TraceEvent | null }
+
+function same(x: TraceEvent, y: TraceEvent): boolean {
+  return x.step === y.step && x.cpu === y.cpu && x.tid === y.tid && x.what === y.what && x.detail === y.detail;
+}
+
+export function firstDivergence(a: readonly TraceEvent[], b: readonly TraceEvent[]): Divergence | null {
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i += 3) {
-    if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) {
-      return { index: i / 3, a: [a[i], a[i + 1], a[i + 2]], b: [b[i], b[i + 1], b[i + 2]] };
-    }
-  }
+  for (let i = 0; i < n; i++) if (!same(a[i], b[i])) return { index: i, a: a[i], b: b[i] };
   if (a.length === b.length) return null;
-  const i = n;
-  return { index: i / 3, a: i < a.length ? [a[i], a[i + 1], a[i + 2]] : null, b: i < b.length ? [b[i], b[i + 1], b[i + 2]] : null };
+  return { index: n, a: a[n] ?? null, b: b[n] ?? null };
 }

@@ -108,8 +108,8 @@ export function cpu_dump(sab: SharedArrayBuffer): string {
  * How a machine failed: a kernel panic, every thread asleep for good, a CPU stuck in one
  * step (parallel engine), or a CPU's worker lost.
  */
-export type PanicKind = 'panic' | 'deadlock' | 'lockup' | 'worker';
-const PANIC_HEADS: Record<PanicKind, string> = { panic: 'panic', deadlock: 'deadlock', lockup: 'soft lockup', worker: 'cpu lost' };
+export type PanicKind = 'panic' | 'deadlock' | 'lockup' | 'worker' | 'budget';
+const PANIC_HEADS: Record<PanicKind, string> = { panic: 'panic', deadlock: 'deadlock', lockup: 'soft lockup', worker: 'cpu lost', budget: 'budget exhausted' };
 
 /* Rejection value of join/shutdown when the machine panicked, deadlocked, locked up or lost a CPU. */
 export class PanicError extends Error {

@@ -30,7 +30,14 @@ export interface BootOptions {
   dispatch?: DispatchModel;       // socket dispatch model (default 'bgl')
   maxsockets?: number;            // tunable kern.ipc.maxsockets, raised to max(maxfiles, nmbclusters) as SEED does
   traceLog?: boolean;             // deterministic engine: keep every event for divergence checks
-  stepLimit?: number;             // deterministic engine: panic after this many steps (default none)
+  stepBudget?: number;            // deterministic engine: fail with kind 'budget' after this many steps (default 200,000,000; 0: none)
+  stepLimit?: number;             // the old name of stepBudget
+  timeBudgetMs?: number;          // deterministic engine: ... or after this much wall-clock time running (default 300,000; 0: none)
+  points?: 'fine' | 'blocking';   // deterministic engine: scheduling points everywhere the machine interleaves (default), or at blocking only
+  scheduler?: 'random' | 'pct' | 'replay'; // deterministic engine: who picks the next CPU (default 'random')
+  pctDepth?: number;              // PCT's bug depth d (default 3)
+  pctSteps?: number;              // PCT's k: change points are drawn from the first k steps (default 100,000)
+  choices?: number[];             // the replay scheduler's choices (explore.ts)
   softLockupMs?: number;          // parallel engine: panic when a running CPU has not switched threads for this long (default 10000, 0 under a debugger; 0: never)
 }
 
