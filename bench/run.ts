@@ -412,7 +412,39 @@ async function section_wake(): Promise<void> {
   }
 }
 
+/*
+ * explore: what fine scheduling points cost the deterministic engine.  A 1-byte round trip
+ * over a socketpair between processes on CPUs 0 and 1 (4 system calls a round), once with
+ * points everywhere the machine interleaves (the default) and once with points at
+ * blocking only (boot option points: 'blocking'), back to back in each round.  Target:
+ * exploration costs at most 2x (fine >= 0.5x the blocking-only rate).
+ */
+async function det_rt_syscalls_per_s(points: 'fine' | 'blocking', n: number): Promise<number> {
+  return with_machine({ engine: 'deterministic', cpus: 2, memory: 16 << 20, points, seed: 7 }, async (m) => {
+    const t0 = performance.now();
+    await sim_rt(m, n, 1, 1, 0);
+    return (4 * n) / ((performance.now() - t0) / 1e3);
+  });
+}
+
+async function section_explore(): Promise<void> {
+  const n = opts.quick ? 4_000 : 10_000;
+  await det_rt_syscalls_per_s('fine', n / 4);       // warm the host isolate's kernel
+  await det_rt_syscalls_per_s('blocking', n / 4);
+  for (let r = 0; r < cfg.swRounds; r++) {
+    const blocking = await det_rt_syscalls_per_s('blocking', n);
+    const fine = await det_rt_syscalls_per_s('fine', n);
+    progress(`explore round ${r + 1}/${cfg.swRounds}: det engine x-CPU round trips: ${(fine / 1e3).toFixed(0)} k syscalls/s ` +
+      `with fine points, ${(blocking / 1e3).toFixed(0)} k with points at blocking only`);
+    report.add({ id: 'explore.det.rt.syscalls', section: 'deterministic engine exploration (2 CPUs, x-CPU 1-byte round trip)',
+      label: 'syscalls/s, fine scheduling points', unit: 'ops/s', value: fine, baseline: blocking,
+      baselineLabel: 'points at blocking only', target: { kind: 'ratio-min', x: 0.5 },
+      note: 'exploration may cost at most 2x: fine >= 0.5x the blocking-only rate' });
+  }
+}
+
 const SECTIONS: { name: string; keywords: string; run: () => Promise<void> }[] = [
+  { name: 'explore', keywords: 'explore det deterministic points schedule stress', run: section_explore },
   { name: 'host', keywords: 'host tinybench uncontended spinlock spin lockstat zone zalloc cas', run: section_host },
   { name: 'domsg', keywords: 'domsg pingpong ping-pong ipi sab messageport busy idle local same-cpu cross-cpu x-cpu', run: section_domsg },
   { name: 'contended', keywords: 'contended counter spin token bgl futex in-thread zone', run: section_contended },

@@ -33,10 +33,37 @@ export interface DetScheduler {
   pick(cand: Int32Array, n: number, gds: readonly Globaldata[], step: number, last: number): number;
 }
 
+/*
+ * Uniform choice at every step makes a thread that needs a few more steps than another
+ * almost never win a race (the chance halves with each step).  Real CPUs run at
+ * different speeds from moment to moment: each CPU gets a random speed (1..8), the pick
+ * is weighted by speed, and the speeds are drawn again after a random stretch of steps.
+ * Across seeds this gives every CPU runs where it is much the faster one.
+ */
+const SPEEDS = 8;
+const RESPEED_STEPS = 2000;
+
 export class RandomScheduler implements DetScheduler {
   readonly name = 'random' as const;
-  constructor(private readonly rng: DetRng) {}
-  pick(cand: Int32Array, n: number): number { return cand[this.rng.below(n)]; }
+  private readonly speed: Int32Array;
+  private respeed_at = 0;
+  constructor(private readonly rng: DetRng, ncpus: number) { this.speed = new Int32Array(ncpus); }
+
+  pick(cand: Int32Array, n: number, _gds: readonly Globaldata[], step: number): number {
+    const speed = this.speed;
+    if (step >= this.respeed_at) {
+      for (let c = 0; c < speed.length; c++) speed[c] = 1 + this.rng.below(SPEEDS);
+      this.respeed_at = step + 1 + this.rng.below(RESPEED_STEPS);
+    }
+    let total = 0;
+    for (let i = 0; i < n; i++) total += speed[cand[i]];
+    let r = this.rng.below(total);
+    for (let i = 0; i < n; i++) {
+      r -= speed[cand[i]];
+      if (r < 0) return cand[i];
+    }
+    return cand[n - 1];
+  }
 }
 
 /* The thread a CPU would run next: its current one, else the head of its best run queue (0: none). */
@@ -59,7 +86,6 @@ export class PctScheduler implements DetScheduler {
   private next_change = 0;
   private lowered = 0;
   private readonly last_ran: number[] = [];
-  private steps = 0;
 
   constructor(private readonly rng: DetRng, readonly depth: number, readonly k: number) {
     const set = new Set<number>();
@@ -77,7 +103,6 @@ export class PctScheduler implements DetScheduler {
   }
 
   pick(cand: Int32Array, n: number, gds: readonly Globaldata[], step: number): number {
-    this.steps = step;
     for (let i = 0; i < n; i++) {
       const c = cand[i];
       const since = this.last_ran[c] ?? step;
@@ -106,9 +131,9 @@ export class PctScheduler implements DetScheduler {
     return cpu;
   }
 
-  /* n threads seen, k steps taken, and the probability bound 1/(n k^(d-1)). */
-  report(): PctReport {
-    const n = Math.max(1, this.prio.size), k = Math.max(1, this.steps);
+  /* n threads seen, k steps taken (the run's), and the probability bound 1/(n k^(d-1)). */
+  report(steps: number): PctReport {
+    const n = Math.max(1, this.prio.size), k = Math.max(1, steps);
     return { depth: this.depth, threads: n, steps: k, bound: 1 / (n * Math.pow(k, this.depth - 1)) };
   }
 }

@@ -12,7 +12,7 @@
  * timeout can still fire; a thread that never yields is the one thing it cannot stop.
  */
 
-import { k32, kf64, H_LIVE, H_HALT, H_SEED } from '../../shared/kmem.js';
+import { k32, kf64, H_LIVE, H_HALT, H_SEED, H_NCPUS } from '../../shared/kmem.js';
 import { PC } from '../../shared/pcpu.js';
 import { DET_STEP_NS, NCPU_MAX } from '../../shared/param.js';
 import { set_mycpuid } from '../../shared/cpu.js';
@@ -68,6 +68,8 @@ export class DeterministicMachine extends MachineBase {
   private readonly fine: boolean;
   readonly scheduler: DetScheduler;
   private last_cpu = -1;
+  private stalled = 0;                // CPUs whose last step ran nothing, since the last step that did
+  private readonly stalled_cand = new Int32Array(NCPU_MAX);
   private stepping = -1;
   private readonly channels: MessageChannel[] = [];
 
@@ -79,7 +81,7 @@ export class DeterministicMachine extends MachineBase {
     this.time_budget_ms = opts.timeBudgetMs;
     this.fine = opts.points === 'fine';
     this.scheduler = opts.scheduler === 'pct' ? new PctScheduler(this.rng, opts.pctDepth, opts.pctSteps)
-      : opts.scheduler === 'replay' ? new ReplayScheduler(opts.choices) : new RandomScheduler(this.rng);
+      : opts.scheduler === 'replay' ? new ReplayScheduler(opts.choices) : new RandomScheduler(this.rng, k32[H_NCPUS]);
     const ports = opts.ports;
     this.attach();
     for (let c = 0; c < this.ncpus; c++) {
@@ -167,7 +169,7 @@ export class DeterministicMachine extends MachineBase {
   }
 
   /* PCT's figures for this run (n threads, k steps, the bound), or null under another scheduler. */
-  pctReport(): PctReport | null { return this.scheduler instanceof PctScheduler ? this.scheduler.report() : null; }
+  pctReport(): PctReport | null { return this.scheduler instanceof PctScheduler ? this.scheduler.report(this.steps) : null; }
 
   /* The replay scheduler's decisions (explore.ts), or null under another scheduler. */
   decisions(): Decision[] | null { return this.scheduler instanceof ReplayScheduler ? this.scheduler.decisions : null; }
@@ -229,13 +231,23 @@ export class DeterministicMachine extends MachineBase {
   private step(): boolean {
     const gds = this.gds;
     const cand = this.cand;
-    let ncand = 0;
+    let ncand = 0, nstalled = 0;
     for (let c = 0; c < gds.length; c++) {
       const gd = gds[c];
-      if (cpu_has_work(gd) || (gd.co_n !== 0 && gd.co_time[0] <= this.now_ns)) cand[ncand++] = c;
-      else kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += DET_STEP_NS;   // idle through this step
+      if (cpu_has_work(gd) || (gd.co_n !== 0 && gd.co_time[0] <= this.now_ns)) {
+        // A CPU whose last step could run nothing (its threads wait for a token held on
+        // another CPU) is passed over until a step somewhere makes progress: a scheduler
+        // that kept picking it would spin (the replay scheduler never would stop).
+        if ((this.stalled & (1 << c)) !== 0) this.stalled_cand[nstalled++] = c;
+        else cand[ncand++] = c;
+      } else {
+        kf64[(gd.pcpu + PC.pc_idle_ns_f64) >> 1] += DET_STEP_NS;   // idle through this step
+      }
     }
-    if (ncand === 0) return this.advance_idle();
+    if (ncand === 0) {
+      if (nstalled === 0) return this.advance_idle();
+      for (let i = 0; i < nstalled; i++) cand[ncand++] = this.stalled_cand[i];
+    }
     const cpu = ncand === 1 ? cand[0] : this.scheduler.pick(cand, ncand, gds, this.steps, this.last_cpu);
     this.last_cpu = cpu;
     this.pick_hash = Math.imul(this.pick_hash ^ cpu, 0x01000193);
@@ -260,6 +272,12 @@ export class DeterministicMachine extends MachineBase {
     if (this.raised !== null) {          // raised, and caught by the program: fail all the same
       this.crashed(this.raised);
       return false;
+    }
+    if (ran === STEP_RAN) {
+      this.idle_streak = 0;
+      this.stalled = 0;
+    } else {
+      this.stalled |= 1 << cpu;
     }
     if (ran === STEP_RAN) this.idle_streak = 0;
     else if (++this.idle_streak > LIVELOCK_STEPS) {

@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { BootOptions, Machine } from './machine.js';
 import { module_url } from './modules.js';
+import { DEFAULT_TIME_BUDGET_MS } from './boot.js';
 
 export type Scenario = (m: Machine & { kmalloc(words: number): number }) => Promise<unknown>;
 
@@ -23,6 +24,9 @@ export interface SweepOptions {
   seeds: number[];
   boot?: Omit<BootOptions, 'engine' | 'seed'>;
   threads?: number;                // pool size (default: host cores)
+  timeBudgetMs?: number;           // each seed's wall-clock budget (default: boot's timeBudgetMs, else 300 s);
+                                   // a seed past it fails; one stuck in a step that never yields is stopped
+                                   // by terminating its worker a little later
 }
 
 export interface SeedResult {
@@ -45,6 +49,27 @@ function task_file(): string {
   return here.endsWith('.ts') ? new URL('../../workers/sweep-tsx.mjs', here).href : new URL('./sweep_task.js', here).href;
 }
 
+/* A seed's task, its worker terminated if the machine cannot stop itself (a step that never yields). */
+async function run_one(pool: Piscina, input: SweepTaskInput, budget: number): Promise<SeedResult> {
+  if (budget === 0) return pool.run(input) as Promise<SeedResult>;
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), budget + 5_000);
+  try {
+    return (await pool.run(input, { signal: ac.signal })) as SeedResult;
+  } catch (e) {
+    if (!ac.signal.aborted) throw e;
+    return { seed: input.seed, ok: false, traceHash: '', error: `budget: seed ${input.seed} ran past its time budget ` +
+      `of ${budget} ms inside one step (a thread that never yields); its worker was terminated` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/* How many distinct schedules (trace hashes) a sweep explored. */
+export function distinctSchedules(results: readonly SeedResult[]): number {
+  return new Set(results.filter((r) => r.traceHash !== '').map((r) => r.traceHash)).size;
+}
+
 export async function sweep(opts: SweepOptions): Promise<SeedResult[]> {
   if (opts.seeds.length === 0) return [];
   for (const s of opts.seeds) if (!Number.isInteger(s)) throw new RangeError(`sweep: seed ${s} is not an integer`);
@@ -56,9 +81,11 @@ export async function sweep(opts: SweepOptions): Promise<SeedResult[]> {
     idleTimeout: 1000,
   });
   try {
+    const budget = opts.timeBudgetMs ?? opts.boot?.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+    if (!Number.isInteger(budget) || budget < 0) throw new RangeError('sweep: timeBudgetMs must be a non-negative integer (0: none)');
     const input = (seed: number): SweepTaskInput =>
-      ({ module: module_url(opts.module), export: opts.export ?? 'default', seed, boot: opts.boot ?? {} });
-    return await Promise.all(opts.seeds.map((seed) => pool.run(input(seed)) as Promise<SeedResult>));
+      ({ module: module_url(opts.module), export: opts.export ?? 'default', seed, boot: { ...opts.boot, timeBudgetMs: budget } });
+    return await Promise.all(opts.seeds.map((seed) => run_one(pool, input(seed), budget)));
   } finally {
     await pool.destroy();
   }

@@ -24,7 +24,7 @@ export function* client(sys: Sys, path: string, bytes = 100_000) {
 }
 
 /* A thread on CPU 1 sends 'B' while the main thread sends 'A': which arrives first? */
-function* send_b(sys: Sys, fd: number) {
+export function* send_b(sys: Sys, fd: number) {
   yield* sys.send(fd, new Uint8Array([0x42]));
   return 0;
 }
@@ -41,14 +41,14 @@ export function* two_senders(sys: Sys, cpu: number) {
 }
 
 /* Busy-poll recv(MSG_DONTWAIT) until a sender on another CPU delivers. */
-function* late_sender(sys: Sys, fd: number) {
+export function* late_sender(sys: Sys, fd: number) {
   for (let i = 0; i < 50; i++) yield* sys.getpid();
   yield* sys.send(fd, new Uint8Array([7]));
   return 0;
 }
 export function* busy_poll(sys: Sys, cpu: number) {
   const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
-  const t = yield* sys.thread(late_sender, { cpu, args: [a] });
+  const t = yield* sys.thread(late_sender, cpu < 0 ? { args: [a] } : { cpu, args: [a] });
   const buf = new Uint8Array(1);
   let polls = 0;
   for (;;) {
@@ -62,4 +62,31 @@ export function* busy_poll(sys: Sys, cpu: number) {
   }
   yield* sys.join(t);
   return buf[0] === 7 ? 'ok' : 'bad';
+}
+
+/* A process that never blocks: a loop of system calls with no end. */
+export function* spin_forever(sys: Sys) {
+  for (;;) yield* sys.getpid();
+}
+
+/* Busy-poll with the sender on the same CPU: only the quantum at system-call return lets it run. */
+export function* busy_poll_same_cpu(sys: Sys) {
+  return yield* busy_poll(sys, -1);
+}
+
+/* A stream of n bytes through a socketpair between CPUs 0 and 1; the bytes received. */
+export function* stream_writer(sys: Sys, fd: number, n: number) {
+  const buf = new Uint8Array(4096);
+  for (let left = n; left > 0; ) left -= yield* sys.write(fd, buf, Math.min(left, buf.length));
+  yield* sys.close(fd);
+  return 0;
+}
+export function* stream_pair(sys: Sys, n: number) {
+  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const t = yield* sys.thread(stream_writer, { cpu: 1, args: [a, n] });
+  const buf = new Uint8Array(4096);
+  let got = 0;
+  for (let k; (k = yield* sys.read(b, buf)) !== 0; ) got += k;
+  yield* sys.join(t);
+  return got;
 }
