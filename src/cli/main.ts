@@ -16,6 +16,7 @@ import { runDemo } from './demo.js';
 import { BUILTIN_SCENARIOS, runScenario, type BuiltinScenario, type ScenarioSpec } from './run.js';
 import { SCENARIO_PROGS } from './scenario_progs.js';
 import { packageVersion } from './version.js';
+import { registerStress } from './stress.js';
 
 function program(): Command {
   const prog = new Command('lwkt-sim')
@@ -60,6 +61,7 @@ function program(): Command {
         { out: process.stdout });
     });
 
+  registerStress(prog);
   return prog;
 }
 

@@ -13,6 +13,7 @@ import { kmem_boot } from './kmem_boot.js';
 import { ParallelMachine } from './parallel.js';
 import { DeterministicMachine, type DetOptions } from './deterministic.js';
 import type { BootOptions, Machine } from './machine.js';
+import { kfail_parse_bugs, kfail_parse_faults } from '../kern/kern_fail.js';
 
 export const DISPATCH_BGL = 0;
 export const DISPATCH_NETISR = 1;
@@ -37,6 +38,8 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   if (!Number.isFinite(lockup) || lockup < 0) throw new RangeError('boot: softLockupMs must be a non-negative number of ms (0: never)');
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError('boot: seed must be an integer');
+  const faults = kfail_parse_faults(opts.faults);
+  const bugs = kfail_parse_bugs(opts.injectBug);
   const kmem = kmem_boot({
     ncpus: cpus,
     engine: engine === 'parallel' ? ENGINE_PARALLEL : ENGINE_DETERMINISTIC,
@@ -48,6 +51,8 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
     ipiqSlots: opts.ipiqSlots ?? IPIQ_SLOTS,
     maxThreads: opts.maxThreads ?? 1024,
     maxsockets,
+    faults,
+    bugs,
     bootEpochMs: clock_now_abs_ms(),
   });
   const modules = opts.modules ?? [];
@@ -62,6 +67,13 @@ function count_opt(v: unknown, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RangeError(`boot: ${name} must be a non-negative integer (0: none)`);
   return v;
+}
+
+function trace_log_opt(v: unknown): boolean | number {
+  if (v === undefined) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  throw new TypeError('boot: traceLog must be a boolean, or the number of last events to keep');
 }
 
 /* The deterministic engine's options, checked. */
@@ -82,7 +94,7 @@ function det_options(opts: BootOptions, ports: boolean): DetOptions {
   }
   if (opts.stepLimit !== undefined && opts.stepBudget !== undefined) throw new TypeError('boot: give stepBudget or its old name stepLimit, not both');
   return {
-    traceLog: opts.traceLog ?? false,
+    traceLog: trace_log_opt(opts.traceLog),
     stepBudget: count_opt(opts.stepBudget ?? opts.stepLimit, 'stepBudget', DEFAULT_STEP_BUDGET),
     timeBudgetMs: count_opt(opts.timeBudgetMs, 'timeBudgetMs', DEFAULT_TIME_BUDGET_MS),
     ports, points, scheduler, pctDepth, pctSteps, choices,

@@ -38,7 +38,7 @@ const SLICE_STEPS = 50_000;
 
 /* How a deterministic machine runs (boot options, checked by boot.ts). */
 export interface DetOptions {
-  traceLog: boolean;
+  traceLog: boolean | number;  // keep the events (a number: only the last that many)
   stepBudget: number;         // fail with kind 'budget' after this many steps (0: none)
   timeBudgetMs: number;       // ... or after this much wall-clock time spent running (0: none)
   ports: boolean;             // the messageport IPI carrier
@@ -62,6 +62,7 @@ export class DeterministicMachine extends MachineBase {
   private readonly log: number[] | null;
   /* Thread names by id, kept for decoding after threads exit. */
   private readonly tid_names = new Map<number, string>();
+  private readonly log_cap: number;           // words of log kept (0: all)
   private readonly step_budget: number;
   private readonly time_budget_ms: number;
   private run_ms = 0;                 // wall-clock time spent running so far
@@ -76,7 +77,8 @@ export class DeterministicMachine extends MachineBase {
   constructor(kmem: SharedArrayBuffer, opts: DetOptions) {
     super(kmem);
     this.rng = new DetRng(k32[H_SEED] >>> 0);
-    this.log = opts.traceLog ? [] : null;
+    this.log = opts.traceLog !== false && opts.traceLog !== 0 ? [] : null;
+    this.log_cap = typeof opts.traceLog === 'number' ? opts.traceLog * TRACE_WORDS : 0;
     this.step_budget = opts.stepBudget;
     this.time_budget_ms = opts.timeBudgetMs;
     this.fine = opts.points === 'fine';
@@ -208,6 +210,8 @@ export class DeterministicMachine extends MachineBase {
         set_mycpuid(-1);
       }
       this.run_ms += Date.now() - t0;
+      const log = this.log;
+      if (this.log_cap > 0 && log !== null && log.length > 2 * this.log_cap) log.splice(0, log.length - this.log_cap);
       if (this.time_budget_ms > 0 && this.run_ms > this.time_budget_ms && this.failure === null && !stalled && !done()) {
         this.fail_here(this.last_cpu, `time budget of ${this.time_budget_ms} ms reached after ${this.steps} steps ` +
           `(${(this.now_ns / 1e6).toFixed(3)} ms of virtual time)`, 'budget');

@@ -12,6 +12,7 @@ import { set_mycpuid } from '../../shared/cpu.js';
 import { thread_dump, cpu_dump, panic_record, PanicError, type PanicKind, type ThreadInfo } from './dump.js';
 import { exec_killed_message } from '../kern/kern_exec.js';
 import { kmem_sab_put } from './kmem_pool.js';
+import { kfail_counts } from '../kern/kern_fail.js';
 
 export type EngineName = 'parallel' | 'deterministic';
 export type IpiCarrier = 'sab' | 'messageport';
@@ -29,7 +30,7 @@ export interface BootOptions {
   modules?: string[];             // modules every CPU loads at boot (their kfuncs are then known)
   dispatch?: DispatchModel;       // socket dispatch model (default 'bgl')
   maxsockets?: number;            // tunable kern.ipc.maxsockets, raised to max(maxfiles, nmbclusters) as SEED does
-  traceLog?: boolean;             // deterministic engine: keep every event for divergence checks
+  traceLog?: boolean | number;    // deterministic engine: keep every event (firstDivergence), or only the last n (a failure's tail)
   stepBudget?: number;            // deterministic engine: fail with kind 'budget' after this many steps (default 200,000,000; 0: none)
   stepLimit?: number;             // the old name of stepBudget
   timeBudgetMs?: number;          // deterministic engine: ... or after this much wall-clock time running (default 300,000; 0: none)
@@ -39,6 +40,8 @@ export interface BootOptions {
   pctSteps?: number;              // PCT's k: change points are drawn from the first k steps (default 100,000)
   choices?: number[];             // the replay scheduler's choices (explore.ts)
   softLockupMs?: number;          // parallel engine: panic when a running CPU has not switched threads for this long (default 10000, 0 under a debugger; 0: never)
+  faults?: Record<string, number>; // fault sites armed, site -> probability in [0, 1] (kern/kern_fail.ts, docs/faults.md)
+  injectBug?: string[];           // kernel bugs to inject by name (kern/kern_fail.ts, docs/faults.md)
 }
 
 export interface SpawnOptions {
@@ -97,6 +100,7 @@ export interface Machine {
   stats(): MachineStats;
   threads(): ThreadInfo[];
   traceHash(): string;
+  faults(): Record<string, number>;
   shutdown(): Promise<void>;
 }
 
@@ -120,7 +124,7 @@ export abstract class MachineBase implements Machine {
   }
 
   /* What stats() and threads() said when the machine was shut down and its kmem pooled. */
-  private final: { stats: MachineStats; threads: ThreadInfo[] } | null = null;
+  private final: { stats: MachineStats; threads: ThreadInfo[]; faults: Record<string, number> } | null = null;
 
   /* The machine's kmem; gone to the pool (kmem_pool.ts) once it is shut down. */
   get kmem(): SharedArrayBuffer {
@@ -134,7 +138,7 @@ export abstract class MachineBase implements Machine {
    */
   protected release_kmem(): void {
     if (this.final !== null) return;
-    this.final = { stats: this.stats(), threads: this.threads() };
+    this.final = { stats: this.stats(), threads: this.threads(), faults: this.faults() };
     kmem_sab_put(this.sab);
   }
 
@@ -240,6 +244,9 @@ export abstract class MachineBase implements Machine {
   get panicked(): PanicError | null { return this.failure; }
 
   threads(): ThreadInfo[] { return this.final !== null ? this.final.threads : thread_dump(this.sab); }
+
+  /* How often each fault site fired so far, { site: fires } for every site (kern/kern_fail.ts). */
+  faults(): Record<string, number> { return this.final !== null ? this.final.faults : kfail_counts(this.sab); }
 
   /*
    * Allocate `words` zeroed words of kmem for threads to share (counters, lock words,
