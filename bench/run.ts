@@ -27,6 +27,8 @@ import {
   sim_stream, sim_wake, warm_until_steady, type HeapProbe,
 } from './socket_bench.js';
 import { median } from './report.js';
+import { section_witness } from './witness_bench.js';
+import { stress, DEFAULT_SETTINGS } from '../src/stress/index.js';
 
 interface Options { quick: boolean; only: string | null; name: string }
 
@@ -427,6 +429,33 @@ async function det_rt_syscalls_per_s(points: 'fine' | 'blocking', n: number): Pr
   });
 }
 
+/*
+ * stress --jobs: deterministic seeds on a piscina pool.  The same seeds with one worker
+ * and with one per host core, back to back; target: --jobs 2 gives at least 1.8x the
+ * seeds per second of --jobs 1 on a 2-core host (the seeds are independent machines).
+ */
+async function stress_seeds_per_s(jobs: number, seeds: number[]): Promise<number> {
+  const t0 = performance.now();
+  const r = await stress({ settings: { ...DEFAULT_SETTINGS, workloads: ['stream', 'dgram', 'seqpacket'], ops: 300, faults: 'none' },
+    seeds, jobs, shrink: false });
+  if (r.summary.failed > 0) throw new Error(`stress bench: seeds ${r.summary.failedSeeds.join(', ')} failed`);
+  return seeds.length / ((performance.now() - t0) / 1e3);
+}
+
+async function section_stress(): Promise<void> {
+  const jobs = Math.min(HOST_CPUS, 4);
+  const n = opts.quick ? 8 : 16;
+  for (let r = 0; r < (opts.quick ? 2 : 3); r++) {
+    const seeds = Array.from({ length: n }, (_, i) => 1 + r * n + i);
+    const one = await stress_seeds_per_s(1, seeds);
+    const many = await stress_seeds_per_s(jobs, seeds);
+    progress(`stress round ${r + 1}: ${one.toFixed(2)} seeds/s with --jobs 1, ${many.toFixed(2)} with --jobs ${jobs}`);
+    report.add({ id: `stress.jobs.${jobs}`, section: 'stress: deterministic seeds on a piscina pool', label: `seeds/s, --jobs ${jobs}`,
+      unit: 'ops/s', value: many, baseline: one, baselineLabel: 'seeds/s, --jobs 1', target: jobs >= 2 ? { kind: 'ratio-min', x: 1.8 } : { kind: 'none' },
+      note: `target: --jobs 2 >= 1.8x --jobs 1 on a 2-core host (${n} seeds of stream, dgram and seqpacket, 300 ops each)` });
+  }
+}
+
 async function section_explore(): Promise<void> {
   const n = opts.quick ? 4_000 : 10_000;
   await det_rt_syscalls_per_s('fine', n / 4);       // warm the host isolate's kernel
@@ -444,13 +473,15 @@ async function section_explore(): Promise<void> {
 }
 
 const SECTIONS: { name: string; keywords: string; run: () => Promise<void> }[] = [
-  { name: 'explore', keywords: 'explore det deterministic points schedule stress', run: section_explore },
+  { name: 'explore', keywords: 'explore det deterministic points schedule', run: section_explore },
+  { name: 'stress', keywords: 'stress jobs piscina seeds pool', run: section_stress },
   { name: 'host', keywords: 'host tinybench uncontended spinlock spin lockstat zone zalloc cas', run: section_host },
   { name: 'domsg', keywords: 'domsg pingpong ping-pong ipi sab messageport busy idle local same-cpu cross-cpu x-cpu', run: section_domsg },
   { name: 'contended', keywords: 'contended counter spin token bgl futex in-thread zone', run: section_contended },
   { name: 'switch', keywords: 'switch scheduler yield yield_loop deterministic det generator', run: section_switch },
   { name: 'socket', keywords: 'socket socketpair stream throughput unix af_local heap netisr', run: section_socket },
   { name: 'wake', keywords: 'wake wakeup latency recv poll kevent select events', run: section_wake },
+  { name: 'witness', keywords: 'witness invariants lock order overhead debug', run: () => section_witness(report, opts.quick) },
 ];
 
 function git_info(root: string): { commit: string; dirty: boolean } | null {

@@ -5,7 +5,8 @@
  */
 
 import { k32, H_NCPUS, H_OFF_PCPU, H_OFF_LOCKSTAT, H_LOCKSTAT, H_OFF_LOCKCLASS, LOCKSTAT_ON,
-  H_ENGINE, ENGINE_DETERMINISTIC } from './kmem.js';
+  H_ENGINE, ENGINE_DETERMINISTIC, H_FAIL_ON, H_BUGS } from './kmem.js';
+import { H_WITNESS, H_INVARIANTS } from './kmem.js';
 import { PCPU_WORDS } from './pcpu.js';
 
 export let mycpuid = -1;
@@ -17,10 +18,18 @@ export let det_engine = false; // all CPUs in this thread, virtual time
 export let lockstat_base = 0;  // word offset (even) of the statistics doubles
 export let lockclass_base = 0;
 export let lockstat_on = false;
+export let witness_on = false;  // WITNESS lock-order checking (shared/witness_hooks.ts, kern/subr_witness.ts)
+export let invariants_on = false; // INVARIANTS checks (kern/kern_invariants.ts, lwkt/lwkt_invariants.ts)
+export let faults_on = false;  // some fault site is armed (shared/fail.ts, kern/kern_fail.ts)
+export let kbugs = 0;          // injected kernel bugs, BUG_* bits (shared/fail.ts)
 
 /* Re-read the header after kmem_attach. */
 export function cpu_attach(): void {
   ncpus = k32[H_NCPUS];
+  faults_on = k32[H_FAIL_ON] !== 0;
+  kbugs = k32[H_BUGS];
+  witness_on = k32[H_WITNESS] !== 0;
+  invariants_on = k32[H_INVARIANTS] !== 0;
   pcpu_base = k32[H_OFF_PCPU];
   lockstat_base = k32[H_OFF_LOCKSTAT];
   lockclass_base = k32[H_OFF_LOCKCLASS];

@@ -61,6 +61,11 @@ export const H_NZONES = 25;
 export const H_BOOT_EPOCH_F64 = 26; // 2 words: host performance.timeOrigin + now() at boot (ms)
 export const H_IPIQ_SLOTS = 28;
 export const H_BOOTID = 29;       // this boot's id: kmem reused by a later boot (kmem_pool) gets a new one
+export const H_WITNESS = 30;      // word offset of the WITNESS region (src/kern/subr_witness.ts), or 0: witness off
+export const H_INVARIANTS = 31;   // 1: INVARIANTS checks on (src/kern/kern_invariants.ts, src/lwkt/lwkt_invariants.ts)
+export const H_FAIL_TABLE = 32;   // word offset of the fault-site table (shared/fail.ts), or 0 when none
+export const H_FAIL_ON = 33;      // 1 when any fault site has a rate above 0
+export const H_BUGS = 34;         // injected kernel bugs (BUG_* of shared/fail.ts), a bit mask
 export const H_PANICMSG = 64;     // PANICMSG_BYTES bytes of UTF-8
 export const HDR_WORDS = H_PANICMSG + PANICMSG_BYTES / 4;
 

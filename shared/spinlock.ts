@@ -21,7 +21,8 @@
 import { k32, kf64, H_PANIC } from './kmem.js';
 import { futex_lock_slow } from './futex.js';
 import { PC } from './pcpu.js';
-import { det_engine, lockstat_on, mypcpu } from './cpu.js';
+import { det_engine, lockstat_on, mypcpu, witness_on } from './cpu.js';
+import { wops } from './witness_hooks.js';
 import { EFF_SPIN, type Blocking } from './effect.js';
 import { nanotime } from './clock.js';
 import { HoldSamples, LS_ACQ, ls_hold, ls_sample, ls_slot, ls_wait, lockclass_register } from './lockstat.js';
@@ -57,6 +58,7 @@ export function spin_trylock(l: number): boolean {
   if (Atomics.compareExchange(k32, l, 0, 1) !== 0) return false;
   k32[mypcpu + PC.pc_spinlocks]++;
   if (lockstat_on) spin_acquired(l);
+  if (witness_on) wops.spin_acquired(l);
   return true;
 }
 
@@ -64,9 +66,11 @@ export function spin_lock(l: number): void {
   if (Atomics.compareExchange(k32, l, 0, 1) !== 0) spin_lock_slow(l);
   k32[mypcpu + PC.pc_spinlocks]++;
   if (lockstat_on) spin_acquired(l);
+  if (witness_on) wops.spin_acquired(l);
 }
 
 function spin_lock_slow(l: number): void {
+  if (witness_on) wops.spin_wait(l);
   if (det_engine) {
     panic(`spin_lock: ${l} contended in a context that cannot wait (deterministic engine): ` +
       `its holder passed an interrupt window while holding it; take it with spin_lock_contested`);
@@ -79,6 +83,7 @@ function spin_lock_slow(l: number): void {
 
 /* The contested path for thread context; call after spin_trylock failed. */
 export function* spin_lock_contested(l: number): Blocking<void> {
+  if (witness_on) wops.spin_wait(l);
   const t0 = lockstat_on ? nanotime() : 0;
   let spins = 0;
   if (det_engine) {
@@ -95,9 +100,11 @@ export function* spin_lock_contested(l: number): Blocking<void> {
     ls_wait(ls_slot(k32[l + SL_CLASS]), nanotime() - t0, spins);
     spin_acquired(l);
   }
+  if (witness_on) wops.spin_acquired(l);
 }
 
 export function spin_unlock(l: number): void {
+  if (witness_on) wops.spin_released(l);
   k32[mypcpu + PC.pc_spinlocks]--;
   if (hold_t0.size !== 0) spin_hold_end(l);
   if (Atomics.exchange(k32, l, 0) === 2) Atomics.notify(k32, l, 1);

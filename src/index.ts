@@ -9,6 +9,7 @@ export type { Machine, BootOptions, SpawnOptions, MachineStats, CpuStats, Engine
 export { DeterministicMachine } from './machine/deterministic.js';
 export { ParallelMachine } from './machine/parallel.js';
 export { PanicError, format_threads, type PanicKind, type ThreadInfo } from './machine/dump.js';
+export type { WitnessReport, WitnessEdge, WitnessCycle } from './kern/subr_witness.js';
 export type { LockClassStats } from '../shared/lockstat.js';
 export type { ZoneStats } from '../shared/zone.js';
 export { firstDivergence } from './machine/divergence.js';

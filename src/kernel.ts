@@ -27,6 +27,7 @@ export * from './lwkt/kern_synch.js';
 export * from './lwkt/kern_timeout.js';
 export * from './lwkt/lwkt_msgport.js';
 export * from './lwkt/lwkt_serialize.js';
+export { witness_sleeplock_class } from './kern/subr_witness.js';
 export * from './sys/mbuf.js';
 export * from './kern/uipc_mbuf.js';
 export * from './kern/uipc_sockbuf.js';

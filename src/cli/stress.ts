@@ -19,6 +19,7 @@ import { summarize, type StressSummary } from '../stress/summary.js';
 import { WORKLOADS } from '../stress/workloads/index.js';
 import { INJECTABLE_BUGS, FAULT_SITES } from '../stress/kernel_knobs.js';
 import { fmtCount } from './format.js';
+import { decode_choices } from '../machine/shrink_schedule.js';
 import { parseInteger, parseSeed, parseSeconds, USAGE_EXIT } from './options.js';
 
 interface StressFlags {
@@ -46,6 +47,7 @@ interface StressFlags {
   rehunt: number;
   stepBudget: number;
   timeBudget: number;
+  replay?: number[];
 }
 
 function usage(cmd: Command, msg: string): never {
@@ -94,6 +96,14 @@ function parseBugs(v: string): string[] {
   return names;
 }
 
+function parseChoices(v: string): number[] {
+  try {
+    return decode_choices(v);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}.`);
+  }
+}
+
 function parseShard(v: string): [number, number] {
   const m = /^(\d+)\/(\d+)$/.exec(v.trim());
   if (m === null) throw new InvalidArgumentError(`shard must be K/N, e.g. 3/8.`);
@@ -138,6 +148,8 @@ export function registerStress(prog: Command): void {
       .default(DEFAULT_SETTINGS.stepBudget))
     .addOption(new Option('--time-budget <s>', 'wall time per seed before it fails as stuck').argParser(parseSeconds)
       .default(DEFAULT_SETTINGS.timeBudgetMs / 1e3))
+    .addOption(new Option('--replay <choices>', 'deterministic engine, with --seed: follow this schedule (printed by a shrunk failure)')
+      .argParser(parseChoices))
     .action(async (flags: StressFlags, c: Command) => { process.exitCode = await runStress(flags, c); });
 
   cmd.command('merge')
@@ -257,6 +269,7 @@ async function runStress(f: StressFlags, c: Command): Promise<number> {
   if (f.engine === 'parallel' && f.checkDeterminism) usage(c, '--check-determinism needs the deterministic engine');
   if (f.engine === 'parallel' && f.pctDepth !== undefined) usage(c, '--pct-depth needs the deterministic engine');
   if (f.engine === 'deterministic' && f.rehunt > 0) usage(c, '--rehunt hunts a parallel-engine failure across deterministic seeds');
+  if (f.replay !== undefined && (f.seed === undefined || f.engine !== 'deterministic')) usage(c, '--replay goes with --seed, in the deterministic engine');
   const s = settingsOf(f);
   const { seeds, text } = seedList(f, c);
   if (seeds.length === 0) usage(c, 'the shard holds no seeds');
@@ -269,7 +282,8 @@ async function runStress(f: StressFlags, c: Command): Promise<number> {
   let result: StressResult;
   try {
     result = await stress({
-      settings: s, seeds, jobs, stopAtFirstFailure: !f.all, checkDeterminism: f.checkDeterminism, shrink: f.shrink,
+      settings: s, seeds, jobs, stopAtFirstFailure: !f.all, checkDeterminism: f.checkDeterminism, shrink: f.shrink && f.replay === undefined,
+      choices: f.replay,
       wallMs: f.seconds !== undefined ? f.seconds * 1e3 : 0,
       onSeed: (o) => {
         tally.ops += o.workloads.reduce((a, w) => a + w.ops, 0);

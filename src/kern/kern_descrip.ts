@@ -35,6 +35,7 @@ import { KERN, PROC, RLIMIT_NOFILE, UCRED, kern_globals } from '../sys/proc.js';
 import { p_rlimit_cur } from './kern_resource.js';
 import { crfree, p_crhold } from './kern_prot.js';
 import { ktrace_step } from './kern_ktrace.js';
+import { kfail_zalloc } from './kern_fail.js';
 
 /* ---- the fileops table ---- */
 
@@ -377,7 +378,9 @@ export function falloc(p: Ptr, res: Ptr): number {
     Atomics.sub(k32, kg + KERN.kg_nfiles, 1);
     return ENFILE;
   }
-  const fp = zalloc(Z_FILE);
+  // The zone fault site (kern_fail.ts), except for a process's first descriptor: exec's
+  // console, whose failure no program could see.
+  const fp = p !== NULL && k32[k32[p + PROC.p_fd] + FILEDESC.fd_lastfile] >= 0 ? kfail_zalloc(Z_FILE) : zalloc(Z_FILE);
   if (fp === NULL) {
     Atomics.sub(k32, kg + KERN.kg_nfiles, 1);
     return ENFILE;

@@ -22,6 +22,10 @@ import { DoneCell, type Blocking } from '../../shared/effect.js';
 import { crit_enter, crit_exit } from '../lwkt/lwkt_thread.js';
 import { tsleep, tsleep_interlock, tsleep_maybe_sleepers, wakeup } from '../lwkt/kern_synch.js';
 import { kfunc_on_attach } from '../lwkt/kfunc.js';
+import { lwkt_yield } from '../lwkt/lwkt_thread.js';
+import { faults_on } from '../../shared/cpu.js';
+import { fail_point, FS_MBUF, FS_CLUSTER, FS_YIELD } from '../../shared/fail.js';
+import './kern_fail.js';   // the fault sites' process half (the sleep hook)
 import {
   MB, CL, MSIZE, MCLBYTES, MLEN, MHLEN, MINCLSIZE, M_COPYALL, PKTHDR_WORDS, MBUF_ZONE_WORDS, CLUSTER_ZONE_WORDS,
   M_EXT, M_PKTHDR, M_COPYFLAGS, MT_FREE, MT_NTYPES, MB_DONTWAIT, m_dat, m_pktdat, M_TRAILINGSPACE,
@@ -73,20 +77,34 @@ function mb_zfree(z: number, p: Ptr): void {
   if (tsleep_maybe_sleepers(chan)) wakeup(chan);
 }
 
-/* Allocate from zone z, sleeping until an item is freed.  Never returns NULL.  Blocks. */
+/*
+ * Allocate from zone z, sleeping until an item is freed.  Never returns NULL.  Blocks.
+ * The mbuf and cluster fault sites (kern_fail.ts) make the first try fail: a shortage,
+ * slept out for a tick as objcache's reclaim would be, once per wait.  The yield site
+ * switches after the item is had, as if the allocation had slept.
+ */
 function* mb_zalloc_wait(z: number): Blocking<Ptr> {
   const chan = z === Z_MBUF ? mbuf_chan : cluster_chan;
+  let fault = faults_on && fail_point(z === Z_MBUF ? FS_MBUF : FS_CLUSTER);
   for (;;) {   // ends when an item is had; MB_WAIT never fails
     crit_enter();
     tsleep_interlock(chan);
-    const p = zalloc(z);
+    const p = fault ? NULL : zalloc(z);
     if (p !== NULL) {
       crit_exit();
+      if (faults_on && fail_point(FS_YIELD)) yield* lwkt_yield();
       return p;
     }
-    yield* tsleep(chan, 0, 'objcache_get', 0);
+    yield* tsleep(chan, 0, 'objcache_get', fault ? 1 : 0);
+    fault = false;
     crit_exit();
   }
+}
+
+/* zalloc of an mbuf or a cluster without waiting: where the mbuf and cluster fault sites fire. */
+function mb_zalloc(z: number): Ptr {
+  if (faults_on && fail_point(z === Z_MBUF ? FS_MBUF : FS_CLUSTER)) return NULL;
+  return zalloc(z);
 }
 
 /*
@@ -140,7 +158,7 @@ function mb_type_ok(type: number): boolean { return type > MT_FREE && type < MT_
 export function m_get(how: number, type: number): Ptr {
   mb_dontwait(how, 'm_get');
   KASSERT(mb_type_ok(type), 'm_get: bad type');
-  const m = zalloc(Z_MBUF);
+  const m = mb_zalloc(Z_MBUF);
   return m === NULL ? NULL : mb_ctor(m, type);
 }
 
@@ -148,7 +166,7 @@ export function m_get(how: number, type: number): Ptr {
 export function m_gethdr(how: number, type: number): Ptr {
   mb_dontwait(how, 'm_gethdr');
   KASSERT(mb_type_ok(type), 'm_gethdr: bad type');
-  const m = zalloc(Z_MBUF);
+  const m = mb_zalloc(Z_MBUF);
   return m === NULL ? NULL : mb_ctor_hdr(m, type);
 }
 
@@ -159,7 +177,7 @@ export function m_gethdr(how: number, type: number): Ptr {
 export function m_mclget(m: Ptr, how: number): number {
   mb_dontwait(how, 'm_mclget');
   KASSERT((k32[m + MB.m_flags] & M_EXT) === 0, 'm_mclget: mbuf already has a cluster');
-  const cl = zalloc(Z_CLUSTER);
+  const cl = mb_zalloc(Z_CLUSTER);
   if (cl === NULL) return 0;
   mb_attach_cluster(m, cl);
   return 1;
@@ -172,9 +190,9 @@ export function m_mclget(m: Ptr, how: number): number {
 export function m_getcl(how: number, type: number, flags: number): Ptr {
   mb_dontwait(how, 'm_getcl');
   KASSERT(mb_type_ok(type), 'm_getcl: bad type');
-  const m = zalloc(Z_MBUF);
+  const m = mb_zalloc(Z_MBUF);
   if (m === NULL) return NULL;
-  const cl = zalloc(Z_CLUSTER);
+  const cl = mb_zalloc(Z_CLUSTER);
   if (cl === NULL) {
     mb_zfree(Z_MBUF, m);
     return NULL;
@@ -202,6 +220,7 @@ export function m_gethdr_wait(type: number): Blocking<Ptr> { return mb_get_wait(
 
 function mb_get_wait(type: number, flags: number): Blocking<Ptr> {
   KASSERT(mb_type_ok(type), 'm_get_wait: bad type');
+  if (faults_on) return mb_get_wait_slow(type, flags);   // the sites are in mb_zalloc_wait
   const m = zalloc(Z_MBUF);
   if (m !== NULL) return done_ptr.set(mb_ctor_flags(m, type, flags));
   return mb_get_wait_slow(type, flags);
@@ -214,6 +233,7 @@ function* mb_get_wait_slow(type: number, flags: number): Blocking<Ptr> {
 /* m_getcl with MB_WAIT: the mbuf first, then the cluster, sleeping for each.  Blocks. */
 export function m_getcl_wait(type: number, flags: number): Blocking<Ptr> {
   KASSERT(mb_type_ok(type), 'm_getcl_wait: bad type');
+  if (faults_on) return m_getcl_wait_slow(type, flags);   // the sites are in mb_zalloc_wait
   const m = zalloc(Z_MBUF);
   if (m !== NULL) {
     const cl = zalloc(Z_CLUSTER);
@@ -228,7 +248,7 @@ export function m_getcl_wait(type: number, flags: number): Blocking<Ptr> {
 
 function* m_getcl_wait_slow(type: number, flags: number): Blocking<Ptr> {
   const m = mb_ctor_flags(yield* mb_zalloc_wait(Z_MBUF), type, flags);
-  let cl = zalloc(Z_CLUSTER);
+  let cl = faults_on ? NULL : zalloc(Z_CLUSTER);
   if (cl === NULL) cl = yield* mb_zalloc_wait(Z_CLUSTER);
   mb_attach_cluster(m, cl);
   return m;

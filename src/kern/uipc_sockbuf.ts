@@ -29,6 +29,8 @@ import {
   M_TRAILINGSPACE,
 } from '../sys/mbuf.js';
 import { m_free, m_freem, m_get, m_getl } from './uipc_mbuf.js';
+import { invariants_on } from '../../shared/cpu.js';
+import { sbcheck_inv } from './kern_invariants.js';
 
 /* SOCKBUF_DEBUG: walk the whole queue on entry to and exit from each routine. */
 let sockbuf_debug = false;
@@ -126,6 +128,7 @@ export function sbappendstream(sb: Ptr, m: Ptr): void {
 
 function sbcheck(sb: Ptr): void {
   if (sockbuf_debug) _sbcheck(sb);
+  else if (invariants_on) sbcheck_inv(sb);   // INVARIANTS (kern_invariants.ts): the same walk, a report naming the buffer
 }
 
 /*

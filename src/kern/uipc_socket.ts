@@ -44,6 +44,7 @@ import { HZ } from '../../shared/param.js';
 import { spin_init_class, spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { lockclass_register } from '../../shared/lockstat.js';
 import { zalloc, zfree, zone_desc, ZD, Z_SOCKET } from '../../shared/zone.js';
+import { kfail_zalloc } from './kern_fail.js';
 import { DONE_VOID, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { Cont, FINISHED } from '../../shared/cont.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_REMOVE } from '../../shared/tailq.js';
@@ -77,6 +78,8 @@ import { FNONBLOCK } from '../sys/file.js';
 import { POLLIN, POLLINIGNEOF, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRNORM } from '../sys/poll.js';
 import { m_copy, m_copym, m_free, m_freem, m_get_wait, m_getl_wait } from './uipc_mbuf.js';
 import { sbappend, sbdroprecord, sbunlinkmbuf, ssb_space } from './uipc_sockbuf.js';
+import { invariants_on } from '../../shared/cpu.js';
+import { so_queues_inv } from './kern_invariants.js';
 import { pffindproto, pffindtype, protosw_of } from './uipc_domain.js';
 import { chgsbsize, p_rlimit_cur } from './kern_resource.js';
 import { crfree, p_crhold } from './kern_prot.js';
@@ -175,7 +178,7 @@ function numopensockets_add(n: number): void { Atomics.add(k32, ipc_globals() + 
  * M_WAITOK for a process caller is moot: a zone does not wait).
  */
 export function soalloc(_waitok: number): Ptr {
-  const so = zalloc(Z_SOCKET);
+  const so = kfail_zalloc(Z_SOCKET);   // the zone fault site (kern_fail.ts): socreate's ENOBUFS, sonewconn's refusal
   if (so === NULL) return NULL;
   spin_init_class(so + SO.so_rcv + SSB.ssb_spin, ssb_class);
   spin_init_class(so + SO.so_snd + SSB.ssb_spin, ssb_class);
@@ -290,6 +293,7 @@ export function sofree(so: Ptr): void {
     if ((state & SS_INCOMP) !== 0) {
       TAILQ_REMOVE(head + SO.so_incomp, so, SO.so_list);
       k32[head + SO.so_incqlen]--;
+      if (invariants_on) so_queues_inv(head);
     } else if ((state & SS_COMP) !== 0) {
       // Not while it is on the accept(2) queue: accept may be about to take it (after
       // select said the listener was ready).
@@ -362,6 +366,7 @@ export function* soclose(so: Ptr, fflag: number): Blocking<number> {
       k32[so + SO.so_qlen]--;
       soaborta(sp);
     }
+    if (invariants_on) so_queues_inv(so);
   }
   if ((k32[so + SO.so_state] & SS_NOFDREF) !== 0) panic('soclose: NOFDREF');
   sosetstate(so, SS_NOFDREF);

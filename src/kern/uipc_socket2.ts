@@ -54,6 +54,13 @@ import { pgsigio } from './kern_sig.js';
 import { soalloc, sodealloc, soaborta } from './uipc_socket.js';
 import { NM_LIST, NM_PREDICATE } from './uipc_msg.js';
 import { sysctl_int, CTLFLAG_RD, CTLFLAG_RW } from './kern_sysctl.js';
+import { invariants_on } from '../../shared/cpu.js';
+import { so_queues_inv } from './kern_invariants.js';
+import { faults_on, kbugs } from '../../shared/cpu.js';
+import {
+  bug_hit, fail_point, FAIL_SWITCH_0, FS_YIELD, BUG_SSB_UNLOCK_NO_WAKEUP, BUG_SONEWCONN_WRONG_QUEUE,
+  BUG_SOISDISCONNECTED_KEEPS_SND, BUG_SOWAKEUP_SKIPS_NOTIFY,
+} from '../../shared/fail.js';
 
 /* ---- the tunables (sb_max, sb_max_adj, sb_efficiency, maxsockets) ---- */
 
@@ -181,6 +188,8 @@ export function ssb_lock(ssb: Ptr, wf: number): Blocking<number> {
   if (sleeplock_try(ssb + SSB.ssb_flags, SSB_LOCK)) {
     // A plain point: callers take the free lock's 0 at once (sosend's try with M_NOWAIT).
     sched_want(SP_LOCK_GET, ssb);
+    // The yield fault site (kern_fail.ts): with M_WAITOK the caller is ready to block here.
+    if (faults_on && (wf & M_WAITOK) !== 0 && fail_point(FS_YIELD)) return FAIL_SWITCH_0;
     return done_num(0);
   }
   if ((wf & M_WAITOK) === 0) return done_num(EWOULDBLOCK);
@@ -189,7 +198,10 @@ export function ssb_lock(ssb: Ptr, wf: number): Blocking<number> {
 
 /* ssb_unlock: clear SSB_LOCK; if SSB_WANT was set, wake every lock waiter (they race). */
 export function ssb_unlock(ssb: Ptr): void {
-  sleeplock_unlock(ssb + SSB.ssb_flags, SSB_LOCK, SSB_WANT);
+  // Injected bug ssb-unlock-no-wakeup (kern_fail.ts): the SSB_WANT block is forgotten:
+  // SSB_LOCK is cleared, SSB_WANT stays and its sleepers are not woken.
+  const want = kbugs !== 0 && bug_hit(BUG_SSB_UNLOCK_NO_WAKEUP) ? 0 : SSB_WANT;
+  sleeplock_unlock(ssb + SSB.ssb_flags, SSB_LOCK, want);
   sched_want(SP_LOCK_REL, ssb);
 }
 
@@ -258,6 +270,7 @@ export function soisconnected(so: Ptr): void {
     TAILQ_INSERT_TAIL(head + SO.so_comp, so, SO.so_list);
     k32[head + SO.so_qlen]++;
     sosetstate(so, SS_COMP);
+    if (invariants_on) so_queues_inv(head);
     sorwakeup(head);
     wakeup_one(head + SO.so_timeo);
   } else {
@@ -283,10 +296,14 @@ export function soisdisconnected(so: Ptr): void {
   sochgstate(so, SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING, SS_CANTRCVMORE | SS_CANTSENDMORE | SS_ISDISCONNECTED);
   wakeup(so + SO.so_timeo);
   const snd = so + SO.so_snd;
+  // Injected bug soisdisconnected-keeps-snd (kern_fail.ts): the send side is left as it
+  // was: its unsent data stays, and a writer asleep waiting for room in it is not woken
+  // (AF_LOCAL never leaves data in so_snd, so the lost wake-up is what a run can see).
+  const keep = kbugs !== 0 && bug_hit(BUG_SOISDISCONNECTED_KEEPS_SND);
   spin_lock(snd + SSB.ssb_spin);
-  sbdrop(snd, k32[snd + SSB.ssb_cc]);
+  if (!keep) sbdrop(snd, k32[snd + SSB.ssb_cc]);
   spin_unlock(snd + SSB.ssb_spin);
-  sowwakeup(so);
+  if (!keep) sowwakeup(so);
   sorwakeup(so);
 }
 
@@ -304,7 +321,9 @@ export function soisdisconnected(so: Ptr): void {
  * filter).  Never blocks.
  */
 export function sonewconn(head: Ptr, connstatus: number): Ptr {
-  if (k32[head + SO.so_qlen] > Math.trunc((3 * k32[head + SO.so_qlimit]) / 2)) return NULL;
+  // Injected bug sonewconn-wrong-queue (kern_fail.ts): the incomplete queue is counted.
+  const qlen = kbugs !== 0 && bug_hit(BUG_SONEWCONN_WRONG_QUEUE) ? k32[head + SO.so_incqlen] : k32[head + SO.so_qlen];
+  if (qlen > Math.trunc((3 * k32[head + SO.so_qlimit]) / 2)) return NULL;
   const so = soalloc(1);
   if (so === NULL) return NULL;
   if ((k32[head + SO.so_options] & SO_ACCEPTFILTER) !== 0) connstatus = 0;
@@ -343,6 +362,7 @@ export function sonewconn(head: Ptr, connstatus: number): Ptr {
     sosetstate(so, SS_INCOMP);
     k32[head + SO.so_incqlen]++;
   }
+  if (invariants_on) so_queues_inv(head);
   if (connstatus !== 0) {
     sorwakeup(head);
     wakeup(head + SO.so_timeo);
@@ -391,7 +411,8 @@ export function sowakeup(so: Ptr, ssb: Ptr): void {
   if ((flags & SSB_UPCALL) !== 0) so_upcall(so, k32[so + SO.so_upcallarg], MB_DONTWAIT);
   if ((flags & SSB_AIO) !== 0) aio_swake(so, ssb);
   KNOTE(selinfo + SEL.si_note, 0);
-  if ((Atomics.load(k32, flags_w) & SSB_MEVENT) !== 0) {
+  // Injected bug sowakeup-skips-notify (kern_fail.ts): the predicates are not evaluated.
+  if ((Atomics.load(k32, flags_w) & SSB_MEVENT) !== 0 && !(kbugs !== 0 && bug_hit(BUG_SOWAKEUP_SKIPS_NOTIFY))) {
     const mlist = selinfo + SEL.si_mlist;
     let ready = NULL, ready_tail = NULL;
     spin_lock(ssb + SSB.ssb_spin);

@@ -32,6 +32,8 @@
 
 import { FreeList } from '../../shared/freelist.js';
 import { k32, ku8 } from '../../shared/kmem.js';
+import { invariants_on } from '../../shared/cpu.js';
+import { so_queues_inv } from './kern_invariants.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { KASSERT } from '../../shared/panic.js';
 import {
@@ -39,6 +41,7 @@ import {
   EWOULDBLOCK, ECONNABORTED,
 } from '../../shared/errno.js';
 import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_MSG } from '../../shared/zone.js';
+import { kfail_zalloc } from './kern_fail.js';
 import { kstack_get, kstack_put } from '../lwkt/lwkt_kstack.js';
 import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { Cont, FINISHED } from '../../shared/cont.js';
@@ -277,7 +280,7 @@ export function getsockaddr(namp: Ptr, uaddr: Uint8Array, len: number): number {
   if (len > SOCK_MAXADDRLEN) return ENAMETOOLONG;
   if (len < 2) return EDOM;
   if (!(uaddr instanceof Uint8Array) || uaddr.length < len) return EINVAL;
-  const sa = zalloc(len <= 64 ? Z_KMALLOC16 : Z_KMALLOC64);
+  const sa = kfail_zalloc(len <= 64 ? Z_KMALLOC16 : Z_KMALLOC64);   // the zone fault site (kern_fail.ts)
   if (sa === NULL) return ENOBUFS;
   ku8.set(uaddr.subarray(0, len), sa * 4);
   ku8[sa * 4] = len;
@@ -411,6 +414,7 @@ function soaccept_predicate(msg: Ptr): boolean {
     const so = TAILQ_FIRST(head + SO.so_comp);
     TAILQ_REMOVE(head + SO.so_comp, so, SO.so_list);
     k32[head + SO.so_qlen]--;
+    if (invariants_on) so_queues_inv(head);
     k32[msg + NM_SO] = so;            // "abuse nm_so as a copy in/copy out parameter"
     k32[msg + MSG.ms_error] = 0;
     return true;

@@ -38,6 +38,7 @@ import {
 } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { zalloc, zfree, Z_KMALLOC16 } from '../../shared/zone.js';
+import { kfail_zalloc } from './kern_fail.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { TD } from '../lwkt/thread.js';
 import { SO, SSB, SSB_STOP, SS_ISCONNECTED, SS_CANTSENDMORE } from '../sys/socketvar.js';
@@ -438,7 +439,7 @@ function unp_attach(so: Ptr, ai: Ptr): number {
     }
     if (error !== 0) return error;
   }
-  const unp = zalloc(Z_KMALLOC16);
+  const unp = kfail_zalloc(Z_KMALLOC16);   // the zone fault site (kern_fail.ts)
   if (unp === NULL) return ENOBUFS;
   k32[unp + UNPCB.unp_socket] = so;
   k32[so + SO.so_pcb] = unp;

@@ -32,10 +32,14 @@ import { PC } from '../../shared/pcpu.js';
 import { kf64 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
-import { EFF_SWITCH, Resumable, type Blocking, type Effect } from '../../shared/effect.js';
+import { EFF_SWITCH, EFF_STEP, Resumable, type Blocking, type Effect } from '../../shared/effect.js';
+import { faults_on, kbugs } from '../../shared/cpu.js';
+import { bug_hit, fail_sleep, fail_spurious, BUG_WAKEUP_NO_INTERLOCK } from '../../shared/fail.js';
 import { EINTR, ERESTART, EWOULDBLOCK } from '../../shared/errno.js';
 import { KASSERT, panic } from '../../shared/panic.js';
 import { kstr_intern } from '../../shared/kstr.js';
+import { witness_on } from '../../shared/cpu.js';
+import { wops } from '../../shared/witness_hooks.js';
 import { spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
 import { TD, TDF_BLOCKED, TDF_SINTR, TDF_TIMEOUT, TDF_TSLEEPQ } from './thread.js';
 import { mycpu } from './globaldata.js';
@@ -120,6 +124,12 @@ function unsleep(td: Ptr): void {
 
 /* Announce an imminent tsleep on ident.  Call inside a critical section. */
 export function tsleep_interlock(ident: number): void {
+  if (kbugs !== 0 && bug_hit(BUG_WAKEUP_NO_INTERLOCK)) return;   // injected bug (kern_fail.ts): no effect
+  slpque_announce(ident);
+}
+
+/* This CPU may have sleepers on ident's bucket: its bit in the bucket's mask (a full fence). */
+function slpque_announce(ident: number): void {
   Atomics.or(k32, maskword(LOOKUP(ident)), 1 << mycpu.cpuid);
 }
 
@@ -152,11 +162,20 @@ class Tsleep extends Resumable<number> {
   wmesg = '';
   timo = 0;
   private asleep = false;
+  private window = false;
   private readonly fin = { done: true as const, value: 0 };
 
   next(): IteratorResult<Effect, number> {
     let error: number;
     if (!this.asleep) {
+      // Injected bug wakeup-no-interlock: without the interlock the caller's check and
+      // the queueing below are not one step to other CPUs; an interrupt window between
+      // them lets the deterministic engine run a waker there, as a real machine may.
+      if (kbugs !== 0 && (kbugs & BUG_WAKEUP_NO_INTERLOCK) !== 0 && !this.window) {
+        this.window = true;
+        return YIELD_STEP;
+      }
+      this.window = false;
       error = tsleep_begin(this.ident, this.flags, this.wmesg, this.timo);
       if (error === TSLEEP_ASLEEP) {
         this.asleep = true;
@@ -175,6 +194,7 @@ class Tsleep extends Resumable<number> {
 }
 const tsleep_free = new FreeList<Tsleep>();
 const YIELD_SWITCH: IteratorYieldResult<Effect> = { done: false, value: EFF_SWITCH };
+const YIELD_STEP: IteratorYieldResult<Effect> = { done: false, value: EFF_STEP };
 
 /* tsleep up to the switch: TSLEEP_ASLEEP when the thread is on the sleep queue, else the errno of a pending signal. */
 const TSLEEP_ASLEEP = -0x10000;     // not an errno (ERESTART is -1)
@@ -183,6 +203,8 @@ function tsleep_begin(ident: number, flags: number, wmesg: string, timo: number)
   const td = gd.curtd;
   KASSERT(ident !== 0, 'tsleep: no ident');
   KASSERT(td !== gd.idletd, 'tsleep: called from interrupt context');
+  if (faults_on) fail_sleep(td, flags);   // the signal and kill fault sites (kern_fail.ts)
+  if (witness_on) wops.sleeping(ident, wmesg);
   crit_enter();
   if (flags & PCATCH) {
     const sig = CURSIG(td);
@@ -197,8 +219,11 @@ function tsleep_begin(ident: number, flags: number, wmesg: string, timo: number)
   k32[td + TD.td_wchan] = ident;
   k32[td + TD.td_wmesg] = kstr_intern(wmesg);
   sleepq_insert(td, ident);
-  tsleep_interlock(ident);
+  slpque_announce(ident);
   if (timo > 0) callout_reset(td + TD.td_callout, timo, id_endtsleep, td, k32[td + TD.td_id]);
+  // The spurious_wakeup fault site (kern_fail.ts): taken off the queue and made runnable
+  // at once, without a wakeup; tsleep returns 0 after others have run.  Bounded in a row.
+  if (faults_on && fail_spurious()) tsleep_setrunnable(td, ident);
   return TSLEEP_ASLEEP;
 }
 
@@ -325,6 +350,7 @@ export function* lwkt_sleep(wmesg: string, flags: number): Blocking<number> {
  * then done.  wmesg is a kstr id.
  */
 export function lwkt_sleep_prep(td: Ptr, wmesg: number, flags: number): number {
+  if (faults_on) fail_sleep(td, flags);   // the signal and kill fault sites (kern_fail.ts)
   if (flags & PCATCH) {
     const sig = CURSIG(td);
     if (sig !== 0) return sig_error(td, sig);

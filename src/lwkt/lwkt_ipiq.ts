@@ -27,7 +27,8 @@ import { k32, H_IPIQ_SLOTS, H_OFF_IPIQ, H_PANIC, H_IPI, IPI_CARRIER_MESSAGEPORT 
 import { IPIQ_ENTRY_WORDS, LINE_WORDS } from '../../shared/param.js';
 import { PC } from '../../shared/pcpu.js';
 import { kf64 } from '../../shared/kmem.js';
-import { det_engine, ncpus, pcpu_of } from '../../shared/cpu.js';
+import { det_engine, ncpus, pcpu_of, faults_on } from '../../shared/cpu.js';
+import { fail_ipi_hold, fail_ipi_spin, fail_point, FS_IPI_DELAY } from '../../shared/fail.js';
 import { KernelHalt } from '../../shared/panic.js';
 import { mycpu, type Globaldata } from './globaldata.js';
 import { kfunc_get } from './kfunc.js';
@@ -116,6 +117,8 @@ export function lwkt_send_ipiq3(cpu: number, fn: number, a1: number, a2: number,
     k32[e + 2] = a2;
     k32[e + 3] = a3;
   }
+  // The ipi_delay fault site (kern_fail.ts), parallel engine: held up before publishing.
+  if (faults_on && !det_engine && fail_point(FS_IPI_DELAY)) fail_ipi_spin();
   Atomics.store(k32, ring + IPIQ_WI, (w + 1) | 0);
   ipiq_notify(me, cpu);
 }
@@ -156,6 +159,9 @@ export function ipiq_pending_hint(gd: Globaldata): boolean {
  * Returns the number of functions run.
  */
 export function lwkt_process_ipiq_all(gd: Globaldata): number {
+  // The ipi_delay fault site (kern_fail.ts), deterministic engine: not at this chance but
+  // a later one (the IPIs stay pending, so the CPU stays a candidate); bounded.
+  if (faults_on && det_engine && k32[gd.pcpu + PC.pc_ipipend] !== 0 && fail_ipi_hold()) return 0;
   // Take every source bit at once; a source that publishes after this sets its bit again.
   const mask = Atomics.exchange(k32, gd.pcpu + PC.pc_ipipend, 0);
   if (mask === 0) return 0;

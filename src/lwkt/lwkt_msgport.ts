@@ -43,6 +43,8 @@ import { crit_enter, crit_exit, lwkt_schedule } from './lwkt_thread.js';
 import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';
 import { CURSIG, PCATCH, lwkt_sleep_done, lwkt_sleep_prep, msleep, tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
 import { kstr_intern } from '../../shared/kstr.js';
+import { invariants_on } from '../../shared/cpu.js';
+import { inv_msg_complete, inv_msg_done, inv_msg_enqueue, inv_msg_reply, inv_msg_send } from './lwkt_invariants.js';
 import { kfunc_get, kfunc_on_attach, kfunc_register } from './kfunc.js';
 import { lwkt_serialize_enter, lwkt_serialize_exit, lwkt_serialize_held } from './lwkt_serialize.js';
 import {
@@ -66,6 +68,7 @@ function msg_clr(msg: Ptr, bits: number): void { k32[msg + MSG.ms_flags] &= ~bit
 /* ---- port queues (guarded by whoever owns the port: its CPU, spinlock or serializer) ---- */
 
 function port_enqueue(port: Ptr, msg: Ptr): void {
+  if (invariants_on) inv_msg_enqueue(port, msg);
   const prio = (k32[msg + MSG.ms_flags] & MSGF_PRIORITY) !== 0;
   TAILQ_INSERT_TAIL(port + (prio ? PORT.mp_prioq_head : PORT.mp_msgq_head), msg, MSG.ms_next);
   msg_set(msg, MSGF_QUEUED);
@@ -208,6 +211,7 @@ function* sendmsg_putonly(port: Ptr, msg: Ptr): Blocking<void> {
  * Blocks.
  */
 export function lwkt_domsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
+  if (invariants_on) inv_msg_send(port, msg);
   const f = msg_flags(msg);
   KASSERT((f & MSGF_QUEUED) === 0, 'lwkt_domsg: message queued');
   KASSERT((f & MSGF_DROPABLE) === 0, 'lwkt_domsg: a dropable message cannot be waited for');
@@ -250,6 +254,7 @@ export function* lwkt_forwardmsg(port: Ptr, msg: Ptr): Blocking<number> {
 
 /* lwkt_replymsg: store error and return msg to its reply port.  Never blocks. */
 export function lwkt_replymsg(msg: Ptr, error: number): void {
+  if (invariants_on) inv_msg_reply(msg);
   k32[msg + MSG.ms_error] = error;
   sched_want(SP_MSG_REPLY, msg);
   const port = k32[msg + MSG.ms_reply_port];
@@ -308,6 +313,7 @@ export function lwkt_replymsg(msg: Ptr, error: number): void {
 }
 
 function thread_replyport_local(port: Ptr, msg: Ptr): void {
+  if (invariants_on) inv_msg_complete(msg);
   const f = msg_flags(msg);
   if (f & MSGF_SYNC) {
     msg_set(msg, MSGF_DONE | MSGF_REPLY);
@@ -375,6 +381,7 @@ function thread_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
 
 /* After the reply: off the port if the reply was queued there; the message's error. */
 function thread_waitmsg_end(port: Ptr, msg: Ptr): number {
+  if (invariants_on) inv_msg_done(msg);
   if (msg_flags(msg) & MSGF_QUEUED) {
     port_remove(port, msg);
     kf64[(mycpu.pcpu + PC.pc_msgs_recv_f64) >> 1]++;

@@ -17,6 +17,8 @@ import { k32 } from '../../shared/kmem.js';
 import type { Ptr } from '../../shared/struct.js';
 import { done_num, type Blocking } from '../../shared/effect.js';
 import { KASSERT } from '../../shared/panic.js';
+import { witness_on } from '../../shared/cpu.js';
+import { wops } from '../../shared/witness_hooks.js';
 import { crit_enter, crit_exit } from './lwkt_thread.js';
 import { tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
 
@@ -25,7 +27,10 @@ export function sleeplock_try(w: Ptr, lockbit: number): boolean {
   for (;;) {
     const old = Atomics.load(k32, w);
     if (old & lockbit) return false;
-    if (Atomics.compareExchange(k32, w, old, old | lockbit) === old) return true;
+    if (Atomics.compareExchange(k32, w, old, old | lockbit) === old) {
+      if (witness_on) wops.sleep_acquired(w);
+      return true;
+    }
   }
 }
 
@@ -40,10 +45,14 @@ export function sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: 
 }
 
 function* _sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: number, wmesg: string): Blocking<number> {
+  if (witness_on) wops.sleep_wait(w);
   for (;;) {
     const old = Atomics.load(k32, w);
     if ((old & lockbit) === 0) {
-      if (Atomics.compareExchange(k32, w, old, old | lockbit) === old) return 0;
+      if (Atomics.compareExchange(k32, w, old, old | lockbit) === old) {
+        if (witness_on) wops.sleep_acquired(w);
+        return 0;
+      }
       continue;
     }
     crit_enter();
@@ -60,6 +69,7 @@ function* _sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: numbe
 
 /* Release the lock bit; wake every sleeper if one said it wanted the lock. */
 export function sleeplock_unlock(w: Ptr, lockbit: number, wantbit: number): void {
+  if (witness_on) wops.sleep_released(w);
   const old = Atomics.and(k32, w, ~(lockbit | wantbit));
   KASSERT((old & lockbit) !== 0, 'sleeplock_unlock: not locked');
   if (old & wantbit) wakeup(w);

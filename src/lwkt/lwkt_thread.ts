@@ -20,7 +20,9 @@
 import { sched_want, sp_fine, SP_CRIT_EXIT } from './lwkt_schedpt.js';
 import { k32, kf64, H_NEXT_TID, H_LIVE, ku8 } from '../../shared/kmem.js';
 import { PC, CPUSTATE_RUN, CPUSTATE_IDLE } from '../../shared/pcpu.js';
-import { det_engine } from '../../shared/cpu.js';
+import { det_engine, invariants_on, witness_on } from '../../shared/cpu.js';
+import { wops } from '../../shared/witness_hooks.js';
+import { inv_switch_out } from './lwkt_invariants.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { Z_THREAD, zalloc, zfree, zone_desc, ZD } from '../../shared/zone.js';
@@ -38,6 +40,8 @@ import { mycpu, type Globaldata, type ThreadGen } from './globaldata.js';
 import { kfunc_register, kfunc_on_attach } from './kfunc.js';
 import { lwkt_send_ipiq3, lwkt_process_ipiq_all, ipiq_pending_hint } from './lwkt_ipiq.js';
 import { lwkt_getalltokens, lwkt_relalltokens } from './lwkt_token.js';
+import { kbugs } from '../../shared/cpu.js';
+import { bug_hit, BUG_TOKEN_HELD_ACROSS_BLOCK } from '../../shared/fail.js';
 import { callout_run_due } from './kern_timeout.js';
 import { lwkt_initport_thread } from './lwkt_msgport_init.js';
 import { PORT } from './msg.js';
@@ -284,12 +288,24 @@ function lwkt_pick(gd: Globaldata): Ptr {
 
 /* Switch the current thread out: its tokens go, and no spinlock may be held. */
 function lwkt_switch_out(gd: Globaldata, td: Ptr): void {
-  if (k32[gd.pcpu + PC.pc_spinlocks] !== 0) panic(`lwkt_switch: thread '${td_name(td)}' switched holding a spinlock`);
-  if (k32[td + TD.td_ntoks] !== 0) lwkt_relalltokens(td);
+  if (k32[gd.pcpu + PC.pc_spinlocks] !== 0) {
+    panic(`lwkt_switch: thread '${td_name(td)}' switched holding a spinlock${witness_on ? wops.held_spinlocks(td) : ''}`);
+  }
+  if (k32[td + TD.td_ntoks] !== 0 && (kbugs === 0 || !token_bug(td))) lwkt_relalltokens(td);
+  if (invariants_on) inv_switch_out(td);
   k32[td + TD.td_flags] &= ~TDF_RUNNING;
   gd.curtd = gd.idletd;
   k32[gd.pcpu + PC.pc_curtd] = NULL;
   if (migrating.size !== 0 && migrating.has(td)) lwkt_migrate_out(gd, td);
+}
+
+/*
+ * Injected bug token-held-across-block (kern_fail.ts): a thread that blocks (off its run
+ * queue: asleep, waiting for a message) keeps its tokens, so others that need them stall
+ * until it runs again.  A thread that only yields still releases them.
+ */
+function token_bug(td: Ptr): boolean {
+  return (k32[td + TD.td_flags] & TDF_RUNQ) === 0 && bug_hit(BUG_TOKEN_HELD_ACROSS_BLOCK);
 }
 
 export const STEP_RAN = 0;

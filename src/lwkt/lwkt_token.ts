@@ -20,8 +20,11 @@
 import { k32, kf64, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { layout, NULL, type Ptr } from '../../shared/struct.js';
 import { TD_MAXTOKENS } from '../../shared/param.js';
-import { lockstat_on } from '../../shared/cpu.js';
+import { lockstat_on, witness_on } from '../../shared/cpu.js';
+import { wops } from '../../shared/witness_hooks.js';
 import { SWITCH_ONCE, type Blocking } from '../../shared/effect.js';
+import { faults_on } from '../../shared/cpu.js';
+import { fail_point, FS_YIELD } from '../../shared/fail.js';
 import { sched_point, sched_want, SP_TOKEN_GET, SP_TOKEN_REL } from './lwkt_schedpt.js';
 import { HoldSamples, lockclass_register, ls_slot, ls_sample, ls_hold, LS_ACQ, LS_CONTENDED, LS_SPINS, LS_WAIT_MAX,
   LS_WAIT_TOTAL } from '../../shared/lockstat.js';
@@ -81,7 +84,12 @@ export function lwkt_gettoken(tok: Ptr): Blocking<void> {
   const td = mycpu.curtd;
   tok_link(td, tok);
   if (lockstat_on) tok_count(tok, td);
-  if (tok_take(tok, td)) return sched_point(SP_TOKEN_GET, tok);
+  if (witness_on) wops.token_get(tok);
+  if (tok_take(tok, td)) {
+    // The yield fault site (kern_fail.ts): switch with the token taken, as if contended.
+    if (faults_on && fail_point(FS_YIELD)) return SWITCH_ONCE;
+    return sched_point(SP_TOKEN_GET, tok);
+  }
   // Linked already: the scheduler resumes us only once it holds every linked token
   // (lwkt_getalltokens, all or none), and counts the contention while it cannot.  A
   // shared yield-once iterator, not a generator: a contended BGL is taken on most
@@ -101,6 +109,7 @@ export function lwkt_trytoken(tok: Ptr): boolean {
   if (!tok_take(tok, td)) return false;
   tok_link(td, tok);
   if (lockstat_on) tok_count(tok, td);
+  if (witness_on) wops.token_try(tok);
   return true;
 }
 

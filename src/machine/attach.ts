@@ -11,6 +11,7 @@ import { kfunc_attach } from '../lwkt/kfunc.js';
 import { ipiq_attach } from '../lwkt/lwkt_ipiq.js';
 import { lwkt_migrate_attach } from '../lwkt/lwkt_thread.js';
 import type { Globaldata } from '../lwkt/globaldata.js';
+import '../kern/subr_witness.js';    // WITNESS installs its hooks (shared/witness_hooks.ts) in every isolate that runs CPUs
 
 export function machine_attach(sab: SharedArrayBuffer, cpus: Globaldata[], virtual_ns: number): void {
   kmem_attach(sab);

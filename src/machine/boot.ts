@@ -38,6 +38,8 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   if (!Number.isFinite(lockup) || lockup < 0) throw new RangeError('boot: softLockupMs must be a non-negative number of ms (0: never)');
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError('boot: seed must be an integer');
+  if (opts.witness !== undefined && typeof opts.witness !== 'boolean') throw new TypeError('boot: witness must be a boolean');
+  if (opts.invariants !== undefined && typeof opts.invariants !== 'boolean') throw new TypeError('boot: invariants must be a boolean');
   const faults = kfail_parse_faults(opts.faults);
   const bugs = kfail_parse_bugs(opts.injectBug);
   const kmem = kmem_boot({
@@ -51,6 +53,8 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
     ipiqSlots: opts.ipiqSlots ?? IPIQ_SLOTS,
     maxThreads: opts.maxThreads ?? 1024,
     maxsockets,
+    witness: opts.witness === true,
+    invariants: opts.invariants === true,
     faults,
     bugs,
     bootEpochMs: clock_now_abs_ms(),
@@ -97,6 +101,6 @@ function det_options(opts: BootOptions, ports: boolean): DetOptions {
     traceLog: trace_log_opt(opts.traceLog),
     stepBudget: count_opt(opts.stepBudget ?? opts.stepLimit, 'stepBudget', DEFAULT_STEP_BUDGET),
     timeBudgetMs: count_opt(opts.timeBudgetMs, 'timeBudgetMs', DEFAULT_TIME_BUDGET_MS),
-    ports, points, scheduler, pctDepth, pctSteps, choices,
+    ports, points, scheduler, pctDepth, pctSteps, choices, recordChoices: opts.recordChoices === true,
   };
 }

@@ -14,7 +14,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { k32, kf64, H_HALT, H_PANIC } from '../../shared/kmem.js';
 import { IDLE_POLLS, IDLE_WAIT_MS, SLICE_MS } from '../../shared/param.js';
-import { PC, CPUSTATE_HALT } from '../../shared/pcpu.js';
+import { PC, CPUSTATE_HALT, CPUSTATE_RUN } from '../../shared/pcpu.js';
 import { nanotime } from '../../shared/clock.js';
 import { panic_set_recorder } from '../../shared/panic.js';
 import { machine_attach } from './attach.js';
@@ -194,6 +194,17 @@ function cpu_slice(gd: Globaldata, post: (e: CpuEvent) => void): boolean {
   }
 }
 
+/*
+ * Take a kick on the way to the look it asks for.  The CPU shows RUN first: the host's
+ * deadlock check reads pc_kick before pc_state, and must never find "no kick, CPU idle"
+ * while a thread whose token was just released is still to be picked (cpu_step shows
+ * IDLE again if the look finds nothing it can run).  As idle_intr does for IPIs.
+ */
+function kick_take(gd: Globaldata, kick: number): void {
+  Atomics.store(k32, gd.pcpu + PC.pc_state, CPUSTATE_RUN);
+  Atomics.store(k32, kick, 0);
+}
+
 const IDLE_WORK = 0;   // something arrived while polling
 const IDLE_SLEPT = 1;  // slept on the doorbell (check halt, control, the slice)
 const IDLE_VISIT = 2;  // visit the event loop now (a control call)
@@ -216,7 +227,7 @@ function cpu_idle(gd: Globaldata): number {
   const kick = gd.pcpu + PC.pc_kick;
   const idle = (gd.pcpu + PC.pc_idle_ns_f64) >> 1;
   if (Atomics.load(k32, kick) !== 0) {
-    Atomics.store(k32, kick, 0);
+    kick_take(gd, kick);
     return IDLE_WORK;
   }
   for (let i = 0; i < IDLE_POLLS; i++) {
@@ -225,7 +236,7 @@ function cpu_idle(gd: Globaldata): number {
       return IDLE_WORK;
     }
     if (Atomics.load(k32, kick) !== 0) {
-      Atomics.store(k32, kick, 0);
+      kick_take(gd, kick);
       kf64[idle] += i * poll_ns;
       return IDLE_WORK;
     }

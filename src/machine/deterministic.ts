@@ -47,8 +47,10 @@ export interface DetOptions {
   pctDepth: number;
   pctSteps: number;           // PCT's k: the steps its change points are drawn from
   choices: readonly number[]; // the replay scheduler's prefix
+  recordChoices: boolean;     // keep every pick (the schedule shrinker replays and edits them)
 }
-const LIVELOCK_STEPS = 5_000_000;   // steps in a row in which no CPU could run a thread
+const LIVELOCK_STEPS = 5_000_000;
+const STALL_STEPS = 64;             // steps with every CPU stalled before time or a deadlock decides   // steps in a row in which no CPU could run a thread
 
 export class DeterministicMachine extends MachineBase {
   readonly engine = 'deterministic' as const;
@@ -69,7 +71,9 @@ export class DeterministicMachine extends MachineBase {
   private readonly fine: boolean;
   readonly scheduler: DetScheduler;
   private last_cpu = -1;
-  private stalled = 0;                // CPUs whose last step ran nothing, since the last step that did
+  private readonly picks: number[] | null;   // recordChoices: the index picked at each step with a choice
+  private stalled = 0;
+  private all_stalled_since = -1;     // the step since which every CPU with work has been stalled                // CPUs whose last step ran nothing, since the last step that did
   private readonly stalled_cand = new Int32Array(NCPU_MAX);
   private stepping = -1;
   private readonly channels: MessageChannel[] = [];
@@ -84,6 +88,7 @@ export class DeterministicMachine extends MachineBase {
     this.fine = opts.points === 'fine';
     this.scheduler = opts.scheduler === 'pct' ? new PctScheduler(this.rng, opts.pctDepth, opts.pctSteps)
       : opts.scheduler === 'replay' ? new ReplayScheduler(opts.choices) : new RandomScheduler(this.rng, k32[H_NCPUS]);
+    this.picks = opts.recordChoices ? [] : null;
     const ports = opts.ports;
     this.attach();
     for (let c = 0; c < this.ncpus; c++) {
@@ -173,6 +178,12 @@ export class DeterministicMachine extends MachineBase {
   /* PCT's figures for this run (n threads, k steps, the bound), or null under another scheduler. */
   pctReport(): PctReport | null { return this.scheduler instanceof PctScheduler ? this.scheduler.report(this.steps) : null; }
 
+  /* The schedule as the replay scheduler takes it: the index picked at each step with a choice (recordChoices). */
+  choices(): number[] | null {
+    if (this.scheduler instanceof ReplayScheduler) return this.scheduler.decisions.map((d) => d.chosen);
+    return this.picks === null ? null : this.picks.slice();
+  }
+
   /* The replay scheduler's decisions (explore.ts), or null under another scheduler. */
   decisions(): Decision[] | null { return this.scheduler instanceof ReplayScheduler ? this.scheduler.decisions : null; }
 
@@ -250,9 +261,16 @@ export class DeterministicMachine extends MachineBase {
     }
     if (ncand === 0) {
       if (nstalled === 0) return this.advance_idle();
+      // Every CPU with work has shown it can run none of it (each runnable thread needs a
+      // token another holds): only time can change that (a callout), else nothing will.
+      if (this.all_stalled_since < 0) this.all_stalled_since = this.steps;
+      else if (this.steps - this.all_stalled_since > STALL_STEPS) return this.stalled_for_good();
       for (let i = 0; i < nstalled; i++) cand[ncand++] = this.stalled_cand[i];
+    } else {
+      this.all_stalled_since = -1;
     }
     const cpu = ncand === 1 ? cand[0] : this.scheduler.pick(cand, ncand, gds, this.steps, this.last_cpu);
+    if (this.picks !== null && ncand > 1) this.picks.push(cand.indexOf(cpu));
     this.last_cpu = cpu;
     this.pick_hash = Math.imul(this.pick_hash ^ cpu, 0x01000193);
     this.now_ns += DET_STEP_NS;
@@ -289,6 +307,25 @@ export class DeterministicMachine extends MachineBase {
       return false;
     }
     return true;
+  }
+
+  /*
+   * Every CPU with work stalled for STALL_STEPS steps: its threads wait for tokens held by
+   * threads that cannot run.  A callout may still change that: jump to it; else it is a
+   * deadlock (rather than the 5M-step livelock limit).
+   */
+  private stalled_for_good(): boolean {
+    let next = Infinity;
+    for (const gd of this.gds) next = Math.min(next, callout_next_deadline(gd));
+    if (next !== Infinity) {
+      this.now_ns = Math.max(this.now_ns + DET_STEP_NS, next);
+      clock_set_virtual(this.now_ns);
+      this.all_stalled_since = -1;
+      this.stalled = 0;
+      return true;
+    }
+    this.fail_here(-1, 'every runnable thread waits for a token held by a thread that cannot run, and no timer is armed', 'deadlock');
+    return false;
   }
 
   /* Every CPU idle: jump to the next callout, or report a deadlock if threads remain. */

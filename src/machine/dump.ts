@@ -121,13 +121,16 @@ export class PanicError extends Error {
   readonly threadName: string;
   readonly threads: ThreadInfo[];
   readonly kernelStack: string | undefined;
+  readonly liveness: string | undefined;   // a deadlock's report of what each thread waits for (liveness.ts)
 
   constructor(kind: PanicKind, message: string, cpu: number, thread: number,
-      threads: ThreadInfo[], cpus: string, stack?: string) {
+      threads: ThreadInfo[], cpus: string, stack?: string, liveness?: string) {
     const t = threads.find((x) => x.id === thread);
     super(`${PANIC_HEADS[kind]}: ${message}\n  cpu ${cpu}, thread ${thread}${t ? ` '${t.name}'` : ''}\n` +
       `${cpus}\n${format_threads(threads)}` +
-      (kind === 'lockup' && stack !== undefined ? `\nstack of the stuck CPU:\n${stack}` : ''));
+      (kind === 'lockup' && stack !== undefined ? `\nstack of the stuck CPU:\n${stack}` : '') +
+      (liveness !== undefined ? `\n${liveness}` : ''));
+    this.liveness = liveness;
     this.kind = kind;
     this.panicMessage = message;
     this.cpu = cpu;

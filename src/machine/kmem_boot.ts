@@ -27,6 +27,9 @@ import { kmem_bootid_next, kmem_sab_get } from './kmem_pool.js';
 import { unp_space_init } from '../kern/uipc_usrreq.js';
 import { lwkt_std_ports_init } from '../lwkt/lwkt_msgport.js';
 import { netisr_init_globals } from '../kern/uipc_msg.js';
+import { witness_format, witness_words } from '../kern/subr_witness.js';
+import { H_WITNESS, H_INVARIANTS } from '../../shared/kmem.js';
+import { kfail_init, kfail_words } from '../kern/kern_fail.js';
 
 export interface KmemParams {
   ncpus: number;
@@ -39,6 +42,10 @@ export interface KmemParams {
   ipiqSlots: number;
   maxThreads: number;
   maxsockets?: number;            // the kern.ipc.maxsockets tunable (0: the floor)
+  witness?: boolean;              // WITNESS: a lock-order graph region in kmem (kern/subr_witness.ts)
+  invariants?: boolean;           // INVARIANTS checks
+  faults?: number[] | null;       // fault-site rates by FS_* (kern_fail.ts), or none
+  bugs?: number;                  // injected bugs, BUG_* mask (shared/fail.ts)
   bootEpochMs: number;
 }
 
@@ -98,6 +105,9 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
   const o_slpq = at(p.ncpus * SLPQUE_BUCKETS * 2);
   const o_slpmask = at(SLPQUE_BUCKETS);
   const o_globals = at(GLOBALS_WORDS);
+  const o_witness = p.witness === true ? at(witness_words(p.maxThreads + p.ncpus)) : 0;
+  const fail_words = kfail_words(p.faults ?? null, p.bugs ?? 0, p.ncpus);
+  const o_fail = fail_words !== 0 ? at(fail_words) : 0;
   const specs = zone_specs(p, off);
   const o_zones = at(specs.length * ZD.SIZE);
   const bases: number[] = [];
@@ -130,6 +140,10 @@ export function kmem_boot(p: KmemParams): SharedArrayBuffer {
   i32[H_OFF_ZONES] = o_zones;
   i32[H_NZONES] = specs.length;
   i32[H_IPIQ_SLOTS] = p.ipiqSlots;
+  i32[H_WITNESS] = o_witness;
+  if (o_witness !== 0) witness_format(i32, o_witness, p.maxThreads + p.ncpus);
+  i32[H_INVARIANTS] = p.invariants === true ? 1 : 0;
+  kfail_init(i32, o_fail, p.faults ?? null, p.bugs ?? 0, p.seed | 0);
   new Float64Array(sab)[H_BOOT_EPOCH_F64 >> 1] = p.bootEpochMs;
 
   kmem_attach(sab);

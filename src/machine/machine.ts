@@ -12,6 +12,8 @@ import { set_mycpuid } from '../../shared/cpu.js';
 import { thread_dump, cpu_dump, panic_record, PanicError, type PanicKind, type ThreadInfo } from './dump.js';
 import { exec_killed_message } from '../kern/kern_exec.js';
 import { kmem_sab_put } from './kmem_pool.js';
+import { witness_read, type WitnessReport } from '../kern/subr_witness.js';
+import { liveness_report } from './liveness.js';
 import { kfail_counts } from '../kern/kern_fail.js';
 
 export type EngineName = 'parallel' | 'deterministic';
@@ -39,6 +41,9 @@ export interface BootOptions {
   pctDepth?: number;              // PCT's bug depth d (default 3)
   pctSteps?: number;              // PCT's k: change points are drawn from the first k steps (default 100,000)
   choices?: number[];             // the replay scheduler's choices (explore.ts)
+  recordChoices?: boolean;        // deterministic engine: keep the schedule's choices (choices()) to replay or shrink
+  witness?: boolean;              // WITNESS: lock-order graph, reversals and recursion reported as panics (default false; docs/witness.md)
+  invariants?: boolean;           // INVARIANTS: sockbuf accounting, listen queues, message and token checks (default false)
   softLockupMs?: number;          // parallel engine: panic when a running CPU has not switched threads for this long (default 10000, 0 under a debugger; 0: never)
   faults?: Record<string, number>; // fault sites armed, site -> probability in [0, 1] (kern/kern_fail.ts, docs/faults.md)
   injectBug?: string[];           // kernel bugs to inject by name (kern/kern_fail.ts, docs/faults.md)
@@ -99,6 +104,7 @@ export interface Machine {
   kmalloc(words: number): number;
   stats(): MachineStats;
   threads(): ThreadInfo[];
+  witness(): WitnessReport;
   traceHash(): string;
   faults(): Record<string, number>;
   shutdown(): Promise<void>;
@@ -138,6 +144,7 @@ export abstract class MachineBase implements Machine {
    */
   protected release_kmem(): void {
     if (this.final !== null) return;
+    this.final_witness = this.witness();
     this.final = { stats: this.stats(), threads: this.threads(), faults: this.faults() };
     kmem_sab_put(this.sab);
   }
@@ -236,14 +243,25 @@ export abstract class MachineBase implements Machine {
 
   protected panic_error(kind: PanicKind, fallback: string, cpu: number, stack?: string): PanicError {
     const rec = panic_record(this.sab);
+    // A deadlock says what each blocked thread waits for (liveness.ts).
+    const live = kind === 'deadlock' ? liveness_report(this.sab) : undefined;
     return new PanicError(kind, rec?.message ?? fallback, rec?.cpu ?? cpu, rec?.thread ?? 0,
-      thread_dump(this.sab), cpu_dump(this.sab), stack);
+      thread_dump(this.sab), cpu_dump(this.sab), stack, live);
   }
 
   /* The failure, if any (a PanicError), so callers can inspect it without a join. */
   get panicked(): PanicError | null { return this.failure; }
 
   threads(): ThreadInfo[] { return this.final !== null ? this.final.threads : thread_dump(this.sab); }
+
+  /*
+   * WITNESS's lock-order graph: every edge seen (classes, kinds, the thread and call path
+   * that set it first, an approximate count) and the cycles found (deadlock: false for
+   * those through a token, which are not reported).  Empty, enabled false, unless the
+   * machine booted with witness: true.
+   */
+  witness(): WitnessReport { return this.final_witness ?? witness_read(this.sab); }
+  private final_witness: WitnessReport | null = null;
 
   /* How often each fault site fired so far, { site: fires } for every site (kern/kern_fail.ts). */
   faults(): Record<string, number> { return this.final !== null ? this.final.faults : kfail_counts(this.sab); }

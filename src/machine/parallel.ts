@@ -6,8 +6,9 @@
  * Nothing on a hot path crosses either.
  *
  * A watchdog checks every WATCHDOG_MS for a deadlock (every CPU idle across two checks,
- * no callout armed, no IPI in flight, threads still alive) and for a soft lockup (a CPU
- * running one step for softLockupMs, see softlockup.ts), and reports either as a panic.
+ * no callout armed, no IPI or token kick in flight, threads still alive) and for a soft
+ * lockup (a CPU running one step for softLockupMs, see softlockup.ts), and reports either
+ * as a panic.
  * A worker that dies is reported, never waited for.
  *
  * Workers are pooled: a machine shut down cleanly hands its workers (each has halted its
@@ -302,9 +303,14 @@ export class ParallelMachine extends MachineBase {
     for (let c = 0; quiet && c < this.ncpus; c++) {
       const p = this.pcpu(c);
       // Pending work first, then the state: a CPU that took its IPIs or callouts shows
-      // RUN until it has run what they woke (cpu_idle_work).
+      // RUN until it has run what they woke (cpu_idle_work).  A kick is pending work too:
+      // a token its thread waits for was released, and that thread (runnable, in tokwait)
+      // runs once the CPU looks again, which a worker the host does not run for a while
+      // (a loaded host, a GC pause) may not do for two checks; the CPU shows RUN before
+      // it takes the kick (cpu_worker.ts kick_take).
       if (Atomics.load(this.i32, p + PC.pc_ipipend) !== 0 || Atomics.load(this.i32, p + PC.pc_ncallouts) !== 0 ||
-          Atomics.load(this.i32, p + PC.pc_ctlpend) !== 0 || Atomics.load(this.i32, p + PC.pc_state) !== CPUSTATE_IDLE) quiet = false;
+          Atomics.load(this.i32, p + PC.pc_ctlpend) !== 0 || Atomics.load(this.i32, p + PC.pc_kick) !== 0 ||
+          Atomics.load(this.i32, p + PC.pc_state) !== CPUSTATE_IDLE) quiet = false;
       epochs.push(Atomics.load(this.i32, p + PC.pc_epoch));
     }
     if (!quiet) { this.idle_epochs = null; return; }

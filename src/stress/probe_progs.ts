@@ -3,7 +3,7 @@
  * a run to read the kernel's global counters that a run must leave as it found them.
  */
 
-import { Sys, SysError } from '../libc/index.js';
+import { Sys, SysError } from '../index.js';
 import type { Blocking } from '../kernel.js';
 
 export const PROBE_SYSCTLS = ['net.local.inflight', 'kern.ipc.maxsockbuf', 'kern.ipc.numopensockets', 'kern.openfiles',

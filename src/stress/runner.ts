@@ -15,6 +15,7 @@ import { run_stress_seed, type SeedOutcome, type SeedRunOptions } from './seed_r
 import { check_settings, type StressSettings } from './settings.js';
 import type { StressTaskInput } from './stress_task.js';
 import { shrink, type ShrinkResult } from './shrink.js';
+import { worker_stack } from '../machine/worker_stack.js';
 import { summarize, type StressSummary } from './summary.js';
 
 export interface StressOptions {
@@ -26,6 +27,7 @@ export interface StressOptions {
   shrink?: boolean;                 // shrink the first deterministic failure (default true)
   wallMs?: number;                  // stop starting seeds after this long (0: run them all)
   tail?: number;                    // events of a failure's tail (default 40)
+  choices?: number[];               // replay this schedule (a shrunk failure's --replay): one seed only
   onSeed?: (o: SeedOutcome) => void;
   onShrinkStep?: (what: string, failed: boolean) => void;
 }
@@ -49,16 +51,28 @@ export class StressPool {
     this.pool = new Piscina({ filename: task_file(), minThreads: jobs, maxThreads: jobs, idleTimeout: 1000 });
   }
 
+  /*
+   * A seed past its budget inside one step (a thread that never yields) cannot stop
+   * itself: its worker is terminated, after the host has taken the JS stack it is stuck
+   * in through the inspector (worker_stack.ts), which names the program's file and line.
+   * The task writes its worker's thread id into `hb` so the host knows which one.
+   */
   async run(input: StressTaskInput): Promise<SeedOutcome> {
     const budget = input.settings.timeBudgetMs;
     if (budget === 0) return (await this.pool.run(input)) as SeedOutcome;
+    const hb = new Int32Array(new SharedArrayBuffer(4));
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), (input.twice ? 2 : 1) * budget + 10_000);
+    let stack: string | undefined;
+    const timer = setTimeout(() => {
+      const w = this.pool.threads.find((t) => t.threadId === Atomics.load(hb, 0));
+      const take = w !== undefined ? worker_stack(w, 1000) : Promise.resolve(undefined);
+      void take.then((s) => { stack = s; ac.abort(); });
+    }, (input.twice ? 2 : 1) * budget + 3_000);
     try {
-      return (await this.pool.run(input, { signal: ac.signal })) as SeedOutcome;
+      return (await this.pool.run({ ...input, heartbeat: hb.buffer as SharedArrayBuffer }, { signal: ac.signal })) as SeedOutcome;
     } catch (e) {
       if (!ac.signal.aborted) throw e;
-      return stuck_outcome(input, budget);
+      return stuck_outcome(input, budget, stack);
     } finally {
       clearTimeout(timer);
     }
@@ -67,12 +81,13 @@ export class StressPool {
   destroy(): Promise<void> { return this.pool.destroy(); }
 }
 
-function stuck_outcome(input: StressTaskInput, budget: number): SeedOutcome {
+function stuck_outcome(input: StressTaskInput, budget: number, stack: string | undefined): SeedOutcome {
   return {
     seed: input.seed, ok: false, panic: null, traceHash: '', steps: 0, virtualNs: 0, faults: {}, faultsFired: {},
     workloads: [], lockOrderEdges: 0, pct: null, tail: [], wallMs: budget, repro: '', settings: input.settings,
     failures: [`budget: seed ${input.seed} ran past its time budget of ${budget} ms inside one step (a thread that never ` +
-      'yields, such as a workload computing without system calls); its worker was terminated'],
+      'yields, such as a workload computing without system calls); its worker was terminated' +
+      (stack !== undefined ? `; it was stuck in:\n${stack.split('\n').filter((l) => !/node:internal|piscina/.test(l)).slice(0, 12).join('\n')}` : '')],
   };
 }
 
@@ -108,6 +123,10 @@ export async function stress(o: StressOptions): Promise<StressResult> {
   const pool = new StressPool(jobs);
   try {
     const opts: SeedRunOptions = { tail: o.tail };
+    if (o.choices !== undefined) {
+      if (o.seeds.length !== 1) throw new RangeError('stress: a replayed schedule goes with one seed');
+      opts.choices = o.choices;
+    }
     if (s.pctDepth > 0) opts.pctSteps = await pct_steps(pool, s, o.seeds[0]);
     let next = 0;
     let failed = false;
@@ -133,8 +152,8 @@ export async function stress(o: StressOptions): Promise<StressResult> {
     let shrunk: ShrinkResult | null = null;
     const first = outcomes.find((x) => !x.ok);
     if (first !== undefined && (o.shrink ?? true) && first.traceHash !== '') {
-      shrunk = await shrink(first, (seed, settings) => pool.run({ seed, settings, opts: { tail: o.tail, pctSteps: opts.pctSteps }, twice: false }),
-        o.onShrinkStep);
+      shrunk = await shrink(first, (seed, settings, x) => pool.run({ seed, settings, opts: { tail: o.tail, pctSteps: opts.pctSteps, ...x },
+        twice: false }), o.onShrinkStep);
     }
     return { outcomes, summary: summarize(outcomes, Date.now() - t0), shrunk, stoppedEarly };
   } finally {

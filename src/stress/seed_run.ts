@@ -15,7 +15,7 @@ import { boot } from '../machine/boot.js';
 import type { BootOptions, Machine } from '../machine/machine.js';
 import type { DeterministicMachine } from '../machine/deterministic.js';
 import { PanicError } from '../machine/dump.js';
-import type { PctReport } from '../machine/det_sched.js';
+import type { Decision, PctReport } from '../machine/det_sched.js';
 import { runWorkloads } from './run_workloads.js';
 import { WORKLOADS } from './workloads/index.js';
 import type { Workload } from './workload.js';
@@ -42,6 +42,8 @@ export interface SeedOutcome {
   repro: string;
   settings: StressSettings;
   divergence?: string;              // --check-determinism: where two runs of the seed first differed
+  schedule?: Decision[];            // recordChoices and the run failed: its decisions (the schedule shrinker's input)
+  choices?: number[];               // the replayed choices this run followed (part of its repro)
 }
 
 export interface SeedRunOptions {
@@ -50,6 +52,7 @@ export interface SeedRunOptions {
   choices?: number[];               // replay these scheduler choices instead (the shrinker)
   traceAll?: boolean;               // keep every event (--check-determinism)
   onEnd?: (m: DeterministicMachine) => void;   // called before shutdown (in-process callers only)
+  recordChoices?: boolean;          // keep a failing run's schedule (outcome.schedule)
 }
 
 /* A registry name, or a user module 'path[:export]' exporting a Workload. */
@@ -83,6 +86,7 @@ function boot_options(seed: number, s: StressSettings, faults: Record<string, nu
   if (det) {
     b.stepBudget = s.stepBudget;
     b.traceLog = o.traceAll === true ? true : (o.tail ?? 40);
+    if (o.recordChoices === true) b.recordChoices = true;
     if (o.choices !== undefined) {
       b.scheduler = 'replay';
       b.choices = o.choices;
@@ -110,8 +114,9 @@ export async function run_stress_seed(seed: number, s: StressSettings, o: SeedRu
   const faults = resolve_faults(s.faults, seed);
   const out: SeedOutcome = {
     seed, ok: false, failures: [], panic: null, traceHash: '', steps: 0, virtualNs: 0, faults, faultsFired: {},
-    workloads: [], lockOrderEdges: 0, pct: null, tail: [], wallMs: 0, repro: repro_command(seed, s, faults), settings: s,
+    workloads: [], lockOrderEdges: 0, pct: null, tail: [], wallMs: 0, repro: repro_command(seed, s, faults, o.choices), settings: s,
   };
+  if (o.choices !== undefined) out.choices = o.choices;
   const workloads: Workload[] = [];
   for (const spec of s.workloads.length > 0 ? s.workloads : Object.keys(WORKLOADS)) workloads.push(await load_workload(spec));
   const m: Machine = await boot(boot_options(seed, s, faults, o));
@@ -139,6 +144,12 @@ export async function run_stress_seed(seed: number, s: StressSettings, o: SeedRu
     out.virtualNs = det.virtualTimeNs;
     out.pct = det.pctReport();
     if (out.failures.length > 0) out.tail = det.traceTail(o.tail ?? 40);
+    if (out.failures.length > 0 && (o.recordChoices === true || o.choices !== undefined)) {
+      const ch = det.choices() ?? [];
+      const dec = det.decisions();
+      // A recorded (not replayed) run has no fallbacks: replaying its choices gives them (runner.ts).
+      out.schedule = dec !== null ? dec.slice() : ch.map((c) => ({ n: 0, chosen: c, fallback: -1, lastRunnable: false }));
+    }
     o.onEnd?.(det);
   }
   await m.shutdown().catch(() => undefined);

@@ -9,6 +9,7 @@
 
 import type { DispatchModel, EngineName } from '../machine/machine.js';
 import { NCPU_MAX } from '../../shared/param.js';
+import { encode_choices } from '../machine/shrink_schedule.js';
 
 export type FaultSpec = 'swarm' | 'none' | Record<string, number>;
 
@@ -84,7 +85,7 @@ export function parse_fault_rates(text: string): Record<string, number> {
 function shell_word(s: string): string { return /^[\w./:=,@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`; }
 
 /* One command line that reruns seed with these settings (faults resolved: the swarm's draw for the seed). */
-export function repro_command(seed: number, s: StressSettings, faults: Record<string, number>): string {
+export function repro_command(seed: number, s: StressSettings, faults: Record<string, number>, choices?: readonly number[]): string {
   const a = ['npx', 'lwkt-sim', 'stress', '--seed', String(seed), '--engine', s.engine, '--cpus', String(s.cpus),
     '--model', s.model, '--ops', String(s.ops)];
   if (s.workloads.length > 0) a.push('--workload', s.workloads.join(','));
@@ -93,5 +94,6 @@ export function repro_command(seed: number, s: StressSettings, faults: Record<st
   if (s.injectBug.length > 0) a.push('--inject-bug', s.injectBug.join(','));
   if (!s.witness) a.push('--no-witness');
   if (!s.invariants) a.push('--no-invariants');
+  if (choices !== undefined) a.push('--replay', encode_choices(choices));
   return a.map(shell_word).join(' ');
 }

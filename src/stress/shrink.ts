@@ -11,7 +11,8 @@
  * budget in runs.
  */
 
-import type { SeedOutcome } from './seed_run.js';
+import type { SeedOutcome, SeedRunOptions } from './seed_run.js';
+import { shrink_schedule } from '../machine/shrink_schedule.js';
 import type { StressSettings } from './settings.js';
 import { WORKLOADS } from './workloads/index.js';
 
@@ -21,7 +22,7 @@ export interface ShrinkResult {
   steps: string[];             // what each kept reduction was
 }
 
-type Rerun = (seed: number, s: StressSettings) => Promise<SeedOutcome>;
+type Rerun = (seed: number, s: StressSettings, o?: SeedRunOptions) => Promise<SeedOutcome>;
 
 const MAX_RUNS = 40;
 
@@ -79,5 +80,26 @@ export async function shrink(first: SeedOutcome, rerun: Rerun, on?: (what: strin
   while (cur.ops > 1 && (await attempt(`ops ${Math.max(1, cur.ops >> 1)}`, { ...cur, ops: Math.max(1, cur.ops >> 1) }))) { /* keep halving */ }
   // Fewer CPUs.
   for (let c = cur.cpus - 1; c >= 2; c--) if (!(await attempt(`cpus ${c}`, { ...cur, cpus: c }))) break;
+  // Fewer preemptions: the schedule of the smallest failing run, replayed with its
+  // preemptions taken out one by one (shrink_schedule.ts).
+  if (runs < MAX_RUNS) {
+    runs++;
+    const rec = await rerun(first.seed, cur, { recordChoices: true });
+    if (!rec.ok && failure_signature(rec) === sig && rec.schedule !== undefined) {
+      const settings = cur;
+      const sh = await shrink_schedule(rec.schedule.map((d) => d.chosen), async (choices) => {
+        const r = await rerun(first.seed, settings, { choices });
+        return { failed: !r.ok && failure_signature(r) === sig, decisions: r.schedule ?? [] };
+      }, Math.max(8, MAX_RUNS - runs));
+      runs += sh.runs;
+      const fin = await rerun(first.seed, settings, { choices: sh.choices });
+      runs++;
+      if (!fin.ok && failure_signature(fin) === sig) {
+        best = fin;
+        steps.push(`schedule: ${sh.preemptionsBefore} preemptions -> ${sh.preemptions}`);
+        on?.(`schedule with ${sh.preemptions} preemptions (from ${sh.preemptionsBefore})`, true);
+      }
+    }
+  }
   return { outcome: best, runs, steps };
 }

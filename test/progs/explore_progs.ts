@@ -90,3 +90,10 @@ export function* stream_pair(sys: Sys, n: number) {
   yield* sys.join(t);
   return got;
 }
+
+/* two_senders, failing when the main thread's 'A' arrives first (a race machineTest must find). */
+export function* two_senders_b_first(sys: Sys, cpu: number) {
+  const first = yield* two_senders(sys, cpu);
+  if (first !== 'B') throw new Error(`A arrived before B`);
+  return first;
+}

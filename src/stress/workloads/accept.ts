@@ -27,7 +27,7 @@ function plan(ctx: WorkloadContext): ProcessPlan[] {
   const total = ks.reduce((a, b) => a + b, 0);
   const cpus = rng.shuffle(Array.from({ length: ctx.cpus }, (_, i) => i)).slice(0, rng.range(1, ctx.cpus));
   const out: ProcessPlan[] = [{ cpu: rng.below(ctx.cpus), module: PROGS, export: 'acceptListener',
-    args: [path, rng.range(1, 3), total, cpus], name: 'accept listener', uid: 1000 }];
+    args: [path, rng.range(1, 3), total, cpus, rng.seed()], name: 'accept listener', uid: 1000 }];
   ks.forEach((kk, i) => out.push({ cpu: rng.below(ctx.cpus), module: PROGS, export: 'connector', args: [path, i + 1, kk, rng.seed()],
     name: `connector ${i + 1}`, uid: 1000 }));
   return out;

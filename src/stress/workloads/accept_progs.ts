@@ -5,7 +5,7 @@
  * either exchange a hello (8 bytes out, 8 bytes back) or close at once (churn).
  */
 
-import { Sys, SysError, AF_LOCAL, SOCK_STREAM, SHUT_RDWR, SHUT_WR, ENOENT } from '../../libc/index.js';
+import { Sys, SysError, AF_LOCAL, SOCK_STREAM, SHUT_RDWR, SHUT_WR, ENOENT } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { Rng, connectRetry, getU32, note, putU32, tryc } from './progs_common.js';
 
@@ -27,10 +27,13 @@ function* readUpTo(sys: Sys, fd: number, buf: Uint8Array): Blocking<number> {
 }
 
 /* An acceptor thread: accept, take the hello (or see the peer gone), answer, report one byte on ctl. */
-export function* acceptor(sys: Sys, s: number, ctl: number): Blocking<AcceptorResult> {
+export function* acceptor(sys: Sys, s: number, ctl: number, seed: number): Blocking<AcceptorResult> {
+  const rng = new Rng(seed);
   const out: AcceptorResult = { hellos: [], churn: 0, accepted: 0, ops: 0, bytes: 0, anomalies: [] };
   const buf = new Uint8Array(8);
   for (;;) {
+    // Now and then fall behind, so the queue fills and connectors are refused.
+    if (rng.chance(0.15)) yield* sys.sleep(1);
     const c = yield* sys.accept(s);
     out.ops++;
     const n = yield* tryc(readUpTo(sys, c, buf));
@@ -64,7 +67,7 @@ export function* acceptor(sys: Sys, s: number, ctl: number): Blocking<AcceptorRe
  * The listener: listen(s, backlog) on path, acceptor threads on `cpus`, until `total`
  * connections were accepted; then one sentinel connection per acceptor ends them.
  */
-export function* acceptListener(sys: Sys, path: string, backlog: number, total: number, cpus: number[]): Blocking<AcceptorResult> {
+export function* acceptListener(sys: Sys, path: string, backlog: number, total: number, cpus: number[], seed: number): Blocking<AcceptorResult> {
   const out: AcceptorResult = { hellos: [], churn: 0, accepted: 0, ops: 0, bytes: 0, anomalies: [] };
   const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
   yield* sys.bind(s, path);
@@ -72,7 +75,7 @@ export function* acceptListener(sys: Sys, path: string, backlog: number, total: 
   const [ctl, ctl2] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
   out.ops += 4;
   const tids: number[] = [];
-  for (const cpu of cpus) tids.push(yield* sys.thread(acceptor, { cpu, args: [s, ctl2] }));
+  for (const cpu of cpus) tids.push(yield* sys.thread(acceptor, { cpu, args: [s, ctl2, (seed + cpu) >>> 0] }));
   const buf = new Uint8Array(64);
   for (let got = 0; got < total;) {
     const n = yield* sys.recv(ctl, buf, 0, Math.min(buf.length, total - got));

@@ -12,6 +12,7 @@ import { shutdown } from './shutdown.js';
 import { rights } from './rights.js';
 import { signals } from './signals.js';
 import { sockbuf } from './sockbuf.js';
+import { readiness } from './readiness.js';
 
 export const WORKLOADS: Record<string, Workload> = {
   stream,
@@ -22,6 +23,7 @@ export const WORKLOADS: Record<string, Workload> = {
   rights,
   signals,
   sockbuf,
+  readiness,
 };
 
-export { stream, dgram, seqpacket, accept, shutdown, rights, signals, sockbuf };
+export { stream, dgram, seqpacket, accept, shutdown, rights, signals, sockbuf, readiness };

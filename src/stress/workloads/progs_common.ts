@@ -6,7 +6,7 @@
  * (sequence number, length, checksum) so a receiver knows one arrived whole.
  */
 
-import { Sys, SysError, ECONNREFUSED, ENOENT, fnv1a, FNV_BASIS } from '../../libc/index.js';
+import { Sys, SysError, ECONNREFUSED, ENOENT, fnv1a, FNV_BASIS } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { mix32 } from '../rng.js';
 

@@ -18,7 +18,7 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, SO_RCVTIMEO, SO_SNDBUF, SHUT_WR, MSG_PEEK, MSG_DONTWAIT,
   MSG_TRUNC, EAGAIN, ENOBUFS, EMSGSIZE, ENOENT, ECONNREFUSED,
-} from '../../libc/index.js';
+} from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { REC_HDR, Rng, connectRetry, makeRecord, note, parseRecord, tryc } from './progs_common.js';
 

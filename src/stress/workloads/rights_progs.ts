@@ -20,7 +20,7 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOL_SOCKET, SCM_RIGHTS, MSG_PEEK, MSG_CTRUNC,
   CMSG_SPACE, scm_rights, cmsg_rights, type Cmsg,
-} from '../../libc/index.js';
+} from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { Rng, connectRetry, getU32, note, putU32, tryc } from './progs_common.js';
 
@@ -46,12 +46,12 @@ export function* rightsServe(sys: Sys, c: number, seed: number): Blocking<Rights
   for (;;) {
     let room = CMSG_SPACE(4 * 8);
     let peeked = -1;
-    if (rng.chance(0.3)) {
+    if (rng.chance(0.5)) {
       const p = yield* sys.recvmsg(c, pk, { flags: MSG_PEEK, controlLen: room });
       out.ops++;
       out.peeks++;
       peeked = p.bytes;
-      if (p.bytes >= HDR && (getU32(pk, 8) & F_TRUNCATABLE) !== 0 && getU32(pk, 4) > 1 && rng.chance(0.4)) {
+      if (p.bytes >= HDR && (getU32(pk, 8) & F_TRUNCATABLE) !== 0 && getU32(pk, 4) > 1 && rng.chance(0.5)) {
         room = CMSG_SPACE(4 * rng.range(0, getU32(pk, 4) - 1));   // too little room on purpose
       }
     }

@@ -9,13 +9,15 @@
  */
 
 import {
-  Sys, SysError, AF_LOCAL, SOCK_SEQPACKET, SOL_SOCKET, SO_SNDBUF, SHUT_RD, SHUT_WR, SHUT_RDWR, SIGPIPE, SIG_IGN,
-} from '../../libc/index.js';
+  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_SEQPACKET, SOL_SOCKET, SO_SNDBUF, SHUT_RD, SHUT_WR, SHUT_RDWR, SIGPIPE, SIG_IGN,
+} from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { Rng, fillAt, mismatchAt, tryc } from './progs_common.js';
 
 export const ACTIONS = ['none', 'shutRdB', 'shutWrA', 'shutRdwrA', 'shutRdwrB', 'shutRdA', 'shutWrB', 'closeA', 'closeB'] as const;
 export type Action = (typeof ACTIONS)[number];
+
+const ONE = new Uint8Array([1]);
 
 export interface WriterEnd { sent: number; pending: number; end: string; calls: number }
 export interface ReaderEnd { got: number; bad: number; end: string; calls: number }
@@ -23,7 +25,8 @@ export interface Round { type: number; action: Action; actionResult: string; wri
 export interface ShutdownResult { rounds: Round[]; ops: number; bytes: number; anomalies: string[] }
 
 /* The writer: budget bytes of the round's stream into fd, in random chunks, until done or an error. */
-export function* shWriter(sys: Sys, fd: number, seed: number, budget: number, maxChunk: number): Blocking<WriterEnd> {
+export function* shWriter(sys: Sys, fd: number, seed: number, budget: number, maxChunk: number, ctl: number): Blocking<WriterEnd> {
+  yield* sys.send(ctl, ONE);          // started: the main thread may act from now on
   const rng = new Rng(seed);
   const buf = new Uint8Array(maxChunk);
   const out: WriterEnd = { sent: 0, pending: 0, end: 'done', calls: 0 };
@@ -43,7 +46,8 @@ export function* shWriter(sys: Sys, fd: number, seed: number, budget: number, ma
 }
 
 /* The reader: until EOF or an error, every byte checked at its offset. */
-export function* shReader(sys: Sys, fd: number, seed: number, maxChunk: number, records: boolean): Blocking<ReaderEnd> {
+export function* shReader(sys: Sys, fd: number, seed: number, maxChunk: number, records: boolean, ctl: number): Blocking<ReaderEnd> {
+  yield* sys.send(ctl, ONE);
   const rng = new Rng(seed ^ 0x1234);
   const buf = new Uint8Array(maxChunk);
   const out: ReaderEnd = { got: 0, bad: -1, end: 'eof', calls: 0 };
@@ -88,6 +92,9 @@ export function* shutdownRounds(sys: Sys, rounds: number, types: number[], wcpu:
   const rng = new Rng(seed);
   const out: ShutdownResult = { rounds: [], ops: 0, bytes: 0, anomalies: [] };
   yield* sys.sigaction(SIGPIPE, SIG_IGN);
+  // Each thread says it has started on ctl; most rounds act only after both have.
+  const [ctl, ctl2] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const two = new Uint8Array(2);
   for (let i = 0; i < rounds; i++) {
     const type = rng.pick(types);
     const [a, b] = yield* sys.socketpair(AF_LOCAL, type);
@@ -97,8 +104,10 @@ export function* shutdownRounds(sys: Sys, rounds: number, types: number[], wcpu:
     const maxChunk = Math.min(hiwat, rng.pick([256, 2048, 16384]));
     const budget = rng.range(1, 4) * hiwat;
     const rseed = rng.seed();
-    const wt = yield* sys.thread(shWriter, { cpu: wcpu, args: [a, rseed, budget, maxChunk] });
-    const rt = yield* sys.thread(shReader, { cpu: rcpu, args: [b, rseed, Math.max(maxChunk, 4096), type === SOCK_SEQPACKET] });
+    const wt = yield* sys.thread(shWriter, { cpu: wcpu, args: [a, rseed, budget, maxChunk, ctl2] });
+    const rt = yield* sys.thread(shReader, { cpu: rcpu, args: [b, rseed, Math.max(maxChunk, 4096), type === SOCK_SEQPACKET, ctl2] });
+    let started = 0;
+    if (rng.chance(0.75)) while (started < 2) started += yield* sys.recv(ctl, two, 0, 2 - started);
     // Let the threads get going (or not): no particular interleaving is needed.
     const delay = rng.below(4);
     if (delay === 1) for (let k = rng.range(1, 30); k > 0; k--) yield* sys.sched_yield();
@@ -110,9 +119,12 @@ export function* shutdownRounds(sys: Sys, rounds: number, types: number[], wcpu:
     for (const fd of rng.shuffle([a, b])) if (!closed.has(fd)) yield* sys.close(fd);
     const writer = (yield* sys.join(wt)) as WriterEnd;
     const reader = (yield* sys.join(rt)) as ReaderEnd;
+    while (started < 2) started += yield* sys.recv(ctl, two, 0, 2 - started);
     out.rounds.push({ type, action, actionResult, writer, reader });
     out.ops += 8 + writer.calls + reader.calls;
     out.bytes += reader.got;
   }
+  yield* sys.close(ctl);
+  yield* sys.close(ctl2);
   return out;
 }

@@ -10,7 +10,7 @@
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, MSG_WAITALL, POLLIN, INFTIM, SIGUSR1, SIGUSR2, SIG_IGN, SA_RESTART, EINTR,
   fnv1a, FNV_BASIS,
-} from '../../libc/index.js';
+} from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { Rng, connectRetry, fillAt, getU32, mismatchAt, note, putU32, tryc } from './progs_common.js';
 
@@ -68,6 +68,7 @@ export function* sigTarget(sys: Sys, path: string, restart: boolean, seed: numbe
       if (p instanceof SysError) {
         if (p.errno !== EINTR) throw p;
         out.eintr.poll++;
+        if (out.caught === before) note(out.anomalies, 'target: poll failed with EINTR and no handler ran');
       }
       continue;
     } else if (how < 3) {
@@ -77,6 +78,7 @@ export function* sigTarget(sys: Sys, path: string, restart: boolean, seed: numbe
       if (p instanceof SysError) {
         if (p.errno !== EINTR) throw p;
         out.eintr.sleep++;
+        if (out.caught === before) note(out.anomalies, 'target: sleep failed with EINTR and no handler ran');
       }
       continue;
     } else if (how < 5) {
@@ -87,6 +89,7 @@ export function* sigTarget(sys: Sys, path: string, restart: boolean, seed: numbe
       if (r instanceof SysError) {
         if (r.errno !== EINTR) throw r;
         out.eintr.waitall++;
+        if (out.caught === before) note(out.anomalies, 'target: MSG_WAITALL recv failed with EINTR and no handler ran');
         if (restart) note(out.anomalies, 'target: MSG_WAITALL recv failed with EINTR under SA_RESTART');
         continue;
       }
@@ -101,6 +104,7 @@ export function* sigTarget(sys: Sys, path: string, restart: boolean, seed: numbe
       if (r instanceof SysError) {
         if (r.errno !== EINTR) throw r;
         out.eintr.recv++;
+        if (out.caught === before) note(out.anomalies, 'target: recv failed with EINTR and no handler ran');
         if (restart) note(out.anomalies, 'target: recv failed with EINTR under SA_RESTART');
         continue;
       }

@@ -1,9 +1,9 @@
 /*
  * sockbuf_progs.ts: the programs of the `sockbuf` workload (sockbuf.ts).  Stream traffic
- * whose buffers are resized under it: the writer and the reader set SO_SNDBUF/SO_RCVBUF
- * between their calls, a resizer thread on another CPU sets them while the others are
- * blocked, and a root process moves kern.ipc.maxsockbuf among a few values meanwhile
- * (and restores it at the end).
+ * whose buffers are resized under it: the writer sets its SO_SNDBUF and the reader its
+ * SO_RCVBUF between their calls, a resizer thread (here or on the other CPU) sets the
+ * other two on the same sockets meanwhile, and a root process moves kern.ipc.maxsockbuf
+ * among a few values (restoring it at the end).
  *
  * ssb_reserve clamps a request to sb_max_adj (maxsockbuf * MCLBYTES / (MSIZE + MCLBYTES))
  * of the moment: a setsockopt never fails for size (EINVAL below 1), and the hiwat read
@@ -12,7 +12,7 @@
 
 import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, SHUT_WR, EINVAL, fnv1a, FNV_BASIS,
-} from '../../libc/index.js';
+} from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { Rng, fillAt, mismatchAt, note, tryc } from './progs_common.js';
 
@@ -28,8 +28,7 @@ export interface SysctlResult { orig: number; final: number; sets: number; einva
  * to sb_max_adj of one of the maxsockbuf values in play (`limits`: their sb_max_adj).
  * Sizes below 1 must be EINVAL.
  */
-function* resize(sys: Sys, fd: number, rng: Rng, limits: number[], out: SideResult): Blocking<void> {
-  const opt = rng.chance(0.5) ? SO_SNDBUF : SO_RCVBUF;
+function* resize(sys: Sys, fd: number, opt: number, rng: Rng, limits: number[], out: SideResult): Blocking<void> {
   const name = opt === SO_SNDBUF ? 'SO_SNDBUF' : 'SO_RCVBUF';
   out.resizes++;
   out.calls += 2;
@@ -57,7 +56,7 @@ export function* sbWriter(sys: Sys, fd: number, writes: number, seed: number, li
   const out: SideResult = { bytes: 0, h: FNV_BASIS, bad: -1, resizes: 0, calls: 0, anomalies: [] };
   const buf = new Uint8Array(40_000);
   for (let i = 0; i < writes; i++) {
-    if (rng.chance(0.3)) yield* resize(sys, fd, rng, limits, out);
+    if (rng.chance(0.3)) yield* resize(sys, fd, SO_SNDBUF, rng, limits, out);
     const n = rng.chance(0.7) ? rng.range(1, 2048) : rng.range(2049, buf.length);
     fillAt(buf, 0, n, seed, out.bytes);
     const w = yield* sys.send(fd, buf, 0, n);
@@ -76,7 +75,7 @@ export function* sbReader(sys: Sys, fd: number, seed: number, dseed: number, lim
   const out: SideResult = { bytes: 0, h: FNV_BASIS, bad: -1, resizes: 0, calls: 0, anomalies: [] };
   const buf = new Uint8Array(40_000);
   for (;;) {
-    if (rng.chance(0.3)) yield* resize(sys, fd, rng, limits, out);
+    if (rng.chance(0.3)) yield* resize(sys, fd, SO_RCVBUF, rng, limits, out);
     const n = yield* sys.recv(fd, buf, 0, rng.range(1, buf.length));
     out.calls++;
     if (n === 0) break;
@@ -88,12 +87,17 @@ export function* sbReader(sys: Sys, fd: number, seed: number, dseed: number, lim
   return out;
 }
 
-/* The resizer thread: `n` resizes of either end, yielding between them. */
+/*
+ * The resizer thread: `n` resizes of the buffers the writer and the reader leave alone
+ * (a's SO_RCVBUF, b's SO_SNDBUF: every (socket, option) has one setter, so each read-back
+ * is checkable), on the same sockets while they send and receive, yielding between them.
+ */
 export function* sbResizer(sys: Sys, a: number, b: number, n: number, seed: number, limits: number[]): Blocking<SideResult> {
   const rng = new Rng(seed);
   const out: SideResult = { bytes: 0, h: 0, bad: -1, resizes: 0, calls: 0, anomalies: [] };
   for (let i = 0; i < n; i++) {
-    yield* resize(sys, rng.chance(0.5) ? a : b, rng, limits, out);
+    if (rng.chance(0.5)) yield* resize(sys, a, SO_RCVBUF, rng, limits, out);
+    else yield* resize(sys, b, SO_SNDBUF, rng, limits, out);
     if (rng.chance(0.5)) yield* sys.sched_yield();
   }
   return out;

@@ -24,7 +24,8 @@ function plan(ctx: WorkloadContext): ProcessPlan[] {
   let id = 0;
   const perDir = share(ctx.ops, channels * 2, 2);
   const dir = (): DirSpec => ({ id: id++, seed: rng.seed(), writes: rng.range(Math.ceil(perDir / 2), perDir),
-    maxWrite: rng.pick([4096, 16384, 70_000]), maxRead: rng.pick([4096, 65536, 80_000]), close: rng.chance(0.5) });
+    maxWrite: rng.pick([4096, 16384, 70_000]), maxRead: rng.pick([4096, 65536, 80_000]), close: rng.chance(0.5),
+    sndbuf: rng.chance(0.4) ? rng.range(256, 8192) : 0 });
   for (let k = 0; k < channels; k++) {
     const [c0, c1] = cpuPair(rng, ctx.cpus);
     const d0 = dir();

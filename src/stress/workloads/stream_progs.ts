@@ -10,8 +10,8 @@
  */
 
 import {
-  Sys, SysError, AF_LOCAL, SOCK_STREAM, SHUT_WR, MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, EAGAIN, fnv1a, FNV_BASIS,
-} from '../../libc/index.js';
+  Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, SHUT_WR, MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, EAGAIN, fnv1a, FNV_BASIS,
+} from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { Rng, connectRetry, fillAt, mismatchAt, note, tryc } from './progs_common.js';
 
@@ -31,7 +31,7 @@ export interface DirRec {
 export interface StreamResult { recs: DirRec[]; ops: number; bytes: number; anomalies: string[] }
 
 /* One direction's parameters, as the plan hands them over (plain data). */
-export interface DirSpec { id: number; seed: number; writes: number; maxWrite: number; maxRead: number; close: boolean }
+export interface DirSpec { id: number; seed: number; writes: number; maxWrite: number; maxRead: number; close: boolean; sndbuf: number }
 
 /* A write size: mostly small, some a few clusters, a few larger than the 56 KB buffer. */
 function writeSize(rng: Rng, max: number): number {
@@ -51,6 +51,8 @@ export function* streamWriter(sys: Sys, fd: number, d: DirSpec, anomalies: strin
   const rng = new Rng(d.seed ^ 0x5157);
   const buf = new Uint8Array(d.maxWrite);
   const rec: DirRec = { id: d.id, role: 'w', bytes: 0, h: FNV_BASIS, bad: -1, calls: 0, eagain: 0, peeks: 0, waitall: 0 };
+  // A small send buffer: the writer stops (SSB_STOP) after every few writes.
+  if (d.sndbuf > 0) yield* sys.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, d.sndbuf);
   for (let i = 0; i < d.writes; i++) {
     const n = writeSize(rng, d.maxWrite);
     fillAt(buf, 0, n, d.seed, rec.bytes);
@@ -86,6 +88,7 @@ export function* streamReader(sys: Sys, fd: number, d: DirSpec, anomalies: strin
   const rng = new Rng(d.seed ^ 0x4ead);
   const buf = new Uint8Array(d.maxRead);
   const rec: DirRec = { id: d.id, role: 'r', bytes: 0, h: FNV_BASIS, bad: -1, calls: 0, eagain: 0, peeks: 0, waitall: 0 };
+  const rcvHiwat = yield* sys.getsockopt(fd, SOL_SOCKET, SO_RCVBUF);
   let mustEof = -1;          // a MSG_WAITALL read came back short at this offset: EOF must follow
   for (;;) {
     const n = readSize(rng, d.maxRead);
@@ -105,7 +108,12 @@ export function* streamReader(sys: Sys, fd: number, d: DirSpec, anomalies: strin
         r = yield* sys.recv(fd, buf, 0, p);
         if (r !== p) note(anomalies, `dir ${d.id}: peeked ${p} bytes at ${rec.bytes}, then a read of ${p} gave ${r}`);
       }
-    } else if (how < 6) {
+    } else if (how < 6 && (d.sndbuf === 0 || n > rcvHiwat)) {
+      // A MSG_WAITALL read up to so_rcv's hiwat waits, taking nothing, until all of it is
+      // queued; the writer stops (SSB_STOP) once the queue holds its SO_SNDBUF.  A writer
+      // with a small one would never get there (DragonFly 2008 deadlocks, as 4.4BSD's
+      // sb_hiwat back-pressure did), so such a reader asks for more than its hiwat, which
+      // takes the data as it comes.
       rec.waitall++;
       r = yield* sys.recv(fd, buf, MSG_WAITALL, n);
       if (mustEof < 0 && r > 0 && r < n) mustEof = rec.bytes + r;
