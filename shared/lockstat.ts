@@ -13,7 +13,7 @@
  */
 
 import { k32, kf64 } from './kmem.js';
-import { kstr_intern, kstr_read } from './kstr.js';
+import { kstr_get, kstr_intern, kstr_read } from './kstr.js';
 import { futex_lock, futex_unlock } from './futex.js';
 import { LOCKCLASS_MAX, LOCKSTAT_SAMPLE_MASK } from './param.js';
 import { lockclass_base, lockstat_base, myslot, ncpus } from './cpu.js';
@@ -50,6 +50,12 @@ export function lockclass_register(name: string): number {
   } finally {
     futex_unlock(k32, b);
   }
+}
+
+/* A class's name (for panic messages). */
+export function lockclass_name(cls: number): string {
+  const b = lockclass_base;
+  return cls >= 1 && cls <= k32[b + 1] ? kstr_get(k32[b + 1 + cls]) : `class ${cls}`;
 }
 
 /* Index in kf64 of this CPU's slot for class cls. */

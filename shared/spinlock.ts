@@ -25,7 +25,7 @@ import { det_engine, lockstat_on, mypcpu, witness_on } from './cpu.js';
 import { wops } from './witness_hooks.js';
 import { EFF_SPIN, type Blocking } from './effect.js';
 import { nanotime } from './clock.js';
-import { HoldSamples, LS_ACQ, ls_hold, ls_sample, ls_slot, ls_wait, lockclass_register } from './lockstat.js';
+import { HoldSamples, LS_ACQ, ls_hold, ls_sample, ls_slot, ls_wait, lockclass_name, lockclass_register } from './lockstat.js';
 import { KernelHalt, panic } from './panic.js';
 
 export const SL_LOCK = 0;
@@ -76,9 +76,39 @@ function spin_lock_slow(l: number): void {
       `its holder passed an interrupt window while holding it; take it with spin_lock_contested`);
   }
   const t0 = lockstat_on ? nanotime() : 0;
-  const spins = futex_lock_slow(k32, l, panicking);
-  if (spins < 0) throw new KernelHalt('spin_lock: machine panicked while waiting');
+  wait_since = 0;
+  const spins = futex_lock_slow(k32, l, waited_too_long);
+  if (spins < 0) {
+    if (Atomics.load(k32, H_PANIC) === 0) {
+      panic(`spin_lock: indefinite wait on spinlock ${l} (class ${lockclass_name(k32[l + SL_CLASS])}): ` +
+        `its holder has not released it in ${SPIN_INDEFINITE_MS / 1000} s`);
+    }
+    throw new KernelHalt('spin_lock: machine panicked while waiting');
+  }
   if (lockstat_on) ls_wait(ls_slot(k32[l + SL_CLASS]), nanotime() - t0, spins);
+}
+
+/*
+ * Called while a CPU waits for a contended spinlock (parallel engine).  The IPI layer
+ * installs its stash here (lwkt_ipiq.ts): the holder may itself be waiting for room in
+ * this CPU's IPI ring, and a spinning CPU runs no IPIs.
+ */
+let spin_wait_hook: () => void = () => undefined;
+export function spin_set_wait_hook(f: () => void): void { spin_wait_hook = f; }
+
+/*
+ * The parallel engine's spin wait gives up when the machine panics, or after
+ * SPIN_INDEFINITE_MS: DragonFly's spin_lock panics with "indefinite wait!" (after 60 s
+ * there), which names the lock where a soft lockup could name only the CPU.
+ */
+const SPIN_INDEFINITE_MS = 5000;
+let wait_since = 0;
+function waited_too_long(): boolean {
+  if (panicking()) return true;
+  spin_wait_hook();
+  const now = Date.now();
+  if (wait_since === 0) wait_since = now;
+  return now - wait_since > SPIN_INDEFINITE_MS;
 }
 
 /* The contested path for thread context; call after spin_trylock failed. */

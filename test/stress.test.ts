@@ -139,4 +139,24 @@ describe('the command line', () => {
     expect(again.code).toBe(1);
     expect(again.out).toContain('wrong-check#0: expected 11, got 10');
   });
+
+  it('--pct-depth prints the probability bound from the measured threads and steps; --check-determinism finds none', async () => {
+    const r = await cli(['stress', '--seeds', '2', '--ops', '15', '--workload', 'stream', '--pct-depth', '2', '--check-determinism', '--faults', 'none']);
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.err).toContain('scheduler pct depth 2');
+    expect(r.out).toMatch(/PCT depth 2: n = \d+ threads, k = [\d,]+ steps measured; a depth-2 bug is found with probability >= 1\/\(n k\^\(d-1\)\) = \d/);
+  });
+
+  it('--replay follows a schedule: a shrunk failure reruns from its printed command', async () => {
+    const r = await cli(['stress', '--seeds', '30', '--ops', '40', '--inject-bug', 'wakeup-no-interlock', '--faults', 'none']);
+    expect(r.code).toBe(1);
+    const m = /shrunk in \d+ runs \((.*)\): the smallest run that still fails:\n[\s\S]*?repro: npx lwkt-sim (.*)/.exec(r.out);
+    expect(m, r.out.slice(0, 3000)).not.toBeNull();
+    expect(m![1]).toMatch(/schedule: \d+ preemptions -> \d+/);
+    const args = m![2].match(/'[^']*'|\S+/g)!.map((w) => w.replace(/^'|'$/g, ''));
+    expect(args).toContain('--replay');
+    const again = await cli(args);
+    expect(again.code).toBe(1);
+    expect(again.out).toContain('machine: deadlock');
+  });
 });

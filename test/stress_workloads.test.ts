@@ -16,7 +16,7 @@ import type { ProcessOutcome, Workload, WorkloadContext } from '../src/stress/wo
 const ENGINES = ['deterministic', 'parallel'] as const;
 const MODELS = ['bgl', 'netisr'] as const;
 const NAMES = Object.keys(WORKLOADS);
-const OPS = 80;
+const OPS = 150;
 const SEED = 7;
 
 async function run(engine: (typeof ENGINES)[number], model: (typeof MODELS)[number], which: (string | Workload)[], seed = SEED, ops = OPS) {
@@ -44,7 +44,7 @@ describe.each(ENGINES)('stress workloads (%s engine)', (engine) => {
   });
 
   it('every workload side by side on one machine', async () => {
-    const { m, r } = await run(engine, engine === 'parallel' ? 'netisr' : 'bgl', NAMES, 11, 48);
+    const { m, r } = await run(engine, engine === 'parallel' ? 'netisr' : 'bgl', NAMES, 11, 80);
     expect(r.failures).toEqual([]);
     expect(r.reports.map((x) => x.name)).toEqual(NAMES);
     expect(r.reports.map((x) => x.index)).toEqual(NAMES.map((_, i) => i));

@@ -49,6 +49,8 @@ export class Globaldata {
   /* messageport IPI carrier: out[t] posts to CPU t, in[s] receives from CPU s. */
   ipi_out: (MessagePort | null)[] = [];
   ipi_in: (MessagePort | null)[] = [];
+  /* Parallel engine: IPIs taken out of the rings while this CPU spun for a lock, per source (lwkt_ipiq.ts). */
+  ipi_stash: number[][] = [];
   /* Deterministic engine: IPIs that found their ring full, per target, in send order. */
   ipi_overflow: number[][] = [];
   /* Last read index seen per target ring (the send side's cached view). */

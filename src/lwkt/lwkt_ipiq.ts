@@ -29,7 +29,8 @@ import { PC } from '../../shared/pcpu.js';
 import { kf64 } from '../../shared/kmem.js';
 import { det_engine, ncpus, pcpu_of, faults_on } from '../../shared/cpu.js';
 import { fail_ipi_hold, fail_ipi_spin, fail_point, FS_IPI_DELAY } from '../../shared/fail.js';
-import { KernelHalt } from '../../shared/panic.js';
+import { KernelHalt, panic } from '../../shared/panic.js';
+import { spin_set_wait_hook } from '../../shared/spinlock.js';
 import { mycpu, type Globaldata } from './globaldata.js';
 import { kfunc_get } from './kfunc.js';
 import { TD } from './thread.js';
@@ -134,17 +135,31 @@ function ipiq_notify(me: number, cpu: number): void {
  * The ring to cpu is over half full.  Run our own incoming IPIs until it has drained
  * to a quarter.  Returns false in the deterministic engine, where waiting cannot help.
  */
+const IPIQ_INDEFINITE_MS = 5000;
+
 function ipiq_wait_room(gd: Globaldata, ring: number, cpu: number): boolean {
   if (det_engine) {
     if (gd.ipi_overflow[cpu] === undefined) gd.ipi_overflow[cpu] = [];
     return false;
   }
   let tries = 0;
+  let since = 0;
   for (;;) {
     lwkt_process_ipiq_all(gd);
     if (((k32[ring + IPIQ_WI] - Atomics.load(k32, ring + IPIQ_RI)) | 0) <= drain_to) return true;
     if (Atomics.load(k32, H_PANIC) !== 0) throw new KernelHalt('lwkt_send_ipiq: machine panicked while the ring was full');
-    if (++tries > 1000) Atomics.wait(k32, pcpu_of(gd.cpuid) + PC.pc_pad0, 0, 0.05);  // give a host core away
+    if (++tries > 1000) {
+      Atomics.wait(k32, pcpu_of(gd.cpuid) + PC.pc_pad0, 0, 0.05);  // give a host core away
+      // The target does not drain: name it rather than leave a soft lockup to guess.
+      if ((tries & 1023) === 0) {
+        const now = Date.now();
+        if (since === 0) since = now;
+        else if (now - since > IPIQ_INDEFINITE_MS) {
+          panic(`lwkt_send_ipiq: cpu${gd.cpuid}'s IPI ring to cpu${cpu} stayed full for ${IPIQ_INDEFINITE_MS / 1000} s ` +
+            `(cpu${cpu} does not drain it; this CPU holds ${k32[gd.pcpu + PC.pc_spinlocks]} spinlocks)`);
+        }
+      }
+    }
   }
 }
 
@@ -181,9 +196,46 @@ export function lwkt_process_ipiq_all(gd: Globaldata): number {
   return n;
 }
 
+/*
+ * Take the entries out of this CPU's incoming rings without running them, into a queue of
+ * its own (gd.ipi_stash): a CPU that spins for a spinlock runs no IPIs (it may be in a
+ * critical section), and the lock's holder may be waiting for room in this very ring to
+ * send one (a wakeup under ssb_spin, which frees an mbuf a sleeper waits for).  Emptying
+ * the ring frees the holder; the functions still run in order, at this CPU's next IPI
+ * processing (ipiq_drain runs the stash first).  The source bits stay set.  DragonFly's
+ * hardware FIFO is simply deeper; a ring in shared memory has the size it has.
+ */
+export function ipiq_stash(gd: Globaldata): void {
+  if (use_ports) return;
+  let m = Atomics.load(k32, gd.pcpu + PC.pc_ipipend);
+  while (m !== 0) {
+    const src = 31 - Math.clz32(m);
+    m &= ~(1 << src);
+    const ring = ipiq_base + (src * ncpus + gd.cpuid) * ring_words;
+    const w = Atomics.load(k32, ring + IPIQ_WI);
+    let r = k32[ring + IPIQ_RI];
+    if (((w - r) | 0) <= 0) continue;
+    const q = gd.ipi_stash[src] ?? (gd.ipi_stash[src] = []);
+    for (; ((w - r) | 0) > 0; r = (r + 1) | 0) {
+      const e = ring + IPIQ_SLOTS_OFF + (r & slot_mask) * IPIQ_ENTRY_WORDS;
+      q.push(k32[e], k32[e + 1], k32[e + 2], k32[e + 3]);
+    }
+    Atomics.store(k32, ring + IPIQ_RI, r);
+  }
+}
+
+function ipiq_drain_stash(q: number[]): number {
+  // Entries run in order; the array is emptied before running, as they may stash again.
+  const e = q.splice(0, q.length);
+  for (let i = 0; i < e.length; i += 4) (kfunc_get(e[i]) as (a: number, b: number, c: number) => void)(e[i + 1], e[i + 2], e[i + 3]);
+  return e.length >> 2;
+}
+
 function ipiq_drain(gd: Globaldata, src: number): number {
   const ring = ipiq_base + (src * ncpus + gd.cpuid) * ring_words;
   let n = 0;
+  const stash = gd.ipi_stash[src];
+  if (stash !== undefined && stash.length !== 0) n += ipiq_drain_stash(stash);
   const port = use_ports ? gd.ipi_in[src]! : null;
   // Entries published after this load come with the source's summary bit set again.  A
   // function below may drain this ring re-entrantly (a full ring elsewhere makes its sender
@@ -232,3 +284,9 @@ export function ipiq_any_inflight(cpu: number): boolean {
   }
   return false;
 }
+
+// A CPU spinning for a spinlock empties its rings into its stash (see ipiq_stash).
+spin_set_wait_hook(() => {
+  const gd = mycpu;
+  if (gd !== null && k32[gd.pcpu + PC.pc_ipipend] !== 0) ipiq_stash(gd);
+});

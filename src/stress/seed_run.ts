@@ -133,7 +133,7 @@ export async function run_stress_seed(seed: number, s: StressSettings, o: SeedRu
   const failed = (m as unknown as { panicked: PanicError | null }).panicked;
   if (failed instanceof PanicError) {
     out.panic = failed.message;
-    out.failures = [`machine: ${first_lines(failed.message, 1)}`, ...out.failures.filter((f) => !f.includes(failed.panicMessage))];
+    out.failures = [`machine: ${failed.message.split('\n')[0]}`, ...out.failures.filter((f) => !f.includes(failed.panicMessage))];
   }
   const dbg = m as Machine & { faults?: () => Record<string, number>; witness?: () => { edges: unknown[] } };
   try { out.faultsFired = dbg.faults?.() ?? {}; } catch { /* machine down */ }

@@ -5,7 +5,10 @@
  * is closed at once (connect/close churn), and now and then a connect goes to a path
  * nobody bound (ENOENT).  accept_progs.ts.
  *
- * Check: every connection was accepted exactly once (the listener's count is the
+ * Check: with nobody accepting, listen(s, b) queues floor(3b/2) + 1 connections and
+ * refuses the next (sonewconn's so_qlen > 3 * so_qlimit / 2; measured by the listener on
+ * a listener of its own, where no other process connects); every connection was
+ * accepted exactly once (the listener's count is the
  * planned total); every hello a connector completed was seen by exactly one acceptor and
  * answered exactly (its nonce), and every hello an acceptor answered is one a connector
  * completed; the churned connections the acceptors saw (EOF before a hello) are the ones
@@ -48,6 +51,9 @@ function check(outcomes: ProcessOutcome[], ctx: WorkloadContext) {
     refused += v.refused;
   }
   if (lst === null) return c.report();
+  if (c.expect(lst.probe !== undefined, () => 'the listener did not measure its backlog') && lst.probe !== undefined) {
+    c.eq(lst.probe.queued, lst.probe.limit, `listen(s, ${lst.probe.backlog}) with nobody accepting: connections queued before ECONNREFUSED`);
+  }
   c.eq(lst.accepted, total, 'connections accepted vs made');
   c.eq(lst.churn, churn, 'connections closed before their hello: seen by acceptors vs closed by connectors');
   const seen = new Map<number, number>();

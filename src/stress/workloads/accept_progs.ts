@@ -2,17 +2,22 @@
  * accept_progs.ts: the programs of the `accept` workload (accept.ts).  A listener with a
  * small backlog and acceptor threads on several CPUs; connector processes that connect
  * over and over (retrying ECONNREFUSED while the queue is full), and on each connection
- * either exchange a hello (8 bytes out, 8 bytes back) or close at once (churn).
+ * either exchange a hello (8 bytes out, 8 bytes back) or close at once (churn).  First,
+ * the listener measures its backlog's limit on a listener of its own.
  */
 
-import { Sys, SysError, AF_LOCAL, SOCK_STREAM, SHUT_RDWR, SHUT_WR, ENOENT } from '../../index.js';
+import { Sys, SysError, AF_LOCAL, SOCK_STREAM, SHUT_RDWR, SHUT_WR, ECONNREFUSED, ENOENT } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { Rng, connectRetry, getU32, note, putU32, tryc } from './progs_common.js';
+import { again, transient, Rng, connectRetry, getU32, note, putU32, tryc } from './progs_common.js';
 
 const SENTINEL = 0xffffffff;
 const ACK = 0xa5a5a5a5;
 
-export interface AcceptorResult { hellos: number[]; churn: number; accepted: number; ops: number; bytes: number; anomalies: string[] }
+export interface AcceptorResult {
+  hellos: number[]; churn: number; accepted: number;
+  probe?: { backlog: number; queued: number; limit: number };
+  ops: number; bytes: number; anomalies: string[];
+}
 export interface ConnectorResult { hellos: number[]; churn: number; refused: number; ops: number; bytes: number; anomalies: string[] }
 
 /* Read up to buf.length bytes, until EOF: the count. */
@@ -34,7 +39,7 @@ export function* acceptor(sys: Sys, s: number, ctl: number, seed: number): Block
   for (;;) {
     // Now and then fall behind, so the queue fills and connectors are refused.
     if (rng.chance(0.15)) yield* sys.sleep(1);
-    const c = yield* sys.accept(s);
+    const c = yield* again(sys, () => sys.accept(s));
     out.ops++;
     const n = yield* tryc(readUpTo(sys, c, buf));
     out.ops++;
@@ -64,15 +69,52 @@ export function* acceptor(sys: Sys, s: number, ctl: number, seed: number): Block
 }
 
 /*
+ * The backlog's limit, where nothing else connects: listen(p, backlog) on a path of its
+ * own and connect without accepting until refused.  sonewconn refuses a connection once
+ * so_qlen > 3 * so_qlimit / 2, so floor(3 * backlog / 2) + 1 connections queue.  A refusal
+ * is tried again a few times (the zone fault site can refuse one, sonewconn's soalloc
+ * failing): a full queue refuses every time.  Then every queued connection is accepted.
+ */
+function* backlogProbe(sys: Sys, path: string, backlog: number, out: AcceptorResult): Blocking<void> {
+  const p = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
+  yield* again(sys, () => sys.bind(p, path));
+  yield* sys.listen(p, backlog);
+  const limit = Math.floor((3 * backlog) / 2) + 1;
+  const cs: number[] = [];
+  for (let i = 0; i < limit + 2; i++) {
+    const c = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
+    let ok = false;
+    for (let t = 0; t < 20 && !ok; t++) {
+      const r = yield* tryc(sys.connect(c, path));
+      out.ops++;
+      if (!(r instanceof SysError)) ok = true;
+      else if (r.errno === ECONNREFUSED || transient(r)) yield* sys.sched_yield();
+      else throw r;
+    }
+    if (!ok) {
+      yield* sys.close(c);
+      break;
+    }
+    cs.push(c);
+  }
+  out.probe = { backlog, queued: cs.length, limit };
+  for (let i = 0; i < cs.length; i++) yield* sys.close(yield* again(sys, () => sys.accept(p)));
+  for (const c of [...cs, p]) yield* sys.close(c);
+  yield* sys.unlink(path);
+  out.ops += 6 + 3 * cs.length;
+}
+
+/*
  * The listener: listen(s, backlog) on path, acceptor threads on `cpus`, until `total`
  * connections were accepted; then one sentinel connection per acceptor ends them.
  */
 export function* acceptListener(sys: Sys, path: string, backlog: number, total: number, cpus: number[], seed: number): Blocking<AcceptorResult> {
   const out: AcceptorResult = { hellos: [], churn: 0, accepted: 0, ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
-  yield* sys.bind(s, path);
+  yield* backlogProbe(sys, `${path}.probe`, backlog, out);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
+  yield* again(sys, () => sys.bind(s, path));
   yield* sys.listen(s, backlog);
-  const [ctl, ctl2] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [ctl, ctl2] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_STREAM));
   out.ops += 4;
   const tids: number[] = [];
   for (const cpu of cpus) tids.push(yield* sys.thread(acceptor, { cpu, args: [s, ctl2, (seed + cpu) >>> 0] }));
@@ -86,7 +128,7 @@ export function* acceptListener(sys: Sys, path: string, backlog: number, total: 
   const hello = new Uint8Array(8);
   putU32(hello, 0, SENTINEL);
   for (let i = 0; i < tids.length; i++) {
-    const k = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+    const k = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
     yield* connectRetry(sys, k, path);
     yield* sys.send(k, hello);
     yield* sys.close(k);
@@ -116,13 +158,13 @@ export function* connector(sys: Sys, path: string, id: number, k: number, seed: 
   const buf = new Uint8Array(8), back = new Uint8Array(8);
   for (let j = 0; j < k; j++) {
     if (rng.chance(0.1)) {
-      const x = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+      const x = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
       const e = yield* tryc(sys.connect(x, `${path}.nobody`));
       if (!(e instanceof SysError) || e.errno !== ENOENT) note(out.anomalies, `connect to an unbound path gave ${e instanceof SysError ? e.code : 'success'}`);
       yield* sys.close(x);
       out.ops += 3;
     }
-    const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+    const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
     const refused = yield* connectRetry(sys, s, path);
     out.refused += refused;
     out.ops += 2 + refused;

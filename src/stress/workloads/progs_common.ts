@@ -6,9 +6,11 @@
  * (sequence number, length, checksum) so a receiver knows one arrived whole.
  */
 
-import { Sys, SysError, ECONNREFUSED, ENOENT, fnv1a, FNV_BASIS } from '../../index.js';
+import { Sys, SysError, ECONNREFUSED, ENOBUFS, ENFILE, ENOENT, fnv1a, FNV_BASIS } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
 import { mix32 } from '../rng.js';
+import { faults_on } from '../../../shared/cpu.js';
+import { FS_SIGNAL, fail_armed } from '../../../shared/fail.js';
 
 export { Rng } from '../rng.js';
 
@@ -98,18 +100,51 @@ export function parseRecord(buf: Uint8Array, n: number): RecordSeen | string {
 }
 
 /*
- * Connect fd to path, retrying while nobody has bound it yet (ENOENT) or its listen queue
- * is full or not there yet (ECONNREFUSED): yield the CPU between tries, and sleep a tick
- * every `sleepEvery` tries.  → the refusals; throws the last SysError after `tries`.
+ * An allocation that failed (ENOBUFS: no socket, unpcb, sockaddr or mbuf; ENFILE: no
+ * file), as memory pressure or the fault sites make it (docs/faults.md): transient, so
+ * programs try again.
+ */
+export function transient(e: SysError): boolean {
+  return e.errno === ENOBUFS || e.errno === ENFILE;
+}
+
+/*
+ * call() until it does not fail for want of memory (transient()): yield the CPU between
+ * tries, sleep a tick every 8.  Other errors, and the last one after `tries`, are thrown.
+ */
+export function* again<T>(sys: Sys, call: () => Blocking<T>, tries = 10_000): Blocking<T> {
+  for (let n = 0; ; n++) {
+    const r = yield* tryc(call());
+    if (!(r instanceof SysError)) return r;
+    if (!transient(r) || n >= tries) throw r;
+    if (n % 8 === 7) yield* sys.sleep(1);
+    else yield* sys.sched_yield();
+  }
+}
+
+/*
+ * Connect fd to path, retrying while nobody has bound it yet (ENOENT), its listen queue
+ * is full or not there yet (ECONNREFUSED), or memory is short (transient()): yield the
+ * CPU between tries, and sleep a tick every `sleepEvery` tries.  → the refusals; throws
+ * the last SysError after `tries`.
  */
 export function* connectRetry(sys: Sys, fd: number, path: string, tries = 20_000, sleepEvery = 8): Blocking<number> {
   for (let n = 0; ; n++) {
     const r = yield* tryc(sys.connect(fd, path));
     if (!(r instanceof SysError)) return n;
-    if ((r.errno !== ENOENT && r.errno !== ECONNREFUSED) || n >= tries) throw r;
+    if ((r.errno !== ENOENT && r.errno !== ECONNREFUSED && !transient(r)) || n >= tries) throw r;
     if (n % sleepEvery === sleepEvery - 1) yield* sys.sleep(1);
     else yield* sys.sched_yield();
   }
+}
+
+/*
+ * Whether the machine's `signal` fault site is armed (docs/faults.md): then a process that
+ * catches signals also gets some nobody sent.  Read from the kernel's fault table, as a
+ * debugger would: a program has no system call for it.
+ */
+export function signalFaultsArmed(): boolean {
+  return faults_on && fail_armed(FS_SIGNAL);
 }
 
 /* Anomalies are capped so one broken run cannot make a result too large to return. */

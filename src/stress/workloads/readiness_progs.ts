@@ -17,7 +17,7 @@ import {
   POLLERR, POLLNVAL, INFTIM, EVFILT_READ, EV_ADD, EV_CLEAR, EV_EOF, EV_ERROR, fnv1a, FNV_BASIS, type PollFd, type Kevent,
 } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { Rng, fillAt, mismatchAt, note, tryc } from './progs_common.js';
+import { again, Rng, fillAt, mismatchAt, note, tryc } from './progs_common.js';
 
 export type Mode = 'poll' | 'select' | 'kevent' | 'kevent_clear' | 'aio';
 
@@ -133,7 +133,7 @@ function* loopSelect(sys: Sys, rds: Rd[], rng: Rng, buf: Uint8Array, len: () => 
 }
 
 function* loopKevent(sys: Sys, rds: Rd[], rng: Rng, buf: Uint8Array, len: () => number, clear: boolean, records: boolean, out: ReadyResult): Blocking<void> {
-  const kq = yield* sys.kqueue();
+  const kq = yield* again(sys, () => sys.kqueue());
   const changes: Kevent[] = rds.map((r) => ({ ident: r.fd, filter: EVFILT_READ, flags: EV_ADD | (clear ? EV_CLEAR : 0), udata: r.id }));
   const errs = yield* sys.kevent(kq, changes, 0);
   out.ops += 2;
@@ -233,7 +233,7 @@ export function* readiness(sys: Sys, mode: Mode, k: number, type: number, writer
   const rds: Rd[] = [];
   const tids: number[] = [];
   for (let i = 0; i < k; i++) {
-    const [a, b] = yield* sys.socketpair(AF_LOCAL, type);
+    const [a, b] = yield* again(sys, () => sys.socketpair(AF_LOCAL, type));
     const s = rng.seed();
     rds.push({ id: i, fd: b, seed: s, end: { id: i, bytes: 0, h: FNV_BASIS, bad: -1 }, open: true });
     tids.push(yield* sys.thread(rdWriter, { cpu: writerCpus[i % writerCpus.length], args: [a, i, s, rng.range(1, writes), maxChunk, mode === 'aio' || rng.chance(0.2)] }));

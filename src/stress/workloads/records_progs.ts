@@ -20,7 +20,7 @@ import {
   MSG_TRUNC, EAGAIN, ENOBUFS, EMSGSIZE, ENOENT, ECONNREFUSED,
 } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { REC_HDR, Rng, connectRetry, makeRecord, note, parseRecord, tryc } from './progs_common.js';
+import { again, REC_HDR, Rng, connectRetry, makeRecord, note, parseRecord, tryc } from './progs_common.js';
 
 const END_SEQ = 0xffffffff;
 
@@ -51,8 +51,8 @@ function seen(map: Map<number, SeenFrom>, id: number): SeenFrom {
 export function* dgramReceiver(sys: Sys, path: string, senders: number, seed: number, waitMs: number): Blocking<RecvResult> {
   const rng = new Rng(seed);
   const out: RecvResult = { from: [], ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
-  yield* sys.bind(s, path);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_DGRAM));
+  yield* again(sys, () => sys.bind(s, path));
   yield* sys.setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, { sec: Math.floor(waitMs / 1000), usec: (waitMs % 1000) * 1000 });
   out.ops += 3;
   const buf = new Uint8Array(4096), pk = new Uint8Array(4096);
@@ -129,7 +129,7 @@ export function* dgramSender(sys: Sys, path: string, id: number, n: number, seed
   const rng = new Rng(seed);
   const out: SendResult = { sent: [], ops: 0, bytes: 0, anomalies: [] };
   const me: SentBy = { id, count: 0, sum: 0, last: -1, refused: 0, oversize: 0, eagain: 0 };
-  const s = yield* sys.socket(AF_LOCAL, SOCK_DGRAM);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_DGRAM));
   const maxdgram = yield* sys.getsockopt(s, SOL_SOCKET, SO_SNDBUF);    // net.local.dgram.maxdgram
   const connected = rng.chance(0.5);
   out.ops += 2;
@@ -154,7 +154,9 @@ export function* dgramSender(sys: Sys, path: string, id: number, n: number, seed
     }
     if (r instanceof SysError) {
       if (r.errno === EMSGSIZE && big) { me.oversize++; continue; }
-      if (r.errno === ENOBUFS && !big) {
+      // ENOBUFS: the receiver is full, or an mbuf or the sockaddr could not be had (sendto
+      // copies the address in before sosend looks at the size).
+      if (r.errno === ENOBUFS) {
         me.refused++;
         if (rng.chance(0.5)) yield* sys.sched_yield();
         continue;
@@ -294,13 +296,13 @@ function merge(into: { ops: number; bytes: number; anomalies: string[] }, r: { o
  */
 export function* seqListener(sys: Sys, path: string, conns: number, cpus: number[], seed: number, maxRec: number): Blocking<RecvResult> {
   const out: RecvResult = { from: [], ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, SOCK_SEQPACKET);
-  yield* sys.bind(s, path);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_SEQPACKET));
+  yield* again(sys, () => sys.bind(s, path));
   yield* sys.listen(s, conns);
   out.ops += 3;
   const tids: number[] = [], fds: number[] = [];
   for (let i = 0; i < conns; i++) {
-    const c = yield* sys.accept(s);
+    const c = yield* again(sys, () => sys.accept(s));
     out.ops++;
     fds.push(c);
     tids.push(yield* sys.thread(seqReader, { cpu: cpus[i % cpus.length], args: [c, (seed + i) >>> 0, maxRec] }));
@@ -319,7 +321,7 @@ export function* seqListener(sys: Sys, path: string, conns: number, cpus: number
 
 /* A sender process: connect to path and send. */
 export function* seqSender(sys: Sys, path: string, id: number, n: number, seed: number, maxRec: number): Blocking<SendResult> {
-  const s = yield* sys.socket(AF_LOCAL, SOCK_SEQPACKET);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_SEQPACKET));
   const refusals = yield* connectRetry(sys, s, path);
   const r = yield* seqWriter(sys, s, id, n, seed, maxRec);
   r.ops += 2 + refusals;
@@ -330,7 +332,7 @@ export function* seqSender(sys: Sys, path: string, id: number, n: number, seed: 
 
 /* A socketpair in one process: this thread writes, a thread on otherCpu reads. */
 export function* seqPair(sys: Sys, otherCpu: number, id: number, n: number, seed: number, maxRec: number): Blocking<{ rx: RecvResult; tx: SendResult }> {
-  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_SEQPACKET);
+  const [a, b] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_SEQPACKET));
   const t = yield* sys.thread(seqReader, { cpu: otherCpu, args: [b, (seed ^ 0x77) >>> 0, maxRec] });
   const tx = yield* seqWriter(sys, a, id, n, seed, maxRec);
   const rx = (yield* sys.join(t)) as RecvResult;

@@ -22,7 +22,7 @@ import {
   CMSG_SPACE, scm_rights, cmsg_rights, type Cmsg,
 } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { Rng, connectRetry, getU32, note, putU32, tryc } from './progs_common.js';
+import { again, Rng, connectRetry, getU32, note, putU32, tryc } from './progs_common.js';
 
 const HDR = 12;               // op, number of descriptors, flags
 const F_TRUNCATABLE = 1;      // every payload is a stream or seqpacket (EOF shows at its peer)
@@ -76,7 +76,8 @@ export function* rightsServe(sys: Sys, c: number, seed: number): Blocking<Rights
     for (let i = 0; i < fds.length; i++) {
       putU32(tok, 0, op);
       putU32(tok, 4, i);
-      const w = yield* tryc(sys.send(fds[i], tok));
+      // (A datagram payload's send may fail for want of an mbuf: try again.)
+      const w = yield* tryc(again(sys, () => sys.send(fds[i], tok)));
       if (w instanceof SysError || w !== TOKEN) note(out.anomalies, `receiver: op ${op}: the token through descriptor ${i} gave ${w instanceof SysError ? w.code : w}`);
       yield* sys.close(fds[i]);
       out.ops += 2;
@@ -93,12 +94,12 @@ export function* rightsServe(sys: Sys, c: number, seed: number): Blocking<Rights
 /* The receiver: accept `senders` connections on path, each served by a thread on one of cpus. */
 export function* rightsReceiver(sys: Sys, path: string, type: number, senders: number, cpus: number[], seed: number): Blocking<RightsRecv> {
   const out: RightsRecv = { msgs: 0, fds: 0, truncated: 0, peeks: 0, ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, type);
-  yield* sys.bind(s, path);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, type));
+  yield* again(sys, () => sys.bind(s, path));
   yield* sys.listen(s, senders);
   const tids: number[] = [], cs: number[] = [];
   for (let i = 0; i < senders; i++) {
-    const c = yield* sys.accept(s);
+    const c = yield* again(sys, () => sys.accept(s));
     cs.push(c);
     tids.push(yield* sys.thread(rightsServe, { cpu: cpus[i % cpus.length], args: [c, (seed + i) >>> 0] }));
   }
@@ -124,17 +125,17 @@ function* cycles(sys: Sys, rng: Rng, n: number, out: RightsSend): Blocking<void>
   for (let i = 0; i < n; i++) {
     if (rng.chance(0.5)) {
       // A socket queued in its own receive buffer.
-      const [a, b] = yield* sys.socketpair(AF_LOCAL, rng.pick([SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM]));
-      yield* sys.sendmsg(a, { buf: one, control: [scm_rights([b])] });
+      const [a, b] = yield* again(sys, () => sys.socketpair(AF_LOCAL, rng.pick([SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM])));
+      yield* again(sys, () => sys.sendmsg(a, { buf: one, control: [scm_rights([b])] }));
       yield* sys.close(a);
       yield* sys.close(b);
       out.ops += 4;
     } else {
       // Two sockets, each queued in the other's receive buffer.
-      const [c, d] = yield* sys.socketpair(AF_LOCAL, rng.pick([SOCK_STREAM, SOCK_SEQPACKET]));
-      const [e, f] = yield* sys.socketpair(AF_LOCAL, rng.pick([SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM]));
-      yield* sys.sendmsg(c, { buf: one, control: [scm_rights([f])] });   // f queued in d
-      yield* sys.sendmsg(e, { buf: one, control: [scm_rights([d])] });   // d queued in f
+      const [c, d] = yield* again(sys, () => sys.socketpair(AF_LOCAL, rng.pick([SOCK_STREAM, SOCK_SEQPACKET])));
+      const [e, f] = yield* again(sys, () => sys.socketpair(AF_LOCAL, rng.pick([SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM])));
+      yield* again(sys, () => sys.sendmsg(c, { buf: one, control: [scm_rights([f])] }));   // f queued in d
+      yield* again(sys, () => sys.sendmsg(e, { buf: one, control: [scm_rights([d])] }));   // d queued in f
       for (const fd of [c, d, e, f]) yield* sys.close(fd);
       out.ops += 8;
     }
@@ -142,9 +143,9 @@ function* cycles(sys: Sys, rng: Rng, n: number, out: RightsSend): Blocking<void>
   }
   // Rights queued on a datagram pair that is closed: sorflush disposes of them, and the
   // passed socket's peer sees EOF once that last reference is gone.
-  const [d1, d2] = yield* sys.socketpair(AF_LOCAL, SOCK_DGRAM);
-  const [x, y] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
-  yield* sys.sendmsg(d1, { buf: one, control: [scm_rights([x])] });
+  const [d1, d2] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_DGRAM));
+  const [x, y] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_STREAM));
+  yield* again(sys, () => sys.sendmsg(d1, { buf: one, control: [scm_rights([x])] }));
   yield* sys.close(x);
   yield* sys.close(d1);
   yield* sys.close(d2);
@@ -154,7 +155,7 @@ function* cycles(sys: Sys, rng: Rng, n: number, out: RightsSend): Blocking<void>
   out.disposed++;
   out.ops += 8;
   // One more AF_LOCAL socket detaching with rights in flight asks unp_gc for a pass.
-  const [g, h] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [g, h] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_STREAM));
   yield* sys.close(g);
   yield* sys.close(h);
   out.ops += 3;
@@ -167,7 +168,7 @@ function* cycles(sys: Sys, rng: Rng, n: number, out: RightsSend): Blocking<void>
 export function* rightsSender(sys: Sys, path: string, type: number, id: number, n: number, ncycles: number, seed: number): Blocking<RightsSend> {
   const rng = new Rng(seed);
   const out: RightsSend = { id, msgs: 0, fds: 0, truncated: 0, cycles: 0, disposed: 0, ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, type);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, type));
   out.ops += 1 + (yield* connectRetry(sys, s, path));
   const welcome = new Uint8Array(1);
   if ((yield* sys.recv(s, welcome)) !== 1) throw new Error(`sender ${id}: no welcome from the receiver`);
@@ -179,7 +180,7 @@ export function* rightsSender(sys: Sys, path: string, type: number, id: number, 
     for (let i = 0; i < k; i++) {
       const t = rng.pick([SOCK_STREAM, SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM]);
       if (t === SOCK_DGRAM) flags = 0;
-      const [x, y] = yield* sys.socketpair(AF_LOCAL, t);
+      const [x, y] = yield* again(sys, () => sys.socketpair(AF_LOCAL, t));
       xs.push(x);
       ys.push(y);
     }
@@ -187,7 +188,7 @@ export function* rightsSender(sys: Sys, path: string, type: number, id: number, 
     putU32(msg, 0, op);
     putU32(msg, 4, k);
     putU32(msg, 8, flags);
-    yield* sys.sendmsg(s, { buf: msg, len, control: [scm_rights(xs)] });
+    yield* again(sys, () => sys.sendmsg(s, { buf: msg, len, control: [scm_rights(xs)] }));
     for (const x of xs) yield* sys.close(x);
     out.msgs++;
     out.fds += k;

@@ -12,7 +12,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOCK_SEQPACKET, SOL_SOCKET, SO_SNDBUF, SHUT_RD, SHUT_WR, SHUT_RDWR, SIGPIPE, SIG_IGN,
 } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { Rng, fillAt, mismatchAt, tryc } from './progs_common.js';
+import { again, Rng, fillAt, mismatchAt, tryc } from './progs_common.js';
 
 export const ACTIONS = ['none', 'shutRdB', 'shutWrA', 'shutRdwrA', 'shutRdwrB', 'shutRdA', 'shutWrB', 'closeA', 'closeB'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -93,11 +93,11 @@ export function* shutdownRounds(sys: Sys, rounds: number, types: number[], wcpu:
   const out: ShutdownResult = { rounds: [], ops: 0, bytes: 0, anomalies: [] };
   yield* sys.sigaction(SIGPIPE, SIG_IGN);
   // Each thread says it has started on ctl; most rounds act only after both have.
-  const [ctl, ctl2] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [ctl, ctl2] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_STREAM));
   const two = new Uint8Array(2);
   for (let i = 0; i < rounds; i++) {
     const type = rng.pick(types);
-    const [a, b] = yield* sys.socketpair(AF_LOCAL, type);
+    const [a, b] = yield* again(sys, () => sys.socketpair(AF_LOCAL, type));
     const small = rng.chance(0.5);
     if (small) yield* sys.setsockopt(a, SOL_SOCKET, SO_SNDBUF, rng.range(512, 8192));
     const hiwat = yield* sys.getsockopt(a, SOL_SOCKET, SO_SNDBUF);

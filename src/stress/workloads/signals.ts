@@ -7,7 +7,8 @@
  * Check: the target got exactly the killer's bytes (count, FNV-1a, each at its offset:
  * a restarted or interrupted call neither loses nor repeats data); it caught SIGUSR1 at
  * least once (the last one is sent before the close that ends its reading) and no more
- * often than it was sent; under SA_RESTART no recv failed with EINTR (poll, sleep and a
+ * often than it was sent (unless the `signal` fault site, which posts caught signals
+ * itself, is armed); under SA_RESTART no recv failed with EINTR (poll, sleep and a
  * predicate wait never restart); every interruption (an EINTR, a MSG_WAITALL cut short)
  * had a caught signal of its own, so an ignored SIGUSR2 never interrupted anything.
  */
@@ -47,7 +48,8 @@ function check(outcomes: ProcessOutcome[], ctx: WorkloadContext) {
     c.eq(t.got, k.sent, `${what}: bytes received vs sent`);
     c.expect(t.h === k.h, () => `${what}: checksum received ${hex(t.h)}, sent ${hex(k.h)}`);
     c.expect(t.caught >= 1, () => `${what}: SIGUSR1 sent ${k.kills1} times and never caught`);
-    c.expect(t.caught <= k.kills1, () => `${what}: SIGUSR1 caught ${t.caught} times, sent ${k.kills1}`);
+    // (With the signal fault site armed, the kernel posts some caught signals itself.)
+    if (!t.injected) c.expect(t.caught <= k.kills1, () => `${what}: SIGUSR1 caught ${t.caught} times, sent ${k.kills1}`);
     if (t.restart) {
       c.eq(t.eintr.recv + t.eintr.waitall, 0, `${what}: recvs failed with EINTR under SA_RESTART`);
     }

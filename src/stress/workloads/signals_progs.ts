@@ -12,10 +12,11 @@ import {
   fnv1a, FNV_BASIS,
 } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { Rng, connectRetry, fillAt, getU32, mismatchAt, note, putU32, tryc } from './progs_common.js';
+import { again, transient, signalFaultsArmed, Rng, connectRetry, fillAt, getU32, mismatchAt, note, putU32, tryc } from './progs_common.js';
 
 export interface TargetResult {
   restart: boolean;
+  injected: boolean;         // the signal fault site is armed: some signals came from it
   caught: number;            // SIGUSR1 handler runs
   got: number; h: number; bad: number;
   eintr: { recv: number; waitall: number; poll: number; sleep: number };
@@ -34,12 +35,12 @@ export interface KillerResult { sent: number; h: number; kills1: number; kills2:
  */
 export function* sigTarget(sys: Sys, path: string, restart: boolean, seed: number, dseed: number): Blocking<TargetResult> {
   const rng = new Rng(seed);
-  const out: TargetResult = { restart, caught: 0, got: 0, h: FNV_BASIS, bad: -1, eintr: { recv: 0, waitall: 0, poll: 0, sleep: 0 },
+  const out: TargetResult = { restart, injected: signalFaultsArmed(), caught: 0, got: 0, h: FNV_BASIS, bad: -1, eintr: { recv: 0, waitall: 0, poll: 0, sleep: 0 },
     shortWaitall: 0, calls: { recv: 0, waitall: 0, poll: 0, sleep: 0 }, ops: 0, bytes: 0, anomalies: [] };
   yield* sys.sigaction(SIGUSR1, () => { out.caught++; }, restart ? SA_RESTART : 0);
   yield* sys.sigaction(SIGUSR2, SIG_IGN);
-  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
-  yield* sys.bind(s, path);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
+  yield* again(sys, () => sys.bind(s, path));
   yield* sys.listen(s, 1);
   // accept waits through a predicate message: EINTR on a signal with SA_RESTART too.
   let c: number;
@@ -47,7 +48,7 @@ export function* sigTarget(sys: Sys, path: string, restart: boolean, seed: numbe
     const r = yield* tryc(sys.accept(s));
     out.ops++;
     if (!(r instanceof SysError)) { c = r; break; }
-    if (r.errno !== EINTR) throw r;
+    if (r.errno !== EINTR && !transient(r)) throw r;
   }
   yield* sys.close(s);
   yield* sys.unlink(path);
@@ -128,7 +129,7 @@ export function* sigTarget(sys: Sys, path: string, restart: boolean, seed: numbe
 export function* sigKiller(sys: Sys, path: string, rounds: number, seed: number, dseed: number): Blocking<KillerResult> {
   const rng = new Rng(seed);
   const out: KillerResult = { sent: 0, h: FNV_BASIS, kills1: 0, kills2: 0, ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
   out.ops += 1 + (yield* connectRetry(sys, s, path));
   const pidb = new Uint8Array(4);
   let got = 0;

@@ -14,7 +14,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, SHUT_WR, EINVAL, fnv1a, FNV_BASIS,
 } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { Rng, fillAt, mismatchAt, note, tryc } from './progs_common.js';
+import { again, Rng, fillAt, mismatchAt, note, tryc } from './progs_common.js';
 
 const MSIZE = 256, MCLBYTES = 2048;
 export const sbMaxAdj = (v: number): number => Math.floor((v * MCLBYTES) / (MSIZE + MCLBYTES));
@@ -106,7 +106,7 @@ export function* sbResizer(sys: Sys, a: number, b: number, n: number, seed: numb
 /* A stream pair: the writer here, the reader and the resizer in threads on the other CPU. */
 export function* sbStream(sys: Sys, otherCpu: number, writes: number, seed: number, limits: number[]): Blocking<SockbufResult> {
   const rng = new Rng(seed);
-  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [a, b] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_STREAM));
   const dseed = rng.seed();
   const rt = yield* sys.thread(sbReader, { cpu: otherCpu, args: [b, rng.seed(), dseed, limits] });
   const zt = yield* sys.thread(sbResizer, { cpu: rng.chance(0.5) ? otherCpu : undefined, args: [a, b, Math.max(2, writes >> 1), rng.seed(), limits] });

@@ -13,7 +13,7 @@ import {
   Sys, SysError, AF_LOCAL, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, SHUT_WR, MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, EAGAIN, fnv1a, FNV_BASIS,
 } from '../../index.js';
 import type { Blocking } from '../../kernel.js';
-import { Rng, connectRetry, fillAt, mismatchAt, note, tryc } from './progs_common.js';
+import { again, Rng, connectRetry, fillAt, mismatchAt, note, tryc } from './progs_common.js';
 
 /* What one side of a direction did. */
 export interface DirRec {
@@ -184,7 +184,7 @@ function* runSides(sys: Sys, fd: number, mine: ['w' | 'r', DirSpec], other: ['w'
  */
 export function* streamPair(sys: Sys, otherCpu: number, d0: DirSpec, d1: DirSpec | null): Blocking<StreamResult> {
   const out: StreamResult = { recs: [], ops: 0, bytes: 0, anomalies: [] };
-  const [a, b] = yield* sys.socketpair(AF_LOCAL, SOCK_STREAM);
+  const [a, b] = yield* again(sys, () => sys.socketpair(AF_LOCAL, SOCK_STREAM));
   if (d1 === null) {
     const tid = yield* sys.thread(streamSide, { cpu: otherCpu, args: ['r', b, d0] });
     const w = yield* streamSide(sys, 'w', a, d0);
@@ -219,10 +219,10 @@ export function* streamPair(sys: Sys, otherCpu: number, d0: DirSpec, d1: DirSpec
 /* A server: accept one connection on path, read d0 from it (and write d1 back from a thread on otherCpu). */
 export function* streamServer(sys: Sys, path: string, otherCpu: number, d0: DirSpec, d1: DirSpec | null): Blocking<StreamResult> {
   const out: StreamResult = { recs: [], ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
-  yield* sys.bind(s, path);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
+  yield* again(sys, () => sys.bind(s, path));
   yield* sys.listen(s, 1);
-  const c = yield* sys.accept(s);
+  const c = yield* again(sys, () => sys.accept(s));
   yield* sys.close(s);
   yield* sys.unlink(path);
   out.ops += 5;
@@ -233,7 +233,7 @@ export function* streamServer(sys: Sys, path: string, otherCpu: number, d0: DirS
 /* The client: connect to path, write d0 (and read d1 in a thread on otherCpu). */
 export function* streamClient(sys: Sys, path: string, otherCpu: number, d0: DirSpec, d1: DirSpec | null): Blocking<StreamResult> {
   const out: StreamResult = { recs: [], ops: 0, bytes: 0, anomalies: [] };
-  const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
+  const s = yield* again(sys, () => sys.socket(AF_LOCAL, SOCK_STREAM));
   out.ops += 1 + (yield* connectRetry(sys, s, path));
   yield* runSides(sys, s, ['w', d1 === null ? d0 : { ...d0, close: false }], d1 === null ? null : ['r', d1], otherCpu, out);
   return out;
