@@ -91,5 +91,3 @@ class YieldOnce<T> extends Resumable<T> {
 }
 export const SWITCH_ONCE: Blocking<void> = new YieldOnce<void>(EFF_SWITCH, undefined);
 export const STEP_ONCE: Blocking<void> = new YieldOnce<void>(EFF_STEP, undefined);
-/* An interrupt window that then completes with 0 (a lock taken at a scheduling point). */
-export const STEP_ONCE_0: Blocking<number> = new YieldOnce<number>(EFF_STEP, 0);

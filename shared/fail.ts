@@ -158,11 +158,9 @@ export function fail_ipi_spin(): void {
   const t = k32[H_FAIL_TABLE];
   const slot = my_slot(t);
   const n = 64 + (draw(slot) & 4095);
-  let x = 0;
-  for (let i = 0; i < n; i++) x += Atomics.load(k32, slot + FT_IPI_RUN);
-  spin_sink = x;   // keeps the loop from being optimised away
+  // Atomics loads are never optimised away: the loop takes its time.
+  for (let i = 0; i < n; i++) Atomics.load(k32, slot + FT_IPI_RUN);
 }
-let spin_sink = 0;
 
 /*
  * What a sleep point does when faults are on (kern/kern_fail.ts registers it: posting a

@@ -43,7 +43,7 @@ import {
 import { HZ } from '../../shared/param.js';
 import { spin_init_class, spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { lockclass_register } from '../../shared/lockstat.js';
-import { zalloc, zfree, zone_desc, ZD, Z_SOCKET } from '../../shared/zone.js';
+import { zfree, zone_desc, ZD, Z_SOCKET } from '../../shared/zone.js';
 import { kfail_zalloc } from './kern_fail.js';
 import { DONE_VOID, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { Cont, FINISHED } from '../../shared/cont.js';

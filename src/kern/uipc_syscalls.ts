@@ -40,7 +40,7 @@ import {
   EALREADY, EBADF, EDOM, EFAULT, EINPROGRESS, EINTR, EINVAL, ENAMETOOLONG, ENOBUFS, ENOTCONN, EPIPE, ERESTART,
   EWOULDBLOCK, ECONNABORTED,
 } from '../../shared/errno.js';
-import { zalloc, Z_KMALLOC16, Z_KMALLOC64, Z_MSG } from '../../shared/zone.js';
+import { Z_KMALLOC16, Z_KMALLOC64, Z_MSG } from '../../shared/zone.js';
 import { kfail_zalloc } from './kern_fail.js';
 import { kstack_get, kstack_put } from '../lwkt/lwkt_kstack.js';
 import { done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';

@@ -37,7 +37,7 @@ import {
   ECONNABORTED, ECONNREFUSED, ECONNRESET, EINVAL, EISCONN, ENOBUFS, ENOTCONN, EOPNOTSUPP, EPIPE, EPROTOTYPE,
 } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
-import { zalloc, zfree, Z_KMALLOC16 } from '../../shared/zone.js';
+import { zfree, Z_KMALLOC16 } from '../../shared/zone.js';
 import { kfail_zalloc } from './kern_fail.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_INSERT_TAIL, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { TD } from '../lwkt/thread.js';

@@ -23,7 +23,7 @@
  * so figures in virtual time grow with the work done.
  */
 
-import { DONE_VOID, STEP_ONCE, STEP_ONCE_0, done_num, type Blocking } from '../../shared/effect.js';
+import { DONE_VOID, STEP_ONCE, type Blocking } from '../../shared/effect.js';
 import { mycpu } from './globaldata.js';
 
 /* What a point is: kept with each trace event, decoded by name (SP_NAMES). */
@@ -77,17 +77,6 @@ export function sched_point(kind: number, arg: number): Blocking<void> {
   gd.sp_arg = arg;
   gd.vt_charge += SP_POINT_NS;
   return STEP_ONCE;
-}
-
-/* sched_point for a Blocking<number> that completes with 0 (ssb_lock's success). */
-export function sched_point0(kind: number, arg: number): Blocking<number> {
-  if (!sp_fine) return done_num(0);
-  const gd = mycpu;
-  gd.sp_want = false;
-  gd.sp_kind = kind;
-  gd.sp_arg = arg;
-  gd.vt_charge += SP_POINT_NS;
-  return STEP_ONCE_0;
 }
 
 /* A point in a generator that yields only when a plain point before it asked for one. */

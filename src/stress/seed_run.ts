@@ -104,11 +104,6 @@ function boot_options(seed: number, s: StressSettings, faults: Record<string, nu
   return b as BootOptions;
 }
 
-function first_lines(text: string, n: number): string {
-  const lines = text.split('\n');
-  return lines.length <= n ? text : `${lines.slice(0, n).join('\n')}\n  ... (${lines.length - n} more lines)`;
-}
-
 export async function run_stress_seed(seed: number, s: StressSettings, o: SeedRunOptions = {}): Promise<SeedOutcome> {
   const t0 = Date.now();
   const faults = resolve_faults(s.faults, seed);
