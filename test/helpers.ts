@@ -33,10 +33,11 @@ export async function down(m: Machine): Promise<void> {
   await m.shutdown();
 }
 
-/* Forget a machine that already failed (its shutdown rejects with the PanicError). */
+/* Forget a machine that already failed: shut it down and return its PanicError (m.panicked), or null. */
 export async function downFailed(m: Machine): Promise<unknown> {
   live.delete(m);
-  return m.shutdown().then(() => null, (e: unknown) => e);
+  await m.shutdown();                 // resolves after a failure: the failure is m.panicked
+  return m.panicked;
 }
 
 export function spawner(m: Machine): (cpu: number, name: string, ...args: unknown[]) => Promise<number> {

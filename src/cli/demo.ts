@@ -18,6 +18,8 @@ export const BLOCK_EVERY = 64;
 export interface DemoConfig {
   seconds: number;
   ipi: string;
+  seed?: number;              // the deterministic engine's seed
+  rerun?: string;             // the command that reruns this run
 }
 
 export interface DemoIO {
@@ -33,7 +35,12 @@ export async function runDemo(m: Machine, cfg: DemoConfig, io: DemoIO): Promise<
     await m.shutdown().catch(() => undefined);   // the run's own error is the one to report
     throw e;
   }
+  if (m instanceof DeterministicMachine) {
+    // A deterministic run is its seed: say how to run it again, event for event.
+    io.out.write(`\ndeterministic run: seed ${cfg.seed ?? 1}, trace hash ${m.traceHash()}; rerun: ${cfg.rerun ?? ''}\n`);
+  }
   await m.shutdown();
+  if (m.panicked !== null) throw m.panicked;   // a failure no join reported (shutdown resolves after one)
   return status;
 }
 

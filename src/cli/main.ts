@@ -9,13 +9,14 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  addBootOptions, bootMachine, bootOptions, parseInteger, parseSeconds, USAGE_EXIT, type BootFlags,
+  addBootOptions, bootMachine, bootOptions, parseInteger, parseSeconds, refuseInapplicable, USAGE_EXIT, type BootFlags,
 } from './options.js';
 import { DEMO_MODULES, demoMaxThreads } from './demo_workload.js';
 import { runDemo } from './demo.js';
 import { BUILTIN_SCENARIOS, runScenario, type BuiltinScenario, type ScenarioSpec } from './run.js';
 import { SCENARIO_PROGS } from './scenario_progs.js';
 import { packageVersion } from './version.js';
+import { module_load } from '../machine/modules.js';
 import { registerStress } from './stress.js';
 
 function program(): Command {
@@ -29,9 +30,11 @@ function program(): Command {
     .addOption(new Option('--seconds <s>', 'how long to run (virtual seconds in the deterministic engine)')
       .argParser(parseSeconds).default(3))
     .action(async (flags: BootFlags & { seconds: number }, cmd: Command) => {
+      refuseInapplicable(cmd, flags);
       const opts = bootOptions(flags);
       const m = await bootMachine(cmd, { ...opts, maxThreads: demoMaxThreads(opts.cpus ?? 1), modules: DEMO_MODULES });
-      process.exitCode = await runDemo(m, { seconds: flags.seconds, ipi: flags.ipi },
+      process.exitCode = await runDemo(m, { seconds: flags.seconds, ipi: flags.ipi, seed: flags.seed,
+        rerun: rerunCommand(process.argv.slice(2), flags.seed) },
         { out: process.stdout, err: process.stderr });
     });
 
@@ -52,12 +55,14 @@ function program(): Command {
     .addOption(new Option('--export <name>', "a module's program: the export to run").default('main'))
     .action(async (scenario: string, args: string[], flags: RunFlags, cmd: Command) => {
       const spec = await resolveScenario(cmd, scenario, args, flags.export);
+      refuseInapplicable(cmd, flags, { bytes: ['stream'], backlog: ['accept-storm'], connectors: ['accept-storm', 'poll-server'],
+        messages: ['poll-server'], export: ['a module'] }, spec.kind === 'builtin' ? spec.name : 'a module');
       const opts = bootOptions(flags);
       const m = await bootMachine(cmd, { ...opts, dispatch: flags.dispatch,
         modules: spec.kind === 'builtin' ? [SCENARIO_PROGS] : [] });
       process.exitCode = await runScenario(m, spec,
         { bytes: flags.bytes, backlog: flags.backlog, connectors: flags.connectors, messages: flags.messages, ipi: flags.ipi,
-          dispatch: flags.dispatch },
+          dispatch: flags.dispatch, seed: flags.seed, rerun: rerunCommand(process.argv.slice(2), flags.seed) },
         { out: process.stdout });
     });
 
@@ -97,9 +102,32 @@ async function resolveScenario(cmd: Command, name: string, args: string[], exp: 
     usage(`unknown scenario '${name}': not one of ${BUILTIN_SCENARIOS.join(', ')}, nor a module file`);
   }
   const url = pathToFileURL(path).href;
-  const mod = (await import(url)) as Record<string, unknown>;
+  const mod = await importUserModule(cmd, url, name);
   if (typeof mod[exp] !== 'function') usage(`module '${name}' has no function export '${exp}'`);
   return { kind: 'module', url, path: name, export: exp, args };
+}
+
+/*
+ * Import the user's module (TypeScript too: modules.ts registers tsx for it).  A module
+ * that does not load (a syntax error, a failing import) is a usage error naming the file
+ * and, where Node gives one, the line.
+ */
+async function importUserModule(cmd: Command, url: string, path: string): Promise<Record<string, unknown>> {
+  try {
+    return await module_load(url);
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const at = (err.stack ?? '').split('\n').find((l) => l.includes(url) || /^file:\/\/.*:\d+$/.test(l.trim()));
+    const where = at !== undefined && !err.message.includes(path) ? ` (${at.trim().replace(/^at /, '')})` : '';
+    return cmd.error(`error: cannot load module '${path}': ${err.name}: ${err.message}${where}`,
+      { exitCode: USAGE_EXIT, code: 'lwkt-sim.badModule' });
+  }
+}
+
+/* The command line that reruns this one: the same arguments, with the seed written out. */
+function rerunCommand(argv: string[], seed: number | undefined): string {
+  const args = argv.includes('--seed') || argv.some((a) => a.startsWith('--seed=')) ? argv : [...argv, '--seed', String(seed ?? 1)];
+  return ['npx', 'lwkt-sim', ...args].map((a) => (/^[\w./:=,@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 /* A reader that goes away (`| head`) is not an error: stop writing, finish the run. */

@@ -10,6 +10,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { boot } from '../machine/boot.js';
 import type { BootOptions, EngineName, IpiCarrier, Machine } from '../machine/machine.js';
 import { NCPU_MAX } from '../../shared/param.js';
+import { machineTables } from './stats_tables.js';
 
 export const USAGE_EXIT = 2;
 
@@ -65,6 +66,49 @@ export function addBootOptions(cmd: Command): Command {
       .argParser(parseSecondsOrNever));
 }
 
+/*
+ * An option given on the command line that the run would ignore is a usage error: a
+ * seed for the parallel engine (its runs are not seeded), a soft-lockup limit for the
+ * deterministic one (it has no watchdog: its budgets bound a run), or a scenario's option
+ * another scenario has no use for.
+ */
+export function refuseInapplicable(cmd: Command, flags: BootFlags, scenarioOpts: Record<string, string[]> = {},
+    scenario?: string): void {
+  const given = (o: string): boolean => cmd.getOptionValueSource(o) === 'cli';
+  const bad = (msg: string): never => cmd.error(`error: ${msg}`, { exitCode: USAGE_EXIT, code: 'lwkt-sim.inapplicable' });
+  if (given('seed') && flags.engine !== 'deterministic') bad('--seed applies to the deterministic engine (add --engine deterministic)');
+  if (given('softLockup') && flags.engine === 'deterministic') {
+    bad('--soft-lockup applies to the parallel engine (the deterministic one is bounded by its step and time budgets)');
+  }
+  for (const [opt, users] of Object.entries(scenarioOpts)) {
+    if (given(opt) && (scenario === undefined || !users.includes(scenario))) {
+      const flag = `--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      bad(`${flag} applies to ${users.join(' and ')}${scenario !== undefined ? `, not to ${scenario}` : ''}`);
+    }
+  }
+}
+
+/*
+ * Ctrl-C during a run: print what was measured so far (the machine's tables since boot)
+ * and exit with 130, as a shell expects of a process ended by SIGINT.
+ */
+export function reportOnInterrupt(m: Machine, out: NodeJS.WritableStream = process.stdout): void {
+  const before = m.stats();
+  const t0 = performance.now();
+  process.once('SIGINT', () => {
+    const say = (s = ''): void => { out.write(`${s}\n`); };
+    const virtual = m.engine === 'deterministic';
+    say(`\ninterrupted after ${((performance.now() - t0) / 1e3).toFixed(1)} s; what was measured so far:`);
+    try {
+      const after = m.stats();
+      machineTables(say, before, after, virtual, after.cpus.map((c) => c.threads));
+    } catch (e) {
+      say(`(no figures: ${e instanceof Error ? e.message : String(e)})`);
+    }
+    process.exit(130);
+  });
+}
+
 /* Host cores, but no more CPUs than a machine can have. */
 export function defaultCpus(): number {
   return Math.min(availableParallelism(), NCPU_MAX);
@@ -77,10 +121,13 @@ export function bootOptions(flags: BootFlags): BootOptions {
 
 /* boot(), with an out-of-range option reported as a usage error of `cmd`. */
 export async function bootMachine(cmd: Command, opts: BootOptions): Promise<Machine> {
+  let m: Machine;
   try {
-    return await boot(opts);
+    m = await boot(opts);
   } catch (e) {
     if (e instanceof RangeError) cmd.error(`error: ${e.message}`, { exitCode: USAGE_EXIT, code: 'lwkt-sim.invalidOption' });
     throw e;
   }
+  reportOnInterrupt(m);
+  return m;
 }

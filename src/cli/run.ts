@@ -28,6 +28,8 @@ export interface RunConfig {
   messages: number;           // poll-server: lines each client sends
   ipi: string;
   dispatch: string;
+  seed?: number;              // the deterministic engine's seed
+  rerun?: string;             // the command that reruns this run
 }
 
 export interface RunIO {
@@ -44,7 +46,14 @@ export async function runScenario(m: Machine, spec: ScenarioSpec, cfg: RunConfig
     await m.shutdown().catch(() => undefined);   // the run's own error is the one to report
     throw e;
   }
+  const det = m.engine === 'deterministic' ? (m as Machine & { traceHash(): string }) : null;
+  if (det !== null) {
+    // A deterministic run is its seed: say how to run it again, event for event.
+    const hash = det.traceHash();
+    io.out.write(`\ndeterministic run: seed ${cfg.seed ?? 1}, trace hash ${hash}; rerun: ${cfg.rerun}\n`);
+  }
   await m.shutdown();
+  if (m.panicked !== null) throw m.panicked;   // a failure no join reported (shutdown resolves after one)
   return status;
 }
 

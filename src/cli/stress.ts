@@ -279,6 +279,16 @@ async function runStress(f: StressFlags, c: Command): Promise<number> {
   const tally: Tally = { ops: 0, sched: new Set<string>(), fail: 0 };
   const bar = quiet ? null : progressBar(seeds.length, f.seconds !== undefined && f.seeds === undefined);
   const lines: string[] = [];
+  const sofar: SeedOutcome[] = [];
+  const t0 = Date.now();
+  // Ctrl-C: the summary of the seeds that finished, and status 130.
+  process.once('SIGINT', () => {
+    bar?.stop();
+    const failedSoFar = sofar.filter((o) => !o.ok).sort((a, b) => a.seed - b.seed);
+    for (const o of failedSoFar) process.stdout.write(`${formatFailure(o)}\n\n`);
+    process.stdout.write(`interrupted; the seeds that finished:\n${formatSummary(summarize(sofar, Date.now() - t0))}\n`);
+    process.exit(130);
+  });
   let result: StressResult;
   try {
     result = await stress({
@@ -286,6 +296,7 @@ async function runStress(f: StressFlags, c: Command): Promise<number> {
       choices: f.replay,
       wallMs: f.seconds !== undefined ? f.seconds * 1e3 : 0,
       onSeed: (o) => {
+        sofar.push(o);
         tally.ops += o.workloads.reduce((a, w) => a + w.ops, 0);
         if (o.traceHash !== '') tally.sched.add(o.traceHash);
         if (!o.ok) tally.fail++;

@@ -50,6 +50,13 @@ import { proc_attach_thread, proc_create, proc_detach_thread } from './kern_proc
 import { exit1, exit_chan, proc_exit, proc_exit_wait } from './kern_exit.js';
 import { exec_set_bodies, is_program, thread_done, type Handlers, type ProgramFn } from './kern_fork.js';
 import { exec_args_copyin } from './kern_exec_args.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SYSCALL_NAMES } from '../sys/syscall.js';
+
+function is_generator_object(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as Generator).next === 'function' && typeof (v as Generator).throw === 'function';
+}
 import { consoleops } from './sys_console.js';
 
 /* What proc_exec returns for a killed process (plain data: it crosses to the host). */
@@ -84,8 +91,50 @@ function* console_open(p: Ptr, w: Ptr): Blocking<number> {
 }
 
 function describe(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  if (e instanceof Error) return `${e.name}: ${e.message}${program_hint(e)}${program_frames(e)}`;
   try { return `a ${typeof e}: ${String(e)}`; } catch { return `a ${typeof e}`; }
+}
+
+/*
+ * Where a program's error came from: the frames of its stack that are the program's own
+ * (not lwkt-sim's, not Node's), so the report names the user's file and line.
+ */
+const LIB_ROOT = new URL('../../', import.meta.url).href.replace(/\/dist\/$/, '/').replace(/\/$/, '');
+const LIB_DIRS = ['/src/', '/shared/', '/dist/', '/workers/'].flatMap((d) => [LIB_ROOT + d, fileURLToPath(LIB_ROOT) + d]);
+function program_frames(e: Error): string {
+  const lines = (e.stack ?? '').split('\n').slice(1).filter((l) => /^\s+at /.test(l) &&
+    !l.includes('node:internal') && !l.includes('/node_modules/') && !l.includes('(<anonymous>)') && !LIB_DIRS.some((d) => l.includes(d)));
+  return lines.length === 0 ? '' : `\n${lines.slice(0, 6).map((l) => `    ${l.trim()}`).join('\n')}`;
+}
+
+/* The likely mistake behind a TypeError in a program: an unknown Sys method, or a call without yield*. */
+function program_hint(e: Error): string {
+  if (e.name !== 'TypeError') return '';
+  const frame = /\(((?:file:\/\/)?\/[^)]+?):(\d+):\d+\)/.exec((e.stack ?? '').split('\n').slice(1).find((l) =>
+    !l.includes('node:internal') && !l.includes('(<anonymous>)') && !LIB_DIRS.some((d) => l.includes(d))) ?? '');
+  let line = '';
+  if (frame !== null) {
+    const file = frame[1].replace(/\?.*$/, '');
+    try { line = readFileSync(file.startsWith('file:') ? fileURLToPath(file) : file, 'utf8').split('\n')[Number(frame[2]) - 1] ?? ''; } catch { /* no source */ }
+  }
+  const call = /\bsys\.([A-Za-z_$][\w$]*)\s*\(/.exec(line) ?? /\bsys\.([A-Za-z_$][\w$]*) is not a function/.exec(e.message);
+  if (call !== null && typeof (Sys.prototype as unknown as Record<string, unknown>)[call[1]] !== 'function') {
+    const near = SYSCALL_NAMES.concat(['print']).map((n) => [n, edit_distance(n, call[1])] as const).sort((a, b) => a[1] - b[1])[0];
+    return ` (Sys has no method '${call[1]}'${near[1] <= 2 ? `: did you mean '${near[0]}'?` : ''})`;
+  }
+  if (/is not iterable/.test(e.message) && call !== null && !/yield\*\s*sys\./.test(line)) {
+    return ` (a system call needs yield*: yield* sys.${call[1]}(...))`;
+  }
+  return '';
+}
+
+function edit_distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length][b.length];
 }
 
 function killed(pid: number, signal: number, message: string): ExecKilled {
@@ -141,7 +190,14 @@ function* run_program(sys: Sys, fn: ProgramFn, args: unknown[]): Blocking<RunRes
     let v: unknown = undefined;
     for (;;) {
       const r = gen.next(v);
-      if (r.done === true) { run.value = r.value; break; }
+      if (r.done === true) {
+        // A Blocking returned unrun: the program called the kernel without yield*.
+        if (r.value instanceof Resumable || is_generator_object(r.value)) {
+          throw new TypeError('the program returned a system call it never ran: a system call needs yield* (yield* sys.call(...))');
+        }
+        run.value = r.value;
+        break;
+      }
       if (r.value !== EFF_SWITCH && r.value !== EFF_STEP && r.value !== EFF_SPIN) {
         throw new TypeError(`program yielded ${String(r.value)}: a program may only yield* the Sys calls`);
       }

@@ -101,17 +101,24 @@ export function* exec_request(kind: number, p: Ptr, slot: number, cpu: number, f
   k32[req + EXECREQ.er_slot] = slot;
   k32[req + EXECREQ.er_args] = blob;
   k32[req + EXECREQ.er_name] = kstr_intern(name.slice(0, 64));
-  if (det_engine || cpu === mycpu.cpuid) {
+  if (cpu === mycpu.cpuid) {
     local.set(req, { fn, handlers });
   } else {
+    // Another CPU finds the program again by module and export.  The deterministic engine
+    // could hand the function over (every CPU shares its isolate), but then a closure would
+    // run there and fail in the parallel engine: both engines refuse it here, alike.
     const where = mycpu.hooks.module_of?.(fn) ?? null;
     if (where === null) {
       exec_args_free(blob);
       zfree(Z_KMALLOC16, req);
       return ENOEXEC;
     }
-    k32[req + EXECREQ.er_mod] = kstr_intern(where.url);
-    k32[req + EXECREQ.er_exp] = kstr_intern(where.name);
+    if (det_engine) {
+      local.set(req, { fn, handlers });
+    } else {
+      k32[req + EXECREQ.er_mod] = kstr_intern(where.url);
+      k32[req + EXECREQ.er_exp] = kstr_intern(where.name);
+    }
   }
   lwkt_send_ipiq(cpu, id_exec_serve, req);   // served at once when cpu is ours
   crit_enter();

@@ -84,6 +84,83 @@ export function cmsg_copyin(msgs: unknown): number {
 }
 
 /*
+ * cmsg_copyin_raw: a program's msg_control bytes (i386 layout: cmsg_build) as one
+ * MT_CONTROL mbuf, copied as DragonFly 2008's sys_sendmsg copies them: msg_controllen
+ * under sizeof(struct cmsghdr) or over MLEN is -EINVAL; nothing in them is checked here
+ * (unp_internalize does).  -ENOBUFS when no mbuf is free.  Never blocks.
+ */
+export function cmsg_copyin_raw(bytes: Uint8Array): number {
+  if (bytes.length < CMSGHDR_BYTES || bytes.length > MLEN) return -EINVAL;
+  const m = m_getl(bytes.length, MB_DONTWAIT, MT_CONTROL, 0);
+  if (m === NULL) return -ENOBUFS;
+  ku8.set(bytes, mtod(m));
+  k32[m + MB.m_len] = bytes.length;
+  return m;
+}
+
+/*
+ * cmsg_build: control messages in the i386 layout a C program puts in msg_control: each
+ * a struct cmsghdr (cmsg_len = CMSG_LEN(data), cmsg_level, cmsg_type: little-endian
+ * 32-bit words), its data, then zero padding to CMSG_SPACE.  An explicit len replaces
+ * cmsg_len (to build a malformed message).
+ */
+export function cmsg_build(msgs: Array<{ level: number; type: number; data?: Uint8Array; len?: number }>): Uint8Array {
+  let total = 0;
+  for (const c of msgs) total += CMSG_SPACE(c.data?.length ?? 0);
+  const out = new Uint8Array(total);
+  const v = new DataView(out.buffer);
+  let at = 0;
+  for (const c of msgs) {
+    const n = c.data?.length ?? 0;
+    v.setUint32(at, (c.len ?? CMSG_LEN(n)) >>> 0, true);
+    v.setInt32(at + 4, c.level, true);
+    v.setInt32(at + 8, c.type, true);
+    if (c.data !== undefined) out.set(c.data, at + CMSGHDR_BYTES);
+    at += CMSG_SPACE(n);
+  }
+  return out;
+}
+
+/*
+ * cmsg_copyout_raw: the control chain's bytes as DragonFly 2008's recvit copies them to
+ * msg_control: each mbuf in order, the last one cut at room (MSG_CTRUNC: trunc true).
+ * The descriptors of SCM_RIGHTS messages whose int did not arrive whole are appended to
+ * lost (the caller closes them, as cmsg_copyout's caller does).  Never blocks.
+ */
+export function cmsg_copyout_raw(control: Ptr, room: number, lost: number[]): { bytes: Uint8Array; trunc: boolean } {
+  let total = 0;
+  for (let m = control; m !== NULL; m = k32[m + MB.m_next]) total += k32[m + MB.m_len];
+  const out = new Uint8Array(Math.min(total, room));
+  let trunc = false, off = 0, left = room;
+  for (let m = control; m !== NULL && left > 0; m = k32[m + MB.m_next]) {
+    const at = mtod(m), len = k32[m + MB.m_len];
+    let tocopy = len;
+    if (left < len) { trunc = true; tocopy = left; }
+    out.set(ku8.subarray(at, at + tocopy), off);
+    off += tocopy;
+    left -= tocopy;
+  }
+  // Descriptors the program cannot read back.
+  let base = 0;
+  for (let m = control; m !== NULL; m = k32[m + MB.m_next]) {
+    let at = mtod(m);
+    const end = at + k32[m + MB.m_len];
+    while (at + CMSGHDR_BYTES <= end) {
+      const len = k32[at >> 2];
+      if (len < CMSGHDR_BYTES || at + len > end) break;
+      if (k32[(at >> 2) + 1] === SOL_SOCKET && k32[(at >> 2) + 2] === SCM_RIGHTS) {
+        for (let i = 0; i < ((len - CMSGHDR_BYTES) >> 2); i++) {
+          if (base + (at - mtod(m)) + CMSGHDR_BYTES + 4 * i + 4 > off) lost.push(k32[(at >> 2) + 3 + i]);
+        }
+      }
+      at += CMSG_ALIGN(len);
+    }
+    base += k32[m + MB.m_len];
+  }
+  return { bytes: out, trunc };
+}
+
+/*
  * cmsg_copyout: the messages of the control chain (the chain stays the caller's) that
  * fit in room bytes, appended to out.  Returns true when some did not fit (MSG_CTRUNC).
  * The descriptors of an SCM_RIGHTS message that did not fit (already installed in the

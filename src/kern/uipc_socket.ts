@@ -950,7 +950,17 @@ function soreceive_dontblock(r: Rcv): void {
   if ((pr.pr_flags & PR_ADDR) !== 0) {
     KASSERT(k32[m + MB.m_type] === MT_SONAME, 'receive 1a');
     r.orig_resid = 0;
-    if (r.psa !== NULL) k32[r.psa] = dup_sockaddr(k32[m + MB.m_data]);
+    if (r.psa !== NULL) {
+      const sa = dup_sockaddr(k32[m + MB.m_data]);
+      if (sa === NULL) {
+        // Differs: C's M_INTWAIT copy cannot fail; a zone can.  ENOBUFS, with the record
+        // left queued whole (nothing is taken; soreceive_move sees no mbuf).
+        r.error = ENOBUFS;
+        r.m = NULL;
+        return;
+      }
+      k32[r.psa] = sa;
+    }
     if ((flags & MSG_PEEK) !== 0) {
       m = k32[m + MB.m_next];
     } else {

@@ -129,7 +129,11 @@ export function ipc_init(maxsockets_tunable: number, maxfiles: number, nmbcluste
 
 /*
  * sysctl_handle_sb_max: a new kern.ipc.maxsockbuf below MSIZE + MCLBYTES is EINVAL and
- * the old value stays; otherwise sb_max_adj is recomputed.
+ * the old value stays; otherwise sb_max_adj is recomputed ((u_quad_t)sb_max * MCLBYTES /
+ * (MSIZE + MCLBYTES): exact here, since v < 2^31).  Differs: DragonFly 2008's sb_max is a
+ * u_long the handler fills from an int, so a negative value became a u_long above 2^31
+ * and was accepted; here it is below the floor and refused with the handler's own EINVAL
+ * (kernel words are 32-bit signed: sb_max and sb_max_adj above 2^31 are not kept).
  */
 function sysctl_handle_sb_max(v: number): number {
   if (v < MSIZE + MCLBYTES) return EINVAL;
@@ -171,12 +175,12 @@ export function ssb_wait(ssb: Ptr): Blocking<number> {
 
 /*
  * Lock a signalsockbuf already known to be locked: set SSB_WANT and sleep on &ssb_flags
- * until the holder unlocks, with PCATCH unless SSB_NOINTR.  Returns 0 with SSB_LOCK set, or
- * the sleep's EINTR/ERESTART without it.  Blocks.
+ * until the holder unlocks, with PCATCH unless SSB_NOINTR, which is read again before
+ * every sleep (DragonFly's loop evaluates ssb_flags & SSB_NOINTR at each tsleep).
+ * Returns 0 with SSB_LOCK set, or the sleep's EINTR/ERESTART without it.  Blocks.
  */
 export function _ssb_lock(ssb: Ptr): Blocking<number> {
-  const noint = (Atomics.load(k32, ssb + SSB.ssb_flags) & SSB_NOINTR) !== 0;
-  return sleeplock_lock(ssb + SSB.ssb_flags, SSB_LOCK, SSB_WANT, noint ? 0 : PCATCH, 'sblock');
+  return sleeplock_lock(ssb + SSB.ssb_flags, SSB_LOCK, SSB_WANT, PCATCH, 'sblock', SSB_NOINTR);
 }
 
 /*
@@ -485,7 +489,10 @@ export function ssb_reserve(ssb: Ptr, cc: number, so: Ptr, rl: number): number {
   const cred = k32[so + SO.so_cred];
   KASSERT(cred !== NULL, 'ssb_reserve: socket without a cred');
   if (chgsbsize(k32[cred + UCRED.cr_uidinfo], ssb + SSB.ssb_hiwat, cc, rl) === 0) return 0;
-  k32[ssb + SSB.ssb_mbmax] = Math.min(cc * sb_efficiency(), sb_max());
+  // i386: cc * sb_efficiency is u_long arithmetic (mod 2^32; a negative waste factor is a
+  // huge u_long) and min() is u_int's: maxsockbuf 2^31-1, SO_SNDBUF 6e8 give 505032704.
+  // sb_max is never above 2^31-1 here (sysctl_handle_sb_max), so mbmax is never negative.
+  k32[ssb + SSB.ssb_mbmax] = Math.min(Math.imul(cc, sb_efficiency()) >>> 0, sb_max() >>> 0);
   if (k32[ssb + SSB.ssb_lowat] > k32[ssb + SSB.ssb_hiwat]) k32[ssb + SSB.ssb_lowat] = k32[ssb + SSB.ssb_hiwat];
   return 1;
 }

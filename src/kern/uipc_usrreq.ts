@@ -524,10 +524,18 @@ function unp_connect(so: Ptr, nam: Ptr, td: Ptr): number {
     // A listener whose uipc_listen has not run yet (solisten sets SO_ACCEPTCONN first; in
     // the netisr model this connect may run on another CPU in between) is not listening.
     if ((k32[so2 + SO.so_options] & SO_ACCEPTCONN) === 0 ||
-        (k32[sotounpcb(so2) + UNPCB.unp_flags] & UNP_HAVEPCCACHED) === 0 ||
-        (so3 = sonewconn(so2, 0)) === NULL) return ECONNREFUSED;
+        (k32[sotounpcb(so2) + UNPCB.unp_flags] & UNP_HAVEPCCACHED) === 0) return ECONNREFUSED;
+    // so3's copy of the listener's address, made first: C's M_INTWAIT copy cannot fail, a
+    // zone can, and then the connect is ENOBUFS with nothing made yet.
+    const addr2 = k32[sotounpcb(so2) + UNPCB.unp_addr];
+    const addr3 = addr2 !== NULL ? dup_sockaddr(addr2) : NULL;
+    if (addr2 !== NULL && addr3 === NULL) return ENOBUFS;
+    if ((so3 = sonewconn(so2, 0)) === NULL) {
+      if (addr3 !== NULL) free_sockaddr(addr3);
+      return ECONNREFUSED;
+    }
     const unp = sotounpcb(so), unp2 = sotounpcb(so2), unp3 = sotounpcb(so3);
-    if (k32[unp2 + UNPCB.unp_addr] !== NULL) k32[unp3 + UNPCB.unp_addr] = dup_sockaddr(k32[unp2 + UNPCB.unp_addr]);
+    k32[unp3 + UNPCB.unp_addr] = addr3;
     // The connector's credentials, as of now, for the server side.
     cru2x_td(td, unp3 + UNPCB.unp_peercred);
     k32[unp3 + UNPCB.unp_flags] |= UNP_HAVEPC;

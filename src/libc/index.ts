@@ -15,7 +15,7 @@ export {
   SO_OOBINLINE, SO_REUSEPORT, SO_TIMESTAMP, SO_NOSIGPIPE, SO_ACCEPTFILTER, SO_SNDBUF, SO_RCVBUF, SO_SNDLOWAT, SO_RCVLOWAT,
   SO_SNDTIMEO, SO_RCVTIMEO, SO_ERROR, SO_TYPE,
   MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_EOR, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_EOF,
-  MSG_NOSIGNAL, SHUT_RD, SHUT_WR, SHUT_RDWR, SUN_PATH_MAX, SUN_NAME_MAX, SOCK_MAXADDRLEN,
+  MSG_NOSIGNAL, MSG_CMSG_CLOEXEC, SOCK_CLOEXEC, SOCK_NONBLOCK, SHUT_RD, SHUT_WR, SHUT_RDWR, SUN_PATH_MAX, SUN_NAME_MAX, SOCK_MAXADDRLEN,
 } from '../sys/socket.js';
 export {
   F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_SETOWN, FD_CLOEXEC, O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_NONBLOCK,
@@ -33,7 +33,7 @@ export { ARG_MAX } from '../kern/kern_exec_args.js';
 export { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, AIO_LISTIO_MAX } from '../kern/vfs_aio.js';
 export {
   SCM_RIGHTS, SCM_TIMESTAMP, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, cmsgcred_parse,
-  scm_rights, cmsg_rights, type Cmsg, type CmsgCred,
+  scm_rights, cmsg_rights, cmsg_build, type Cmsg, type CmsgCred,
 } from '../kern/uipc_cmsg.js';
 export { connect_retry, fnv1a, FNV_BASIS, read_full, recv_checksum, send_xorshift } from './libsim.js';
 export {

@@ -17,7 +17,9 @@
  *  - Addresses are AF_LOCAL paths (strings, UTF-8, at most SUN_NAME_MAX = 253 bytes: the
  *    longest a sockaddr_un of SOCK_MAXADDRLEN bytes holds, as a C caller gets by passing
  *    an oversized one), the only domain with names here; getsockname, getpeername and
- *    recvfrom give the whole path, as to a caller with a SOCK_MAXADDRLEN buffer.
+ *    recvfrom give the whole path, as to a caller with a SOCK_MAXADDRLEN buffer.  A raw
+ *    sockaddr (Uint8Array) may stand for a path where one is passed, and the calls that
+ *    return an address give its bytes with { raw: true } (docs/syscalls.md).
  *    File-system paths are at most PATH_ROOM bytes (less than MAXPATHLEN: one scratch
  *    item holds them).
  *  - Socket option values are ints, or objects for the two structs (Linger, Timeval).
@@ -35,18 +37,18 @@ import { NULL, type Ptr } from '../../shared/struct.js';
 import { done_count, done_num, done_value, is_done, type Blocking } from '../../shared/effect.js';
 import { Cont, FINISHED } from '../../shared/cont.js';
 import {
-  EBADF, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOEXEC, ENOTTY, EPERM, EPIPE, ERESTART, ESRCH, EWOULDBLOCK,
+  EBADF, EDOM, EFAULT, EINTR, EINVAL, ENAMETOOLONG, ENOEXEC, ENOTTY, EPERM, EPIPE, ERESTART, ESRCH, EWOULDBLOCK,
 } from '../../shared/errno.js';
 import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
-import { CURSIG, PCATCH, lwkt_sigtake, sigbit, tsleep } from '../lwkt/kern_synch.js';
+import { CURSIG, PCATCH, lwkt_signal, lwkt_sigtake, sigbit, tsleep } from '../lwkt/kern_synch.js';
 import { lwkt_yield } from '../lwkt/lwkt_thread.js';
 import { HZ } from '../../shared/param.js';
-import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL, F_GETOWN } from '../sys/file.js';
+import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL, F_GETOWN, F_SETFD, F_SETFL, FD_CLOEXEC, O_NONBLOCK } from '../sys/file.js';
 import {
   KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIMIT_NOFILE, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from '../sys/proc.js';
-import { AF_LOCAL, LOCAL_PEERCRED, MSG_CTRUNC, MSG_PEEK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from '../sys/socket.js';
+import { AF_LOCAL, LOCAL_PEERCRED, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_PEEK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from '../sys/socket.js';
 import { SO } from '../sys/socketvar.js';
 import { XUCRED } from '../sys/unpcb.js';
 import { STAT } from '../sys/stat.js';
@@ -62,7 +64,7 @@ import {
   type Handlers, type ProgramFn,
 } from '../kern/kern_fork.js';
 import { exec_args_copyout, exec_args_free } from '../kern/kern_exec_args.js';
-import { cmsg_copyin, cmsg_copyout, type Cmsg } from '../kern/uipc_cmsg.js';
+import { SCM_RIGHTS, cmsg_copyin, cmsg_copyin_raw, cmsg_copyout, cmsg_copyout_raw, cmsg_rights, type Cmsg } from '../kern/uipc_cmsg.js';
 import { ACCEPT_FILTER_ARG_BYTES, ACCF_NAME_BYTES } from '../kern/uipc_accf.js';
 import { LIO_READ, LIO_WRITE, aio_aqueue, aio_cancel, aio_error, aio_return, aio_suspend } from '../kern/vfs_aio.js';
 import { m_freem } from '../kern/uipc_mbuf.js';
@@ -116,6 +118,17 @@ const IOCTLS = new Set([FIONBIO, FIOASYNC, FIONREAD, FIOSETOWN, FIOGETOWN, SIOCA
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/* AF_MAX of DragonFly 2008's sys/socket.h (AF_IEEE80211 35 the last): getsockaddr's COMPAT_43 fix-up bound. */
+const AF_MAX = 36;
+
+/* The path in a raw sockaddr_un's bytes (to sun_len or a NUL). */
+function decode_sun(b: Uint8Array): string {
+  let end = 2;
+  const lim = Math.min(b.length, b[0] ?? 0);
+  while (end < lim && b[end] !== 0) end++;
+  return end > 2 ? decoder.decode(b.subarray(2, end)) : '';
+}
 
 /* What a Sys.IoWait continues. */
 const IO_SEND = 0;
@@ -177,12 +190,16 @@ function opt_shape(name: number): number {
 export interface MsgOut {
   buf?: Uint8Array;    // the data (default none)
   len?: number;        // bytes of buf to send (default all)
-  path?: string | null; // the destination (default: the connected peer)
-  control?: Cmsg[];    // control messages
+  path?: string | Uint8Array | null; // the destination (default: the connected peer); Uint8Array: a raw sockaddr
+  control?: Cmsg[] | Uint8Array;    // control messages; Uint8Array: raw msg_control bytes (cmsg_build)
 }
 /* recvmsg's options and result. */
-export interface RecvmsgOptions { flags?: number; len?: number; controlLen?: number }
-export interface MsgIn { bytes: number; path: string | null; flags: number; control: Cmsg[] }
+export interface RecvmsgOptions { flags?: number; len?: number; controlLen?: number; rawAddr?: boolean; rawControl?: boolean }
+/* addr: with rawAddr, the sender's sockaddr bytes (null when none). */
+/* controlBytes: with rawControl, msg_control as recvit copies it out (control is then []). */
+export interface MsgIn {
+  bytes: number; path: string | null; flags: number; control: Cmsg[]; addr?: Uint8Array | null; controlBytes?: Uint8Array;
+}
 
 /* spawn's options. */
 export interface SpawnOptions {
@@ -300,6 +317,32 @@ export class Sys {
     return a;
   }
 
+  /*
+   * An address for the kernel in the scratch item: a path (sun()), or a raw sockaddr (a
+   * Uint8Array of namelen = its length bytes, as a C caller passes one) copied as
+   * getsockaddr copies it: ENAMETOOLONG above SOCK_MAXADDRLEN, EDOM below the 2-byte
+   * header, family 0 with sa_len < AF_MAX taken as sa_len (the COMPAT_43 fix-up), and
+   * sa_len forced to namelen.  Nothing checks the family (dragonfly.md 4.15).
+   */
+  private addr(a: unknown): number {
+    if (!(a instanceof Uint8Array)) return this.sun(a);
+    const len = a.length;
+    if (len > SOCK_MAXADDRLEN) return -ENAMETOOLONG;
+    if (len < 2) return -EDOM;
+    const at = (this.w + S_PATH) * 4;
+    ku8.set(a, at);
+    if (ku8[at + 1] === 0 && ku8[at] < AF_MAX) ku8[at + 1] = ku8[at];
+    ku8[at] = len;
+    return at;
+  }
+
+  /* The bytes of a kernel sockaddr, at most its sa_len and room (then freed). */
+  private take_sockaddr_raw(sa: number, room = SOCK_MAXADDRLEN): Uint8Array {
+    const bytes = ku8.slice(sa, sa + Math.min(ku8[sa], room));
+    free_sockaddr(sa);
+    return bytes;
+  }
+
   /* The path of a kernel sockaddr (then freed); '' for an unnamed one. */
   private take_sockaddr(sa: number): string {
     let end = sa + 2;
@@ -313,23 +356,63 @@ export class Sys {
 
   /* ---- sockets ---- */
 
+  /*
+   * socket / socketpair: type may carry SOCK_NONBLOCK and SOCK_CLOEXEC (beyond DragonFly
+   * 2008: FreeBSD 10, DragonFly 3.x), applied to the new descriptors before the call
+   * returns (by F_SETFL / F_SETFD, so another thread could see them without the flags
+   * for a moment; FreeBSD sets them atomically).
+   */
   *socket(domain: number, type: number, protocol = 0): Blocking<number> {
+    const sf = int_ok(type) ? type & (SOCK_NONBLOCK | SOCK_CLOEXEC) : 0;
     for (;;) {
-      const e = yield* kern_socket(domain, type, protocol, this.w + S_RES);
-      if (!this.ret('socket', e)) return k32[this.w + S_RES];
+      const e = yield* kern_socket(domain, int_ok(type) ? type & ~sf : type, protocol, this.w + S_RES);
+      const fd = k32[this.w + S_RES];
+      if (e === 0 && sf !== 0) yield* this.sock_flags(fd, sf, false);
+      if (!this.ret('socket', e)) return fd;
     }
   }
 
   *socketpair(domain: number, type: number, protocol = 0): Blocking<[number, number]> {
+    const sf = int_ok(type) ? type & (SOCK_NONBLOCK | SOCK_CLOEXEC) : 0;
     for (;;) {
-      const e = yield* kern_socketpair(domain, type, protocol, this.w + S_RES);
-      if (!this.ret('socketpair', e)) return [k32[this.w + S_RES], k32[this.w + S_RES + 1]];
+      const e = yield* kern_socketpair(domain, int_ok(type) ? type & ~sf : type, protocol, this.w + S_RES);
+      const fds: [number, number] = [k32[this.w + S_RES], k32[this.w + S_RES + 1]];
+      if (e === 0 && sf !== 0) for (const fd of fds) yield* this.sock_flags(fd, sf, false);
+      if (!this.ret('socketpair', e)) return fds;
     }
   }
 
-  *bind(fd: number, path: string): Blocking<void> {
+  /*
+   * SOCK_CLOEXEC and SOCK_NONBLOCK on a new descriptor: close-on-exec, and O_NONBLOCK
+   * (pushed to the socket as FIONBIO).  With setfl false, O_NONBLOCK is left alone when
+   * not asked for; accept4 passes true, so its socket gets only what flags ask for.
+   */
+  private *sock_flags(fd: number, flags: number, setfl: boolean): Blocking<void> {
+    if ((flags & SOCK_CLOEXEC) !== 0) yield* kern_fcntl(this.p, fd, F_SETFD, FD_CLOEXEC, this.w + S_INT);
+    if (setfl || (flags & SOCK_NONBLOCK) !== 0) {
+      yield* kern_fcntl(this.p, fd, F_SETFL, (flags & SOCK_NONBLOCK) !== 0 ? O_NONBLOCK : 0, this.w + S_INT);
+    }
+  }
+
+  /*
+   * accept4: accept, with flags SOCK_NONBLOCK and SOCK_CLOEXEC (anything else EINVAL);
+   * as FreeBSD's accept4 the new socket does not inherit the listener's O_NONBLOCK or
+   * O_ASYNC: it is non-blocking exactly when SOCK_NONBLOCK is given.  Beyond DragonFly 2008.
+   */
+  *accept4(fd: number, flags: number): Blocking<number> {
+    if (!int_ok(flags) || (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0) this.fail('accept4', EINVAL);
     for (;;) {
-      const sa = this.sun(path);
+      const e = yield* kern_accept(fd, 0, NULL, NULL, this.w + S_RES);
+      const nfd = k32[this.w + S_RES];
+      if (e === 0) yield* this.sock_flags(nfd, flags, true);
+      if (!this.ret('accept4', e)) return nfd;
+    }
+  }
+
+  /* bind: to a path, or to a raw sockaddr (Uint8Array: see addr()). */
+  *bind(fd: number, path: string | Uint8Array): Blocking<void> {
+    for (;;) {
+      const sa = this.addr(path);
       if (sa < 0) this.fail('bind', -sa);
       if (!this.ret('bind', yield* kern_bind(fd, sa))) return;
     }
@@ -339,16 +422,31 @@ export class Sys {
     for (;;) if (!this.ret('listen', yield* kern_listen(fd, backlog))) return;
   }
 
-  *accept(fd: number): Blocking<number> {
+  /*
+   * accept: the new descriptor; with opts.name, [fd, the peer's path] (pru_accept's name:
+   * the client's, or sun_noname's empty path), with opts.raw, [fd, its sockaddr bytes].
+   */
+  accept(fd: number, opts?: { name?: false; raw?: false }): Blocking<number>;
+  accept(fd: number, opts: { name: true; raw?: false }): Blocking<[number, string]>;
+  accept(fd: number, opts: { raw: true }): Blocking<[number, Uint8Array]>;
+  *accept(fd: number, opts: { name?: boolean; raw?: boolean } = {}): Blocking<number | [number, string | Uint8Array]> {
+    const o = typeof opts === 'object' && opts !== null ? opts : {};
+    const raw = o.raw === true, named = raw || o.name === true;
     for (;;) {
-      const e = yield* kern_accept(fd, 0, NULL, NULL, this.w + S_RES);
-      if (!this.ret('accept', e)) return k32[this.w + S_RES];
+      k32[this.w + S_NAME] = NULL;
+      k32[this.w + S_NAMELEN] = SOCK_MAXADDRLEN;
+      const e = named ? yield* kern_accept(fd, 0, this.w + S_NAME, this.w + S_NAMELEN, this.w + S_RES)
+        : yield* kern_accept(fd, 0, NULL, NULL, this.w + S_RES);
+      const sa = e === 0 && named ? k32[this.w + S_NAME] : NULL;
+      const addr = !named ? '' : raw ? (sa !== NULL ? this.take_sockaddr_raw(sa, k32[this.w + S_NAMELEN]) : new Uint8Array(0))
+        : sa !== NULL ? this.take_sockaddr(sa) : '';
+      if (!this.ret('accept', e)) return named ? [k32[this.w + S_RES], addr] : k32[this.w + S_RES];
     }
   }
 
-  *connect(fd: number, path: string): Blocking<void> {
+  *connect(fd: number, path: string | Uint8Array): Blocking<void> {
     for (;;) {
-      const sa = this.sun(path);
+      const sa = this.addr(path);
       if (sa < 0) this.fail('connect', -sa);
       if (!this.ret('connect', yield* kern_connect(fd, 0, sa))) return;
     }
@@ -369,11 +467,11 @@ export class Sys {
   }
 
   /* sendto: to the socket bound at path (null: the connected peer). */
-  sendto(fd: number, buf: Uint8Array, flags: number, path: string | null, len?: number): Blocking<number> {
+  sendto(fd: number, buf: Uint8Array, flags: number, path: string | Uint8Array | null, len?: number): Blocking<number> {
     return this.sendto_(fd, buf, flags, path, len, 'sendto');
   }
 
-  private sendto_(fd: number, buf: Uint8Array, flags: number, path: string | null, len: number | undefined,
+  private sendto_(fd: number, buf: Uint8Array, flags: number, path: string | Uint8Array | null, len: number | undefined,
       name: string): Blocking<number> {
     const n = io_len_ok(buf, len);
     if (n < 0 || !int_ok(flags) || path !== null) return this.sendto_wait(fd, buf, flags, path, len, name);
@@ -383,11 +481,11 @@ export class Sys {
   }
 
   /* One kern_sendmsg of n bytes of buf. */
-  private sendto_call(fd: number, buf: Uint8Array, flags: number, path: string | null, n: number,
+  private sendto_call(fd: number, buf: Uint8Array, flags: number, path: string | Uint8Array | null, n: number,
       name: string): Blocking<number> {
     let sa = NULL;
     if (path !== null) {
-      sa = this.sun(path);
+      sa = this.addr(path);
       if (sa < 0) this.fail(name, -sa);
     }
     k32[this.w + S_RES] = 0;
@@ -395,7 +493,7 @@ export class Sys {
   }
 
   /* sendto_ from the start: arguments the plain path would not take. */
-  private *sendto_wait(fd: number, buf: Uint8Array, flags: number, path: string | null, len: number | undefined,
+  private *sendto_wait(fd: number, buf: Uint8Array, flags: number, path: string | Uint8Array | null, len: number | undefined,
       name: string): Blocking<number> {
     const n = this.io_len(buf, len, name);
     if (!int_ok(flags)) this.fail(name, EINVAL);
@@ -430,8 +528,14 @@ export class Sys {
     }
   }
 
-  /* recvfrom: as recv, with the sender's path ('' unnamed, null when the protocol gives none). */
-  *recvfrom(fd: number, buf: Uint8Array, flags = 0, len?: number): Blocking<[number, string | null]> {
+  /*
+   * recvfrom: as recv, with the sender's path ('' unnamed, null when the protocol gives
+   * none); with opts.raw, the sender's sockaddr bytes instead (sa_len of them).
+   */
+  recvfrom(fd: number, buf: Uint8Array, flags?: number, len?: number, opts?: { raw?: false }): Blocking<[number, string | null]>;
+  recvfrom(fd: number, buf: Uint8Array, flags: number, len: number | undefined, opts: { raw: true }): Blocking<[number, Uint8Array | null]>;
+  *recvfrom(fd: number, buf: Uint8Array, flags = 0, len?: number, opts: { raw?: boolean } = {}): Blocking<[number, string | Uint8Array | null]> {
+    const raw = typeof opts === 'object' && opts !== null && opts.raw === true;
     const n = this.io_len(buf, len, 'recvfrom');
     if (!int_ok(flags)) this.fail('recvfrom', EINVAL);
     for (;;) {
@@ -439,7 +543,7 @@ export class Sys {
       k32[this.w + S_FLAGS] = flags;
       const e = yield* kern_recvmsg(fd, this.w + S_PSA, buf, 0, n, NULL, this.w + S_FLAGS, this.w + S_RES);
       const sa = k32[this.w + S_PSA];
-      const from = sa !== NULL ? this.take_sockaddr(sa) : null;
+      const from = sa === NULL ? null : raw ? this.take_sockaddr_raw(sa) : this.take_sockaddr(sa);
       if (!this.ret('recvfrom', e)) return [k32[this.w + S_RES], from];
     }
   }
@@ -450,7 +554,10 @@ export class Sys {
    * sent.  AF_LOCAL takes SCM_CREDS (the kernel writes the sender's credentials into its
    * data, which must be CMSGCRED_BYTES long) and SCM_RIGHTS (scm_rights(fds): every fd
    * must be open, EBADF, and no kqueue, EOPNOTSUPP; the files travel held by the message);
-   * other control is EINVAL.  More than MCLBYTES of control is EINVAL.
+   * other control is EINVAL.  More than MCLBYTES of control is EINVAL.  msg.control may
+   * be raw msg_control bytes (a Uint8Array, i386 layout: cmsg_build), copied as they are
+   * into one mbuf (fewer than 12 or more than MLEN bytes: EINVAL) for unp_internalize to
+   * check; msg.path may be a raw sockaddr (see bind).
    */
   *sendmsg(fd: number, msg: MsgOut, flags = 0): Blocking<number> {
     if (typeof msg !== 'object' || msg === null) this.fail('sendmsg', EFAULT);
@@ -461,10 +568,10 @@ export class Sys {
     for (;;) {
       let sa = NULL;
       if (path !== null) {
-        sa = this.sun(path);
+        sa = this.addr(path);
         if (sa < 0) this.fail('sendmsg', -sa);
       }
-      const control = cmsg_copyin(msg.control ?? []);
+      const control = msg.control instanceof Uint8Array ? cmsg_copyin_raw(msg.control) : cmsg_copyin(msg.control ?? []);
       if (control < 0) this.fail('sendmsg', -control);
       k32[this.w + S_RES] = 0;
       const e = yield* kern_sendmsg(fd, sa, buf, 0, n, control, flags, this.w + S_RES);   // consumes control
@@ -475,31 +582,56 @@ export class Sys {
   /*
    * recvmsg: as recvfrom, with the control messages that fit in opts.controlLen bytes
    * (default 0) and the flags out (MSG_TRUNC, MSG_CTRUNC when control did not fit,
-   * MSG_EOR).
+   * MSG_EOR).  opts.rawAddr adds addr (the sender's sockaddr bytes); opts.rawControl
+   * gives controlBytes (the control as recvit copies it out) instead of control.
+   * MSG_CMSG_CLOEXEC in opts.flags (beyond 2008) makes received descriptors close-on-exec.
    */
   *recvmsg(fd: number, buf: Uint8Array, opts: RecvmsgOptions = {}): Blocking<MsgIn> {
     if (typeof opts !== 'object' || opts === null) this.fail('recvmsg', EFAULT);
     const n = this.io_len(buf, opts.len, 'recvmsg');
-    const flags = opts.flags ?? 0, room = opts.controlLen ?? 0;
+    const room = opts.controlLen ?? 0;
+    let flags = opts.flags ?? 0;
     if (!int_ok(flags) || !int_ok(room) || room < 0) this.fail('recvmsg', EINVAL);
+    const cloexec = (flags & MSG_CMSG_CLOEXEC) !== 0;
+    flags &= ~MSG_CMSG_CLOEXEC;
     for (;;) {
       k32[this.w + S_RES] = 0;
       k32[this.w + S_FLAGS] = flags;
       const e = yield* kern_recvmsg(fd, this.w + S_PSA, buf, 0, n, this.w + S_CTL, this.w + S_FLAGS, this.w + S_RES);
       const sa = k32[this.w + S_PSA];
-      const path = sa !== NULL ? this.take_sockaddr(sa) : null;
+      const rawsa = sa !== NULL && opts.rawAddr === true ? this.take_sockaddr_raw(sa) : null;
+      const path = rawsa !== null ? decode_sun(rawsa) : sa !== NULL ? this.take_sockaddr(sa) : null;
       const ctl = k32[this.w + S_CTL];
       const control: Cmsg[] = [];
       let out = k32[this.w + S_FLAGS];
+      let controlBytes: Uint8Array = EMPTY;
       if (ctl !== NULL) {
         const lost: number[] = [];
-        if (cmsg_copyout(ctl, room, control, lost)) out |= MSG_CTRUNC;
+        if (opts.rawControl === true) {
+          const r = cmsg_copyout_raw(ctl, room, lost);
+          controlBytes = r.bytes;
+          if (r.trunc) out |= MSG_CTRUNC;
+        } else if (cmsg_copyout(ctl, room, control, lost)) out |= MSG_CTRUNC;
+        // MSG_CMSG_CLOEXEC (beyond DragonFly 2008): every descriptor received close-on-exec.
+        if (cloexec && (flags & MSG_PEEK) === 0) {
+          const all: Cmsg[] = [];
+          cmsg_copyout(ctl, 0x7fffffff, all, []);
+          for (const c of all) {
+            if (c.level !== SOL_SOCKET || c.type !== SCM_RIGHTS) continue;
+            for (const rfd of cmsg_rights(c.data)) if (!lost.includes(rfd)) yield* kern_fcntl(this.p, rfd, F_SETFD, FD_CLOEXEC, this.w + S_INT);
+          }
+        }
         m_freem(ctl);
         // Received, but the program cannot learn them.  (A peek externalizes nothing: its
         // copy holds what the message holds, not descriptors of ours.)
         if ((flags & MSG_PEEK) === 0) for (const lfd of lost) yield* kern_close(this.p, lfd);
       }
-      if (!this.ret('recvmsg', e)) return { bytes: k32[this.w + S_RES], path, flags: out, control };
+      if (!this.ret('recvmsg', e)) {
+        const r: MsgIn = { bytes: k32[this.w + S_RES], path, flags: out, control };
+        if (opts.rawAddr === true) r.addr = rawsa;
+        if (opts.rawControl === true) r.controlBytes = controlBytes;
+        return r;
+      }
     }
   }
 
@@ -617,11 +749,23 @@ export class Sys {
     }
   }
 
-  /* getsockname / getpeername: the path ('' when unnamed). */
-  *getsockname(fd: number): Blocking<string> { return yield* this.getname(fd, false); }
-  *getpeername(fd: number): Blocking<string> { return yield* this.getname(fd, true); }
+  /*
+   * getsockname / getpeername: the path ('' when unnamed); with opts.raw, the sockaddr's
+   * bytes as copied out to a SOCK_MAXADDRLEN buffer (an empty array when the protocol
+   * gives no address).
+   */
+  getsockname(fd: number, opts?: { raw?: false }): Blocking<string>;
+  getsockname(fd: number, opts: { raw: true }): Blocking<Uint8Array>;
+  *getsockname(fd: number, opts: { raw?: boolean } = {}): Blocking<string | Uint8Array> {
+    return yield* this.getname(fd, false, typeof opts === 'object' && opts !== null && opts.raw === true);
+  }
+  getpeername(fd: number, opts?: { raw?: false }): Blocking<string>;
+  getpeername(fd: number, opts: { raw: true }): Blocking<Uint8Array>;
+  *getpeername(fd: number, opts: { raw?: boolean } = {}): Blocking<string | Uint8Array> {
+    return yield* this.getname(fd, true, typeof opts === 'object' && opts !== null && opts.raw === true);
+  }
 
-  private *getname(fd: number, peer: boolean): Blocking<string> {
+  private *getname(fd: number, peer: boolean, raw: boolean): Blocking<string | Uint8Array> {
     const call = peer ? 'getpeername' : 'getsockname';
     for (;;) {
       k32[this.w + S_NAME] = NULL;
@@ -629,7 +773,8 @@ export class Sys {
       const e = peer ? yield* kern_getpeername(fd, this.w + S_NAME, this.w + S_NAMELEN)
         : yield* kern_getsockname(fd, this.w + S_NAME, this.w + S_NAMELEN);
       const sa = e === 0 ? k32[this.w + S_NAME] : NULL;
-      const path = sa !== NULL ? this.take_sockaddr(sa) : '';
+      const path = raw ? (sa !== NULL ? this.take_sockaddr_raw(sa, k32[this.w + S_NAMELEN]) : new Uint8Array(0))
+        : sa !== NULL ? this.take_sockaddr(sa) : '';
       if (!this.ret(call, e)) return path;
     }
   }
@@ -1173,6 +1318,61 @@ export class Sys {
     }
     spin_unlock(kg + KERN.kg_proc_spin);
     this.ret('kill', e);
+  }
+
+  /*
+   * lwp_kill: post sig to thread tid of process pid (-1: this process), as DragonFly
+   * 2008's sys_lwp_kill → kern_kill(sig, pid, tid) does: EINVAL for a bad signal or tid
+   * < 0, ESRCH when the process or the thread is not there, EPERM as kill; sig 0 only
+   * checks.  The signal goes to that thread only (lwpsignal): it interrupts that thread's
+   * PCATCH sleep, and only its return path delivers it.  A signal the process ignores is
+   * dropped, as psignal drops it.
+   */
+  *lwp_kill(pid: number, tid: number, sig: number): Blocking<void> {
+    if (!int_ok(pid) || (pid <= 0 && pid !== -1) || !int_ok(tid) || tid < 0 || !int_ok(sig) || sig < 0 || sig > NSIG) {
+      this.fail('lwp_kill', EINVAL);
+    }
+    if (pid === -1) pid = k32[this.p + PROC.p_pid];
+    const ruid = getuid(this.p), euid = geteuid(this.p);
+    const kg = kern_globals();
+    let e = 0;
+    spin_lock(kg + KERN.kg_proc_spin);
+    let q = k32[kg + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1))];
+    while (q !== NULL && k32[q + PROC.p_pid] !== pid) q = k32[q + PROC.p_hash];
+    if (q === NULL || k32[q + PROC.p_stat] !== SACTIVE) {
+      e = ESRCH;
+    } else {
+      spin_lock(q + PROC.p_spin);
+      const qr = k32[k32[q + PROC.p_ucred] + UCRED.cr_ruid];
+      let td = NULL;
+      for (let i = 0; i < k32[q + PROC.p_nthreads] && td === NULL; i++) {
+        const t = k32[q + PROC.p_threads + i];
+        if (k32[t + TD.td_id] === tid) td = t;
+      }
+      if (euid !== 0 && ruid !== qr && euid !== qr) e = EPERM;
+      else if (td === NULL) e = ESRCH;
+      else if (sig !== 0) {
+        const bit = sigbit(sig), ps = q + PROC.p_sigacts;
+        const caught = (k32[ps + SIGACTS.ps_sigcatch] & bit) !== 0;
+        const ignored = (k32[ps + SIGACTS.ps_sigignore] & bit) !== 0 || (!caught && (SIGPROP_IGNORE & bit) !== 0);
+        if (!ignored) lwkt_signal(td, sig);   // under p_spin: td cannot exit meanwhile
+      }
+      spin_unlock(q + PROC.p_spin);
+    }
+    spin_unlock(kg + KERN.kg_proc_spin);
+    this.ret('lwp_kill', e);
+  }
+
+  /* pthread_kill: lwp_kill(-1, tid, sig), as libthread_xu's pthread_kill. */
+  *pthread_kill(tid: number, sig: number): Blocking<void> {
+    if (!int_ok(sig) || sig < 0 || sig > NSIG) this.fail('pthread_kill', EINVAL);
+    if (!int_ok(tid) || tid < 0) this.fail('pthread_kill', ESRCH);
+    try {
+      yield* this.lwp_kill(-1, tid, sig);
+    } catch (err) {
+      if (err instanceof SysError) throw new SysError('pthread_kill', err.errno);
+      throw err;
+    }
   }
 
   /*

@@ -28,7 +28,7 @@ import { DONE_VOID, SWITCH_ONCE, done_count, done_num, done_value, is_done, type
 import { Cont, FINISHED } from '../../shared/cont.js';
 import { FreeList } from '../../shared/freelist.js';
 import { KASSERT, panic } from '../../shared/panic.js';
-import { EINTR, ERESTART } from '../../shared/errno.js';
+import { EINTR } from '../../shared/errno.js';
 import { spin_lock, spin_lock_contested, spin_trylock, spin_unlock } from '../../shared/spinlock.js';
 import { Z_MSG, ZFREE_MAGIC, zalloc, zfree } from '../../shared/zone.js';
 import {
@@ -41,7 +41,7 @@ import { KG } from './kglobals.js';
 import { mycpu } from './globaldata.js';
 import { crit_enter, crit_exit, lwkt_schedule } from './lwkt_thread.js';
 import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';
-import { CURSIG, PCATCH, lwkt_sleep_done, lwkt_sleep_prep, msleep, tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
+import { PCATCH, lwkt_sleep_done, lwkt_sleep_prep, msleep, tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
 import { kstr_intern } from '../../shared/kstr.js';
 import { invariants_on } from '../../shared/cpu.js';
 import { inv_msg_complete, inv_msg_done, inv_msg_enqueue, inv_msg_reply, inv_msg_send } from './lwkt_invariants.js';
@@ -213,7 +213,9 @@ function* sendmsg_putonly(port: Ptr, msg: Ptr): Blocking<void> {
 export function lwkt_domsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
   if (invariants_on) inv_msg_send(port, msg);
   const f = msg_flags(msg);
-  KASSERT((f & MSGF_QUEUED) === 0, 'lwkt_domsg: message queued');
+  // As DragonFly's: a reply port, and the message DONE (replied or fresh) and not queued.
+  KASSERT(k32[msg + MSG.ms_reply_port] !== NULL && (f & (MSGF_DONE | MSGF_QUEUED)) === MSGF_DONE,
+    'lwkt_domsg: the message has no reply port, or is still in use');
   KASSERT((f & MSGF_DROPABLE) === 0, 'lwkt_domsg: a dropable message cannot be waited for');
   k32[msg + MSG.ms_flags] = (f & ~(MSGF_REPLY | MSGF_DONE)) | MSGF_SYNC;
   // Plain, returning the wait itself: the caller's yield* goes straight to the waiting
@@ -359,8 +361,8 @@ export function lwkt_waitmsg(msg: Ptr, flags: number): Blocking<number> {
     case MPT_SPIN: return spin_waitmsg(port, msg, flags);
     case MPT_SERIALIZE: return serialize_waitmsg(port, msg, flags);
     default:
-      if ((f & MSGF_DONE) === 0) panic(`lwkt_waitmsg: wait on a ${MPT_NAMES[k32[port + PORT.mp_type]]} port`);
-      return done_num(k32[msg + MSG.ms_error]);
+      // lwkt_panic_waitmsg: replyonly, putonly and panic ports cannot be waited on, done or not.
+      return panic(`lwkt_waitmsg: port ${port} (${MPT_NAMES[k32[port + PORT.mp_type]]}) msg ${msg} cannot be waited on`);
   }
 }
 
@@ -433,7 +435,7 @@ const waitmsg_conts = new FreeList<ThreadWaitmsg>();
 function* spin_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
   const td = mycpu.curtd;
   yield* port_lock(port);
-  let sentabort = false;
+  let sentabort = 0;                 // the sleep's error that sent the abort
   k32[td + TD.td_wmsg] = msg;
   while ((msg_flags(msg) & MSGF_DONE) === 0) {
     let error: number;
@@ -443,44 +445,40 @@ function* spin_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
       k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
       error = yield* msleep(port, port + PORT.mp_spin, sentabort ? 0 : flags & PCATCH, 'waitmsg', 0);
     }
-    if (error !== 0 && !sentabort) {
-      sentabort = true;
+    if (error !== 0 && sentabort === 0) {
+      sentabort = error;
       spin_unlock(port + PORT.mp_spin);
       yield* lwkt_abortmsg(msg);
       yield* port_lock(port);
     }
   }
   k32[td + TD.td_wmsg] = NULL;
+  // As DragonFly: the target's EINTR becomes the sleep's own error (ERESTART when the
+  // signal restarts), stored in the message.
+  if (sentabort !== 0 && k32[msg + MSG.ms_error] === EINTR) k32[msg + MSG.ms_error] = sentabort;
   if (msg_flags(msg) & MSGF_QUEUED) port_remove(port, msg);
   spin_unlock(port + PORT.mp_spin);
-  return restart_error(msg, sentabort);
+  return k32[msg + MSG.ms_error];
 }
 
 function* serialize_waitmsg(port: Ptr, msg: Ptr, flags: number): Blocking<number> {
   const slz = k32[port + PORT.mp_serialize];
-  let sentabort = false;
+  let sentabort = 0;                 // the sleep's error that sent the abort
   while ((msg_flags(msg) & MSGF_DONE) === 0) {
     const ident = (msg_flags(msg) & MSGF_SYNC) ? msg : port;
     if (ident === port) k32[port + PORT.mp_flags] |= MSGPORTF_WAITING;
-    const error = yield* serialize_sleep(ident, slz, sentabort ? 0 : flags & PCATCH, 'waitmsg');
-    if (error !== 0 && !sentabort) {
-      sentabort = true;
+    const error = yield* serialize_sleep(ident, slz, sentabort !== 0 ? 0 : flags & PCATCH, 'waitmsg');
+    if (error !== 0 && sentabort === 0) {
+      sentabort = error;
+      // As DragonFly: the abort runs with the serializer released (it may block).
+      lwkt_serialize_exit(slz);
       yield* lwkt_abortmsg(msg);
+      yield* lwkt_serialize_enter(slz);
     }
   }
+  if (sentabort !== 0 && k32[msg + MSG.ms_error] === EINTR) k32[msg + MSG.ms_error] = sentabort;
   if (msg_flags(msg) & MSGF_QUEUED) port_remove(port, msg);
-  return restart_error(msg, sentabort);
-}
-
-/* Spin and serializer ports turn the target's EINTR into ERESTART when the signal restarts. */
-function restart_error(msg: Ptr, sentabort: boolean): number {
-  const error = k32[msg + MSG.ms_error];
-  if (sentabort && error === EINTR) {
-    const td = mycpu.curtd;
-    const sig = CURSIG(td);
-    if (sig !== 0 && (k32[td + TD.td_sigintr] & (1 << (sig - 1))) === 0) return ERESTART;
-  }
-  return error;
+  return k32[msg + MSG.ms_error];
 }
 
 /* Sleep on ident with the serializer released; re-enter it before returning. */
@@ -622,14 +620,10 @@ export function lwkt_dropmsg(msg: Ptr): void {
   const f = msg_flags(msg);
   KASSERT((f & MSGF_DROPABLE) !== 0, 'lwkt_dropmsg: message not dropable');
   KASSERT((f & MSGF_QUEUED) !== 0, 'lwkt_dropmsg: message not queued');
-  if (k32[port + PORT.mp_type] === MPT_THREAD) {
-    KASSERT(k32[port + PORT.mp_td] === mycpu.curtd, 'lwkt_dropmsg: not the target port\'s owner');
-    port_remove(port, msg);
-  } else {
-    spin_lock_plain(port);
-    port_remove(port, msg);
-    spin_unlock(port + PORT.mp_spin);
-  }
+  // Only thread ports drop messages; DragonFly's other backends panic (lwkt_panic_dropmsg).
+  if (k32[port + PORT.mp_type] !== MPT_THREAD) panic(`lwkt_dropmsg: illegal on port ${port} (${MPT_NAMES[k32[port + PORT.mp_type]]}) msg ${msg}`);
+  KASSERT(k32[port + PORT.mp_td] === mycpu.curtd, 'lwkt_dropmsg: not the target port\'s owner');
+  port_remove(port, msg);
   msg_set(msg, MSGF_DONE);
 }
 

@@ -20,7 +20,7 @@ import { KASSERT } from '../../shared/panic.js';
 import { witness_on } from '../../shared/cpu.js';
 import { wops } from '../../shared/witness_hooks.js';
 import { crit_enter, crit_exit } from './lwkt_thread.js';
-import { tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
+import { PCATCH, tsleep, tsleep_interlock, wakeup } from './kern_synch.js';
 
 /* Take the lock bit without sleeping; false if it is held. */
 export function sleeplock_try(w: Ptr, lockbit: number): boolean {
@@ -36,15 +36,19 @@ export function sleeplock_try(w: Ptr, lockbit: number): boolean {
 
 /*
  * Take the lock bit, sleeping on the word while it is held.  flags go to tsleep (PCATCH:
- * a signal ends the wait with EINTR or ERESTART).  Returns 0 with the lock held, or the
- * tsleep error without it.  Blocks.
+ * a signal ends the wait with EINTR or ERESTART).  With nointbit, every pass that sleeps
+ * leaves PCATCH out while that bit of the word is set, read on that pass (_ssb_lock's
+ * SSB_NOINTR, which DragonFly re-reads before each tsleep).  Returns 0 with the lock
+ * held, or the tsleep error without it.  Blocks.
  */
-export function sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: number, wmesg: string): Blocking<number> {
+export function sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: number, wmesg: string,
+    nointbit = 0): Blocking<number> {
   if (sleeplock_try(w, lockbit)) return done_num(0);
-  return _sleeplock_lock(w, lockbit, wantbit, flags, wmesg);
+  return _sleeplock_lock(w, lockbit, wantbit, flags, wmesg, nointbit);
 }
 
-function* _sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: number, wmesg: string): Blocking<number> {
+function* _sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: number, wmesg: string,
+    nointbit: number): Blocking<number> {
   if (witness_on) wops.sleep_wait(w);
   for (;;) {
     const old = Atomics.load(k32, w);
@@ -61,7 +65,7 @@ function* _sleeplock_lock(w: Ptr, lockbit: number, wantbit: number, flags: numbe
       crit_exit();
       continue;     // the word changed: look again
     }
-    const error = yield* tsleep(w, flags, wmesg, 0);
+    const error = yield* tsleep(w, (old & nointbit) !== 0 ? flags & ~PCATCH : flags, wmesg, 0);
     crit_exit();
     if (error !== 0) return error;
   }

@@ -14,12 +14,14 @@ import { ParallelMachine } from './parallel.js';
 import { DeterministicMachine, type DetOptions } from './deterministic.js';
 import type { BootOptions, Machine } from './machine.js';
 import { kfail_parse_bugs, kfail_parse_faults } from '../kern/kern_fail.js';
+import { check_boot_options, check_max_threads } from './validate.js';
 
 export const DISPATCH_BGL = 0;
 export const DISPATCH_NETISR = 1;
 export const DISPATCH_MPSAFE = 2;
 
-export async function boot(opts: BootOptions = {}): Promise<Machine> {
+export async function boot(options?: BootOptions): Promise<Machine> {
+  const opts = check_boot_options(options);
   const engine = opts.engine ?? 'parallel';
   if (engine !== 'parallel' && engine !== 'deterministic') throw new RangeError(`boot: engine must be 'parallel' or 'deterministic'`);
   const cpus = opts.cpus ?? Math.min(availableParallelism(), NCPU_MAX);
@@ -27,7 +29,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   const ipi = opts.ipi ?? 'sab';
   if (ipi !== 'sab' && ipi !== 'messageport') throw new RangeError(`boot: ipi must be 'sab' or 'messageport'`);
   const dispatch = opts.dispatch ?? 'bgl';
-  if (dispatch !== 'bgl' && dispatch !== 'netisr' && dispatch !== 'mpsafe') throw new RangeError(`boot: dispatch must be 'bgl', 'netisr' or 'mpsafe'`);
+  if (dispatch !== 'bgl' && dispatch !== 'netisr' && dispatch !== 'mpsafe') throw new RangeError(`boot: dispatch must be 'bgl', 'netisr' or 'mpsafe', not ${String(dispatch)}`);
   const memory = opts.memory ?? 64 * 1024 * 1024;
   if (!Number.isInteger(memory) || memory <= 0) throw new RangeError('boot: memory must be a positive number of bytes');
   const maxsockets = opts.maxsockets ?? 0;
@@ -42,7 +44,8 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   if (opts.invariants !== undefined && typeof opts.invariants !== 'boolean') throw new TypeError('boot: invariants must be a boolean');
   const faults = kfail_parse_faults(opts.faults);
   const bugs = kfail_parse_bugs(opts.injectBug);
-  const kmem = kmem_boot({
+  const maxThreads = check_max_threads(opts.maxThreads, cpus, dispatch);
+  const kmem = kmem_boot_checked({
     ncpus: cpus,
     engine: engine === 'parallel' ? ENGINE_PARALLEL : ENGINE_DETERMINISTIC,
     ipi: ipi === 'sab' ? IPI_CARRIER_SAB : IPI_CARRIER_MESSAGEPORT,
@@ -51,7 +54,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
     dispatch: dispatch === 'bgl' ? DISPATCH_BGL : dispatch === 'netisr' ? DISPATCH_NETISR : DISPATCH_MPSAFE,
     memoryBytes: memory,
     ipiqSlots: opts.ipiqSlots ?? IPIQ_SLOTS,
-    maxThreads: opts.maxThreads ?? 1024,
+    maxThreads,
     maxsockets,
     witness: opts.witness === true,
     invariants: opts.invariants === true,
@@ -62,6 +65,18 @@ export async function boot(opts: BootOptions = {}): Promise<Machine> {
   const modules = opts.modules ?? [];
   if (engine === 'parallel') return ParallelMachine.boot(kmem, ipi, modules, lockup);
   return DeterministicMachine.boot(kmem, modules, det_options(opts, ipi === 'messageport'));
+}
+
+/* kmem_boot, with a failed allocation of kmem reported as the memory option's. */
+function kmem_boot_checked(p: Parameters<typeof kmem_boot>[0]): SharedArrayBuffer {
+  try {
+    return kmem_boot(p);
+  } catch (e) {
+    if (e instanceof RangeError && /allocation failed|Invalid array buffer length/i.test(e.message)) {
+      throw new RangeError(`boot: memory: could not allocate ${p.memoryBytes} bytes of kmem (${e.message}); boot with less memory`);
+    }
+    throw e;
+  }
 }
 
 export const DEFAULT_STEP_BUDGET = 200_000_000;

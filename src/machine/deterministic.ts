@@ -27,7 +27,7 @@ import { callout_next_deadline } from '../lwkt/kern_timeout.js';
 import { ipiq_any_inflight } from '../lwkt/lwkt_ipiq.js';
 import { machine_attach } from './attach.js';
 import { cpu_bringup, panic_record_here, panic_record_on, spawn_create, spawn_prepare } from './cpu_runtime.js';
-import { module_load } from './modules.js';
+import { module_export_of, module_load } from './modules.js';
 import { DetRng } from './det_rng.js';
 import { MessageChannel } from 'node:worker_threads';
 import { MachineBase, type ProcessOptions, type SpawnOptions } from './machine.js';
@@ -93,6 +93,7 @@ export class DeterministicMachine extends MachineBase {
     this.attach();
     for (let c = 0; c < this.ncpus; c++) {
       const gd = cpu_bringup(c, {
+        module_of: module_export_of,
         thread_exit: (id, _name, result, error) => {
           if (this.raised !== null) return;   // it ran on past a panic it caught: the machine fails instead
           this.thread_exited(id, result, error === undefined ? undefined : String(error));
@@ -149,7 +150,7 @@ export class DeterministicMachine extends MachineBase {
   }
 
   async spawnProcess(opts: ProcessOptions): Promise<number> {
-    const cpu = this.check_spawn(opts);
+    const cpu = this.check_spawn(opts, 'spawnProcess');
     this.check_process(opts);
     const req = { module: opts.module, export: opts.export, args: opts.args, name: opts.name, uid: opts.uid ?? 0,
       process: true };
@@ -372,6 +373,6 @@ export class DeterministicMachine extends MachineBase {
       this.abandon_waiters();
       this.release_kmem();
     }
-    if (this.failure !== null) throw this.failure;
+    // A failure is not thrown again: it is m.panicked, and every join rejected with it.
   }
 }

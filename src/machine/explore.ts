@@ -69,6 +69,7 @@ export async function explore(opts: ExploreOptions): Promise<ExploreResult> {
     hashes.add(m.traceHash());
     const decisions = m.decisions() ?? [];
     await m.shutdown().catch((e: unknown) => { error ??= e instanceof Error ? e.message : String(e); });
+    if (m.panicked !== null) error ??= m.panicked.message;   // shutdown resolves after a failure
     if (error !== null) {
       failures.push({ choices: decisions.map((d) => d.chosen), error });
       if (stop) return { schedules: runs, distinct: hashes.size, complete: false, preemptions: bound, failures };

@@ -15,6 +15,7 @@ import { kmem_sab_put } from './kmem_pool.js';
 import { witness_read, type WitnessReport } from '../kern/subr_witness.js';
 import { liveness_report } from './liveness.js';
 import { kfail_counts } from '../kern/kern_fail.js';
+import { check_spawn_options } from './validate.js';
 
 export type EngineName = 'parallel' | 'deterministic';
 export type IpiCarrier = 'sab' | 'messageport';
@@ -51,9 +52,9 @@ export interface BootOptions {
 
 export interface SpawnOptions {
   cpu?: number;                   // default 0
-  module: string;                 // module URL (import.meta.url-relative href) or absolute path
+  module: string;                 // module URL (import.meta.url-relative href), absolute path, or ./ ../ path from process.cwd()
   export?: string;                // exported generator function (default 'default')
-  args?: unknown[];               // its arguments (structured-cloneable for the parallel engine)
+  args?: unknown[];               // its arguments: plain data (validate.ts), copied to the CPU in the parallel engine
   name?: string;
   priority?: number;              // TDPRI_* (default TDPRI_KERN_DAEMON, 12)
 }
@@ -61,9 +62,9 @@ export interface SpawnOptions {
 /* spawnProcess: a program (a generator function `function* main(sys: Sys, ...args)`) as a process. */
 export interface ProcessOptions {
   cpu?: number;                   // default 0
-  module: string;                 // module URL or absolute path, as for spawn
+  module: string;                 // module URL or path, as for spawn
   export?: string;                // the program's generator function (default 'default')
-  args?: unknown[];               // its arguments after sys (structured-cloneable for the parallel engine)
+  args?: unknown[];               // its arguments after sys: plain data, as for spawn
   uid?: number;                   // real, effective and saved uid and gid (default 0, root)
   name?: string;                  // the thread's name (default the export's)
 }
@@ -107,6 +108,7 @@ export interface Machine {
   witness(): WitnessReport;
   traceHash(): string;
   faults(): Record<string, number>;
+  readonly panicked: PanicError | null;   // the machine's failure, or null
   shutdown(): Promise<void>;
 }
 
@@ -156,9 +158,14 @@ export abstract class MachineBase implements Machine {
   abstract shutdown(): Promise<void>;
   protected abstract uptimeNs(): number;
 
-  protected check_spawn(opts: SpawnOptions): number {
-    if (this.down) throw new Error('spawn: machine is shut down');
+  /*
+   * Host-side checks of spawn's and spawnProcess's options (validate.ts): known keys, a
+   * module that exists (a ./ or ../ path is taken relative to process.cwd()), args plain data.
+   */
+  protected check_spawn(opts: SpawnOptions, fn: 'spawn' | 'spawnProcess' = 'spawn'): number {
+    if (this.down) throw new Error(`${fn}: machine is shut down`);
     if (this.failure !== null) throw this.failure;
+    check_spawn_options(fn, opts);
     const cpu = opts.cpu ?? 0;
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.ncpus) throw new RangeError(`spawn: cpu must be 0..${this.ncpus - 1}`);
     return cpu;

@@ -3,8 +3,9 @@
  * export name.  Modules are imported once per isolate and kept.
  */
 
-import { pathToFileURL } from 'node:url';
-import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 
 export type ThreadFn = (...args: unknown[]) => Generator<number, unknown, unknown>;
 
@@ -13,6 +14,8 @@ const loaded = new Map<string, Record<string, unknown>>();
 export function module_url(spec: string): string {
   if (spec.startsWith('file:') || spec.startsWith('node:') || spec.startsWith('data:')) return spec;
   if (isAbsolute(spec)) return pathToFileURL(spec).href;
+  // A relative path (./x.js, ../x.js) is the user's, relative to the current directory.
+  if (spec.startsWith('./') || spec.startsWith('../')) return pathToFileURL(resolve(process.cwd(), spec)).href;
   return spec;  // a package name: resolved by import()
 }
 
@@ -20,10 +23,44 @@ export async function module_load(spec: string): Promise<Record<string, unknown>
   const url = module_url(spec);
   let m = loaded.get(url);
   if (m === undefined) {
-    m = (await import(url)) as Record<string, unknown>;
+    m = await import_module(url);
     loaded.set(url, m);
   }
   return m;
+}
+
+/*
+ * Import a module; a TypeScript one too.  Node 20 cannot strip types, so the first .ts
+ * module an isolate meets (on the host, in a CPU worker, in a pool task alike) registers
+ * tsx's loader there and is imported again.  An isolate that already has a loader for .ts
+ * (vitest, a tsx-run host) imports it at the first try.
+ */
+let ts_loader: Promise<void> | null = null;
+
+/*
+ * A syntax error in an imported module: Node's message has no file or line.  `node
+ * --check` on the file says where (this is the error path only).
+ */
+function syntax_error_at(url: string, e: SyntaxError): SyntaxError {
+  if (!url.startsWith('file:')) return e;
+  const path = fileURLToPath(url.replace(/\?.*$/, ''));
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  const at = /^(\/[^\n]*:\d+)\n/.exec(r.stderr ?? '');
+  const err = new SyntaxError(`${at !== null ? at[1] : path}: ${e.message}`);
+  err.stack = `SyntaxError: ${err.message}`;
+  return err;
+}
+export async function import_module(url: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof SyntaxError) throw syntax_error_at(url, e);
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(new URL(url, 'file:///').pathname)) throw e;
+    ts_loader ??= import('tsx/esm/api').then((t) => { t.register(); });
+    await ts_loader;
+    // Node keeps the failed load under the URL: a query makes it a new one for the loader.
+    return (await import(`${url}${url.includes('?') ? '&' : '?'}lwkt-ts`)) as Record<string, unknown>;
+  }
 }
 
 /* The export as a thread function, or a readable error. */

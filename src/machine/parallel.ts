@@ -160,6 +160,25 @@ export class ParallelMachine extends MachineBase {
     }
     this.watchdog = setInterval(() => { this.check_lockup(); this.check_deadlock(); }, WATCHDOG_MS);
     this.watchdog.unref();
+    this.set_ref(false);
+  }
+
+  /*
+   * The workers and the host's ports keep Node alive only while the host waits on the
+   * machine (a join, a spawn or load, shutdown): a script that forgets shutdown() still
+   * exits once it has nothing else to do, as with an unref'd timer.
+   */
+  private holds = 0;
+  private set_ref(on: boolean): void {
+    if (this.pooled) return;       // the workers are the pool's now, maybe another machine's
+    for (const w of this.workers) if (on) w.ref(); else w.unref();
+    for (const p of [...this.events, ...this.controls]) if (on) p.ref(); else p.unref();
+  }
+  private hold_begin(): void { if (this.holds++ === 0) this.set_ref(true); }
+  private hold_end(): void { if (--this.holds === 0) this.set_ref(false); }
+  private hold<T>(p: Promise<T>): Promise<T> {
+    this.hold_begin();
+    return p.finally(() => this.hold_end());    // a join nobody awaits still rejects unhandled
   }
 
   protected attach_host(): void {
@@ -232,10 +251,17 @@ export class ParallelMachine extends MachineBase {
     Atomics.add(this.i32, this.pcpu(c) + PC.pc_ctlpend, 1);
     this.kick(c);
     this.controls_out[c]++;
+    this.hold_begin();
     try {
       return await call();
+    } catch (e) {
+      // A call that could not be sent (its arguments do not clone) never arrives to take
+      // its count off: undo it, or the CPU would never sleep and no deadlock be seen.
+      if (e instanceof Error && e.name === 'DataCloneError') Atomics.sub(this.i32, this.pcpu(c) + PC.pc_ctlpend, 1);
+      throw e;
     } finally {
       this.controls_out[c]--;
+      this.hold_end();
     }
   }
 
@@ -253,7 +279,7 @@ export class ParallelMachine extends MachineBase {
   }
 
   async spawnProcess(opts: ProcessOptions): Promise<number> {
-    const cpu = this.check_spawn(opts);
+    const cpu = this.check_spawn(opts, 'spawnProcess');
     this.check_process(opts);
     this.spawning++;
     try {
@@ -272,7 +298,7 @@ export class ParallelMachine extends MachineBase {
     await Promise.all(this.apis.map((api, c) => this.control(c, () => api.load(module_url(module)))));
   }
 
-  join(id: number): Promise<unknown> { return this.join_wait(id); }
+  join(id: number): Promise<unknown> { return this.hold(this.join_wait(id)); }
 
   traceHash(): string { throw new Error('traceHash: only the deterministic engine replays runs'); }
 
@@ -387,6 +413,7 @@ export class ParallelMachine extends MachineBase {
   async shutdown(): Promise<void> {
     if (!this.down) {
       this.down = true;
+      this.hold_begin();           // until the workers are pooled or gone
       Atomics.store(this.i32, H_HALT, 1);
       this.kick_all();
       const t0 = Date.now();
@@ -394,9 +421,10 @@ export class ParallelMachine extends MachineBase {
         await new Promise<void>((r) => { this.halt_waiters.push(r); setTimeout(r, 20).unref(); });
       }
       await this.teardown();
+      this.hold_end();
       this.abandon_waiters();
       this.release_kmem();
     }
-    if (this.failure !== null) throw this.failure;
+    // A failure is not thrown again: it is m.panicked, and every join rejected with it.
   }
 }

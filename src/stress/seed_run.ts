@@ -21,6 +21,7 @@ import { WORKLOADS } from './workloads/index.js';
 import type { Workload } from './workload.js';
 import { repro_command, type StressSettings } from './settings.js';
 import { resolve_faults } from './faults.js';
+import { module_load } from '../machine/modules.js';
 
 export interface WorkloadFigures { name: string; processes: number; ops: number; bytes: number; checks: number }
 
@@ -66,7 +67,7 @@ export async function load_workload(spec: string): Promise<Workload> {
   const url = path.startsWith('file:') ? path : pathToFileURL(isAbsolute(path) ? path : resolve(path)).href;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await module_load(url);
   } catch (e) {
     throw new Error(`workload ${spec}: cannot load ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -17,6 +17,9 @@ export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 export const SOCK_RDM = 4;
 export const SOCK_SEQPACKET = 5;
+/* Beyond DragonFly 2008 (FreeBSD 10, DragonFly 3.x): socket type flags, and accept4's flags. */
+export const SOCK_CLOEXEC = 0x10000000;
+export const SOCK_NONBLOCK = 0x20000000;
 
 export const SOL_SOCKET = 0xffff;
 export const SOMAXCONN = 128;
@@ -54,6 +57,7 @@ export const MSG_DONTWAIT = 0x00000080;
 export const MSG_EOF = 0x00000100;
 export const MSG_NOTIFICATION = 0x00000200;
 export const MSG_NOSIGNAL = 0x00000400;
+export const MSG_CMSG_CLOEXEC = 0x00001000;   // beyond DragonFly 2008 (DragonFly's later value): received rights close-on-exec
 export const MSG_FBLOCKING = 0x00010000;    // kernel: the file is blocking
 export const MSG_FNONBLOCKING = 0x00020000; // kernel: the file is non-blocking (FNONBLOCK)
 
