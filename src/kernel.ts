@@ -16,7 +16,7 @@ export { zalloc, zfree, zone_desc, ZD, Z_THREAD, Z_MSG, Z_PORT, Z_KMALLOC16, Z_K
 export { lockclass_register } from '../shared/lockstat.js';
 export { mycpuid, ncpus } from '../shared/cpu.js';
 export * from './lwkt/thread.js';
-export * from './lwkt/msg.js';
+export * from './sys/msgport.js';
 export { curthread, mycpu } from './lwkt/globaldata.js';
 export { kfunc_register, kfunc_id } from './lwkt/kfunc.js';
 export { lwkt_send_ipiq, lwkt_send_ipiq3 } from './lwkt/lwkt_ipiq.js';

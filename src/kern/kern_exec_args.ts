@@ -18,7 +18,8 @@ import { NULL, type Ptr } from '../../shared/struct.js';
 import { E2BIG, EINVAL, ENOMEM } from '../../shared/errno.js';
 import { zalloc, zfree, Z_KMALLOC256 } from '../../shared/zone.js';
 
-export const ARG_MAX = 65536;
+import { ARG_MAX } from '../sys/syslimits.js';
+export { ARG_MAX };
 const ITEM_BYTES = (256 - 2) * 4;
 const UNDEFINED = 0xff;         // a one-byte blob that is not JSON: the value undefined
 

@@ -18,13 +18,13 @@
 
 import { k32, H_OFF_GLOBALS } from '../../shared/kmem.js';
 import { NULL } from '../../shared/struct.js';
-import { KG } from '../lwkt/kglobals.js';
+import { KG } from '../sys/kglobals.js';
 import { curthread, mycpu, type Globaldata } from '../lwkt/globaldata.js';
 import { TD } from '../lwkt/thread.js';
 import { KERN, PROC } from '../sys/proc.js';
 import { CTLFLAG_RW, sysctl_int } from './kern_sysctl.js';
 
-const KG_KERN_WORDS = 64;                       // KG.g_kern's size (lwkt/kglobals.ts)
+const KG_KERN_WORDS = 64;                       // KG.g_kern's size (sys/kglobals.ts)
 const KT_WORD = KG.g_kern + KG_KERN_WORDS - 1;  // the flag: g_kern's last word, past KERN
 if (KERN.SIZE >= KG_KERN_WORDS) throw new Error('kern_ktrace: no room for the flag in g_kern');
 

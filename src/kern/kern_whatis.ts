@@ -17,8 +17,8 @@ import { SO, SSB, SEL } from '../sys/socketvar.js';
 import { FILE, DTYPE_SOCKET, FILEDESC, FDNODE } from '../sys/file.js';
 import { PROC } from '../sys/proc.js';
 import { TD } from '../lwkt/thread.js';
-import { MSG, PORT } from '../lwkt/msg.js';
-import { KG } from '../lwkt/kglobals.js';
+import { MSG, PORT } from '../sys/msgport.js';
+import { KG } from '../sys/kglobals.js';
 
 export function hex(p: number): string { return '0x' + (p >>> 0).toString(16); }
 

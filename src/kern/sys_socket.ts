@@ -52,7 +52,8 @@ import { knote_remove, sokqfilter } from './kern_event.js';
 
 import { FIONREAD, FIOSETOWN, FIOGETOWN } from '../sys/file.js';
 export { FIONREAD, FIOSETOWN, FIOGETOWN };
-export const SIOCATMARK = 0x40047307; // _IOR('s', 7, int): at the out-of-band mark?
+import { SIOCATMARK } from '../sys/socket.js';
+export { SIOCATMARK };
 export const SIOCSPGRP = 0x80047308;  // _IOW('s', 8, int): SIGIO process group
 export const SIOCGPGRP = 0x40047309;  // _IOR('s', 9, int)
 

@@ -42,7 +42,7 @@ import { spin_lock, spin_unlock } from '../../shared/spinlock.js';
 import { TAILQ_EMPTY, TAILQ_FIRST, TAILQ_INSERT_TAIL, TAILQ_NEXT, TAILQ_REMOVE } from '../../shared/tailq.js';
 import { zalloc, Z_KMALLOC64 } from '../../shared/zone.js';
 import { DONE_VOID, done_num, is_done, type Blocking } from '../../shared/effect.js';
-import { MSG, PORT, EASYNC, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_SYNC, MPT_THREAD } from '../lwkt/msg.js';
+import { MSG, PORT, EASYNC, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_SYNC, MPT_THREAD } from '../sys/msgport.js';
 import { kstack_alloc, kstack_free } from '../lwkt/lwkt_kstack.js';
 import { TDPRI_KERN_DAEMON, TDF_SYSTHREAD } from '../lwkt/thread.js';
 import type { Globaldata } from '../lwkt/globaldata.js';

@@ -31,6 +31,7 @@
  *    reaches here: no caller passes a null uio, and AF_LOCAL has no out-of-band data).
  */
 
+import { Uio, UIO_READ, UIO_WRITE } from '../sys/uio.js';
 import { FreeList } from '../../shared/freelist.js';
 import { k32, ku8 } from '../../shared/kmem.js';
 import { copyin, copyout } from '../../shared/kview.js';
@@ -96,24 +97,9 @@ import {
   so_pru_send, so_pru_shutdown,
 } from './uipc_msg.js';
 
-/* ---- struct uio (sys/uio.h) and uiomove (kern_subr.c), reduced ---- */
+/* ---- uiomove (kern_subr.c), reduced; struct uio is in sys/uio.ts ---- */
 
-export const UIO_READ = 0;            // kernel to the caller's array (soreceive)
-export const UIO_WRITE = 1;           // the caller's array to the kernel (sosend)
-
-const EMPTY_BYTES = new Uint8Array(0);
-
-/*
- * struct uio: the caller's buffer, the next byte to move (uio_offset) and how many are
- * left (uio_resid).  A caller keeps one and re-initialises it with uio_init per call.
- */
-export class Uio {
-  buf: Uint8Array = EMPTY_BYTES;
-  offset = 0;
-  resid = 0;
-  rw = UIO_WRITE;
-  td: Ptr = NULL;
-}
+export { Uio, UIO_READ, UIO_WRITE };
 
 /* Point uio at len bytes of buf from offset, moving in direction rw; returns uio. */
 export function uio_init(uio: Uio, buf: Uint8Array, offset: number, len: number, rw: number, td: Ptr): Uio {

@@ -36,10 +36,10 @@ import { STAT } from '../sys/stat.js';
 import { done_num, type Blocking } from '../../shared/effect.js';
 import { tsleep, wakeup, wakeup_one, PCATCH } from '../lwkt/kern_synch.js';
 import { kfunc_get } from '../lwkt/kfunc.js';
-import { PORT, MSG } from '../lwkt/msg.js';
+import { PORT, MSG } from '../sys/msgport.js';
 import { lwkt_replymsg } from '../lwkt/lwkt_msgport.js';
 import { sleeplock_lock, sleeplock_try, sleeplock_unlock } from '../lwkt/lwkt_serialize.js';
-import { KG } from '../lwkt/kglobals.js';
+import { KG } from '../sys/kglobals.js';
 import {
   SO, SSB, SEL, SSB_LOCK, SSB_WANT, SSB_WAIT, SSB_SEL, SSB_UPCALL, SSB_AIO, SSB_MEVENT, SSB_NOINTR, SSB_NOTIFY, SB_MAX,
   IPC, M_WAITOK, XSOCKBUF, XSOCKET, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING, SS_ISCONFIRMING,
@@ -67,7 +67,7 @@ import {
 function ipc(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_ipc; }
 
 /*
- * The socket layer's kernel-wide words: kmem's g_ipc block (lwkt/kglobals.ts), the
+ * The socket layer's kernel-wide words: kmem's g_ipc block (sys/kglobals.ts), the
  * tunables first, then what DragonFly keeps in other files' globals.
  */
 export const IPCG = layout('ipc_globals', {
@@ -80,7 +80,7 @@ export const IPCG = layout('ipc_globals', {
   ig_knote_spin: SPINLOCK_WORDS, // knote_spin: every knote, klist and kqueue (kern_event.ts)
   ig_cons_klist: 1,           // the console's knotes (its tty's t_rsel/t_wsel si_note, kern_event.ts)
 });
-const KG_IPC_WORDS = 32;      // KG.g_ipc's size (lwkt/kglobals.ts); IPCG must fit
+const KG_IPC_WORDS = 32;      // KG.g_ipc's size (sys/kglobals.ts); IPCG must fit
 if (IPCG.SIZE > KG_IPC_WORDS) throw new Error('uipc_socket2: IPCG does not fit in g_ipc');
 
 export function ipc_globals(): Ptr { return ipc(); }

@@ -69,7 +69,7 @@ import { free_sockaddr, soclrstate } from './uipc_socket2.js';
 import {
   NM_FFLAGS, NM_REVENT, NM_SO, SO_DISPATCH_BGL, so_dispatch_model, so_pru_notify, so_pru_peeraddr, so_pru_sockaddr,
 } from './uipc_msg.js';
-import { MSG } from '../lwkt/msg.js';
+import { MSG } from '../sys/msgport.js';
 import { kfunc_on_attach, kfunc_register } from '../lwkt/kfunc.js';
 import { O_FBLOCKING, O_FNONBLOCKING, socketops } from './sys_socket.js';
 

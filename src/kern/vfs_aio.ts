@@ -47,15 +47,8 @@ import { fd_fp_locked, fdrop, fhold, fileops_of } from './kern_descrip.js';
 import { psignal } from './kern_proc.js';
 import { soreadable, sowriteable, Uio, uio_init, UIO_READ, UIO_WRITE } from './uipc_socket.js';
 
-/* aio_lio_opcode. */
-export const LIO_NOP = 0;
-export const LIO_WRITE = 1;
-export const LIO_READ = 2;
-/* aio_cancel's results. */
-export const AIO_CANCELED = 1;
-export const AIO_NOTCANCELED = 2;
-export const AIO_ALLDONE = 3;
-export const AIO_LISTIO_MAX = 16;
+import { AIO_ALLDONE, AIO_CANCELED, AIO_LISTIO_MAX, AIO_NOTCANCELED, LIO_NOP, LIO_READ, LIO_WRITE } from '../sys/aio.js';
+export { AIO_ALLDONE, AIO_CANCELED, AIO_LISTIO_MAX, AIO_NOTCANCELED, LIO_NOP, LIO_READ, LIO_WRITE };
 
 /* Limits (vfs.aio.*: C's defaults). */
 const MAX_AIO_QUEUE_PER_PROC = 256;

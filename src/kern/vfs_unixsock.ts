@@ -10,7 +10,7 @@
  * Layout: a node is a kmalloc64 item (VN below); a directory lists its entries through
  * vn_child/vn_next.  The root directory is not a node: it is NS_ROOT (-1), drwxrwxrwt owned
  * by root (like /tmp), with its entry list in the namespace words (NSG) in kmem's g_unp
- * block (lwkt/kglobals.ts).  Every word starts at 0 and an
+ * block (sys/kglobals.ts).  Every word starts at 0 and an
  * all-zero block is an empty namespace, so nothing is set up at boot but the lock's class.
  *
  * Locking: one spinlock (ns_spin) guards the whole tree, every node field and vn_socket.
@@ -52,7 +52,7 @@ import { FILEDESC } from '../sys/file.js';
 import { STAT, S_IFMT, S_IFDIR, S_IFSOCK } from '../sys/stat.js';
 import { AF_LOCAL } from '../sys/socket.js';
 import { SOCKADDR_BYTES } from '../sys/unpcb.js';
-import { KG } from '../lwkt/kglobals.js';
+import { KG } from '../sys/kglobals.js';
 
 /* enum vtype (sys/vnode.h): the two kinds of node this namespace has. */
 export const VNON = 0;
@@ -96,7 +96,7 @@ function vn_zone(namelen: number): number {
 }
 if (VN.vn_name + ((NS_NAME_MAX + 3) >> 2) > 256) throw new Error('vfs_unixsock: a node does not fit a kmalloc256 item');
 
-/* The namespace's kernel-wide words: kmem's g_unp block (lwkt/kglobals.ts). */
+/* The namespace's kernel-wide words: kmem's g_unp block (sys/kglobals.ts). */
 export const NSG = layout('unixsock_globals', {
   ns_spin: SPINLOCK_WORDS, // guards the tree and every node
   ns_root: 1,        // the root directory's first entry

@@ -21,7 +21,8 @@ export {
   F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_SETOWN, FD_CLOEXEC, O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_NONBLOCK,
   O_APPEND, O_ASYNC, FIONBIO, FIOASYNC,
 } from '../sys/file.js';
-export { FIONREAD, FIOSETOWN, FIOGETOWN, SIOCATMARK } from '../kern/sys_socket.js';
+export { FIONREAD, FIOSETOWN, FIOGETOWN } from '../sys/file.js';
+export { SIOCATMARK } from '../sys/socket.js';
 export {
   NSIG, SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGKILL, SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGCONT, SIGCHLD, SIGIO,
   SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2, SIG_DFL, SIG_IGN, SIG_CATCH, SA_RESTART,
@@ -29,8 +30,8 @@ export {
   RLIMIT_NOFILE, RLIMIT_SBSIZE, RLIMIT_VMEM, RLIMIT_AS, RLIM_INFINITY,
   WNOHANG, W_EXITCODE, WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, P_MAXTHREADS,
 } from '../sys/proc.js';
-export { ARG_MAX } from '../kern/kern_exec_args.js';
-export { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, AIO_LISTIO_MAX } from '../kern/vfs_aio.js';
+export { ARG_MAX } from '../sys/syslimits.js';
+export { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, AIO_LISTIO_MAX } from '../sys/aio.js';
 export {
   SCM_RIGHTS, SCM_TIMESTAMP, SCM_CREDS, CMSGCRED_BYTES, CMGROUP_MAX, CMSG_LEN, CMSG_SPACE, cmsgcred_parse,
   scm_rights, cmsg_rights, cmsg_build, type Cmsg, type CmsgCred,

@@ -26,9 +26,9 @@ import { NULL, type Ptr } from '../../shared/struct.js';
 import { panic } from '../../shared/panic.js';
 import { kstr_get } from '../../shared/kstr.js';
 import { TD } from './thread.js';
-import { MSG, PORT, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_NAMES, MPT_NAMES, MPT_THREAD } from './msg.js';
+import { MSG, PORT, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_NAMES, MPT_NAMES, MPT_THREAD } from '../sys/msgport.js';
 import { TOK } from './lwkt_token.js';
-import { KG } from './kglobals.js';
+import { KG } from '../sys/kglobals.js';
 import { kmem_getstr } from '../../shared/kmem.js';
 import { TD_COMM_BYTES, TD_MAXTOKENS } from '../../shared/param.js';
 

@@ -35,9 +35,9 @@ import {
   MSG, PORT, EASYNC, MSGF_DONE, MSGF_REPLY, MSGF_QUEUED, MSGF_SYNC, MSGF_DROPABLE, MSGF_ABORTABLE,
   MSGF_PRIORITY, MSGPORTF_WAITING, MPT_THREAD, MPT_SPIN, MPT_SERIALIZE, MPT_PUTONLY, MPT_REPLYONLY,
   MPT_REPLYONLY_NULL, MPT_NAMES,
-} from './msg.js';
+} from '../sys/msgport.js';
 import { TD, TDF_EXITED } from './thread.js';
-import { KG } from './kglobals.js';
+import { KG } from '../sys/kglobals.js';
 import { mycpu } from './globaldata.js';
 import { crit_enter, crit_exit, lwkt_schedule } from './lwkt_thread.js';
 import { lwkt_send_ipiq3 } from './lwkt_ipiq.js';

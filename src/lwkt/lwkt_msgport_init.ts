@@ -8,7 +8,7 @@ import { k32 } from '../../shared/kmem.js';
 import { NULL, type Ptr } from '../../shared/struct.js';
 import { spin_init } from '../../shared/spinlock.js';
 import { MSG, MSGF_DONE, MSGF_ABORTABLE, PORT, MPT_THREAD, MPT_SPIN, MPT_SERIALIZE, MPT_PUTONLY,
-  MPT_REPLYONLY, MPT_REPLYONLY_NULL, MPT_PANIC } from './msg.js';
+  MPT_REPLYONLY, MPT_REPLYONLY_NULL, MPT_PANIC } from '../sys/msgport.js';
 
 function port_clear(port: Ptr, type: number): void {
   k32.fill(0, port, port + PORT.SIZE);

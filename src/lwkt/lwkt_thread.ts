@@ -44,7 +44,7 @@ import { kbugs } from '../../shared/cpu.js';
 import { bug_hit, BUG_TOKEN_HELD_ACROSS_BLOCK } from '../../shared/fail.js';
 import { callout_run_due } from './kern_timeout.js';
 import { lwkt_initport_thread } from './lwkt_msgport_init.js';
-import { PORT } from './msg.js';
+import { PORT } from '../sys/msgport.js';
 
 /* ---- run queues (owner CPU only): a TAILQ per priority in the CPU's pcpu words ---- */
 

@@ -33,7 +33,7 @@ import { KASSERT, panic } from '../../shared/panic.js';
 import { TD, TDF_TOKWAIT } from './thread.js';
 import { mycpu } from './globaldata.js';
 import { cpu_kick } from './lwkt_ipiq.js';
-import { KG } from './kglobals.js';
+import { KG } from '../sys/kglobals.js';
 
 export const TOK = layout('lwkt_token', {
   t_owner: 1,      // thread holding it, or 0

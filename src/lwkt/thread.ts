@@ -7,7 +7,7 @@
 import { layout } from '../../shared/struct.js';
 import { TD_COMM_BYTES, TD_KSTACK_WORDS, TD_MAXTOKENS } from '../../shared/param.js';
 import { flag_names } from '../../shared/struct.js';
-import { PORT } from './msg.js';
+import { PORT } from '../sys/msgport.js';
 
 export const TD = layout('thread', {
   // Identity; written at creation.

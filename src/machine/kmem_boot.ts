@@ -16,11 +16,11 @@ import { ZD, zone_format, NZONES_STD, Z_FILE, Z_CLUSTER } from '../../shared/zon
 import { MB } from '../sys/mbuf.js';
 import { cpu_attach, set_mycpuid } from '../../shared/cpu.js';
 import { TD } from '../lwkt/thread.js';
-import { MSG, PORT } from '../lwkt/msg.js';
+import { MSG, PORT } from '../sys/msgport.js';
 import { CALLOUT } from '../lwkt/kern_timeout.js';
 import { ipiq_ring_words } from '../lwkt/lwkt_ipiq.js';
 import { lwkt_token_init } from '../lwkt/lwkt_token.js';
-import { GLOBALS_WORDS, KG } from '../lwkt/kglobals.js';
+import { GLOBALS_WORDS, KG } from '../sys/kglobals.js';
 import { kfunc_attach } from '../lwkt/kfunc.js';
 import { ipc_init } from '../kern/uipc_socket2.js';
 import { kmem_bootid_next, kmem_sab_get } from './kmem_pool.js';

@@ -25,7 +25,7 @@ import { ZD, Z_THREAD, zone_item_live } from '../../shared/zone.js';
 import { TD_COMM_BYTES } from '../../shared/param.js';
 import { TD, TDF_BLOCKED, TDF_RUNNING, TDF_SYSTHREAD, TDF_TOKWAIT, TDF_TSLEEPQ, TDPRI_IDLE_THREAD, thread_state_name } from '../lwkt/thread.js';
 import { TOK } from '../lwkt/lwkt_token.js';
-import { MSG, PORT, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_NAMES, MPT_NAMES, MPT_THREAD } from '../lwkt/msg.js';
+import { MSG, PORT, MSGF_DONE, MSGF_QUEUED, MSGF_REPLY, MSGF_NAMES, MPT_NAMES, MPT_THREAD } from '../sys/msgport.js';
 import { PROC } from '../sys/proc.js';
 import { SO, SSB, SSB_LOCK, SSB_NAMES } from '../sys/socketvar.js';
 import { hex, socket_of, thread_label, whatis } from '../kern/kern_whatis.js';

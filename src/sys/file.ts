@@ -10,7 +10,7 @@
 
 import { layout, flag_names, type Ptr } from '../../shared/struct.js';
 import type { Blocking } from '../../shared/effect.js';
-import type { Uio } from '../kern/uipc_socket.js';
+import type { Uio } from './uio.js';
 
 /* ---- struct file ---- */
 
@@ -105,7 +105,7 @@ export const UF_RESERVED = 0x100;    // here: DragonFly's fdnode.reserved (fallo
  * called with yield*.  Each returns an errno, except fo_poll which returns the ready
  * events.  The caller holds a reference to fp for the call's duration.  Arguments that
  * are structures (ioctl data, struct stat) are kmem pointers, as in C; struct uio is the
- * socket layer's Uio (uipc_socket.ts), which names the caller's Uint8Array.
+ * struct uio (sys/uio.ts), which names the caller's Uint8Array.
  */
 export interface Fileops {
   readonly fo_name: string;          // registration name; its kstr id goes in f_ops

@@ -13,7 +13,7 @@
 
 import { layout, type Ptr } from '../../shared/struct.js';
 import { k32, H_OFF_GLOBALS } from '../../shared/kmem.js';
-import { KG } from '../lwkt/kglobals.js';
+import { KG } from './kglobals.js';
 
 /* ---- resource limits (sys/resource.h) ---- */
 
@@ -166,9 +166,9 @@ export function WEXITSTATUS(st: number): number { return (st >> 8) & 0xff; }
 export function WIFSIGNALED(st: number): boolean { return (st & 0x7f) !== 0 && (st & 0x7f) !== 0x7f; }
 export function WTERMSIG(st: number): number { return st & 0x7f; }
 
-const KG_KERN_WORDS = 64;            // KG.g_kern's size (lwkt/kglobals.ts); KERN must fit
+const KG_KERN_WORDS = 64;            // KG.g_kern's size (sys/kglobals.ts); KERN must fit
 
-/* ---- the kern layer's kernel-wide words, in kmem's g_kern block (lwkt/kglobals.ts) ---- */
+/* ---- the kern layer's kernel-wide words, in kmem's g_kern block (sys/kglobals.ts) ---- */
 
 
 /*

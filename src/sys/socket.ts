@@ -80,3 +80,6 @@ export const LOCAL_PEERCRED = 0x001;
 export const SUN_PATH_MAX = 104;
 export const SOCK_MAXADDRLEN = 255;
 export const SUN_NAME_MAX = SOCK_MAXADDRLEN - 2;
+
+/* sys/sockio.h: at the out-of-band mark? (_IOR('s', 7, int)) */
+export const SIOCATMARK = 0x40047307;

@@ -13,7 +13,7 @@ import { NULL } from '../../shared/struct.js';
 import { spin_init, spin_trylock, spin_lock_contested, spin_unlock } from '../../shared/spinlock.js';
 import type { Blocking } from '../../shared/effect.js';
 import { curthread } from '../lwkt/globaldata.js';
-import { MSG } from '../lwkt/msg.js';
+import { MSG } from '../sys/msgport.js';
 import { lwkt_yield } from '../lwkt/lwkt_thread.js';
 import { tsleep, wakeup } from '../lwkt/kern_synch.js';
 import { lwkt_gettoken, lwkt_reltoken, lwkt_token_init, get_mplock, rel_mplock } from '../lwkt/lwkt_token.js';

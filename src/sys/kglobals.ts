@@ -5,7 +5,7 @@
  */
 
 import { layout } from '../../shared/struct.js';
-import { PORT } from './msg.js';
+import { PORT } from './msgport.js';
 
 export const KG = layout('kglobals', {
   g_bgl: 4,                 // the big global lock, a token (lwkt_token.ts TOK)
