@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENGINES, machine, down } from './helpers.js';
+import { ENGINES, machine, down, downFailed } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -150,4 +150,17 @@ describe('Ctrl-C', () => {
     expect(r.code).toBe(130);
     expect(r.out).toMatch(/interrupted; the seeds that finished:\n[\s\S]*seeds: \d+ run, \d+ passed, 0 failed/);
   });
+});
+
+describe('a program started with spawn instead of spawnProcess', () => {
+  for (const engine of ENGINES) {
+    it(`is named as the likely mistake (${engine})`, async () => {
+      const m = await machine({ engine, cpus: 1 });
+      const t = await m.spawn({ cpu: 0, module: join(dir, 'prog.ts'), export: 'main' });
+      const e = (await m.join(t).then(() => null, (x: unknown) => x)) as Error;
+      expect(e.message).toContain("reading 'socketpair'");
+      expect(e.message).toContain('start it with spawnProcess');
+      await downFailed(m);
+    });
+  }
 });

@@ -17,6 +17,7 @@
  * (IPIs and callouts with nothing to run); neither ever blocks the host thread.
  */
 
+import { SYSCALL_NAMES } from '../sys/syscall.js';
 import { sched_want, sp_fine, SP_CRIT_EXIT } from './lwkt_schedpt.js';
 import { k32, kf64, H_NEXT_TID, H_LIVE, ku8 } from '../../shared/kmem.js';
 import { PC, CPUSTATE_RUN, CPUSTATE_IDLE } from '../../shared/pcpu.js';
@@ -367,7 +368,7 @@ function cpu_resume(gd: Globaldata, td: Ptr): void {
     if (e instanceof Error && (e.name === 'KernelPanic' || e.name === 'KernelHalt')) throw e;
     // A kernel thread that throws panics the machine.
     const err = e instanceof Error ? e : new Error(String(e));
-    const p = new Error(`thread '${td_name(td)}' (id ${k32[td + TD.td_id]}) threw: ${err.message}`);
+    const p = new Error(`thread '${td_name(td)}' (id ${k32[td + TD.td_id]}) threw: ${err.message}${spawn_hint(err)}`);
     p.name = 'KernelPanic';
     p.stack = err.stack;
     throw p;
@@ -388,6 +389,16 @@ export const EV_EXIT = 3;
  * Hash (and with traceLog, log) how a resume ended: the effect, or for an EFF_STEP at a
  * scheduling point the point's kind and argument.
  */
+/*
+ * A kernel thread that reads a system call off an undefined first argument is most likely
+ * a program started with spawn, which passes no Sys: say so.
+ */
+function spawn_hint(e: Error): string {
+  const m = /Cannot read properties of (?:undefined|null) \(reading '([\w$]+)'\)/.exec(e.message);
+  return m !== null && (SYSCALL_NAMES.includes(m[1]) || m[1] === 'print')
+    ? ` (a program? start it with spawnProcess, which gives it its Sys; spawn starts a kernel thread)` : '';
+}
+
 function trace_event(gd: Globaldata, td: Ptr, what: number): void {
   let arg = 0;
   const kind = gd.sp_kind;
