@@ -9,7 +9,8 @@ import {
   SCM_RIGHTS, scm_rights, cmsg_rights, type Cmsg, EVFILT_READ, EV_ADD, EV_EOF,
 } from '../libc/index.js';
 import type { Blocking } from '../kernel.js';
-import { connect_retry, read_full, recv_checksum, send_xorshift } from '../libc/libsim.js';
+import { connect_retry, fnv1a, FNV_BASIS, read_full, send_xorshift } from '../libc/libsim.js';
+import { k32 } from '../../shared/kmem.js';
 
 export const SCENARIO_PROGS = import.meta.url;
 
@@ -20,12 +21,19 @@ const hex = (h: number): string => `0x${(h >>> 0).toString(16).padStart(8, '0')}
 /* ---- stream: checksummed bytes from a client to a server ---- */
 
 /* Accept one connection on path, take everything it sends, answer [total, checksum]. */
-export function* stream_server(sys: Sys, path: string): Blocking<number[]> {
+export function* stream_server(sys: Sys, path: string, progress = 0): Blocking<number[]> {
   const s = yield* sys.socket(AF_LOCAL, SOCK_STREAM);
   yield* sys.bind(s, path);
   yield* sys.listen(s, 5);
   const c = yield* sys.accept(s);
-  const [total, h] = yield* recv_checksum(sys, c, new Uint8Array(16384));
+  // The bytes so far go to a kmem word the host reads for its progress line (when given).
+  const buf = new Uint8Array(16384);
+  let total = 0, h = FNV_BASIS;
+  for (let n; (n = yield* sys.recv(c, buf)) !== 0; ) {
+    total += n;
+    h = fnv1a(h, buf, n);
+    if (progress !== 0) Atomics.store(k32, progress, Math.min(total, 0x7fffffff));
+  }
   const reply = new Uint8Array(8);
   const dv = new DataView(reply.buffer);
   dv.setUint32(0, total);

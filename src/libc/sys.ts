@@ -1305,19 +1305,34 @@ export class Sys {
     const kg = kern_globals();
     let e = 0;
     spin_lock(kg + KERN.kg_proc_spin);
-    let q = k32[kg + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1))];
-    while (q !== NULL && k32[q + PROC.p_pid] !== pid) q = k32[q + PROC.p_hash];
-    if (q === NULL || k32[q + PROC.p_stat] !== SACTIVE) {
+    const q = this.pfind_locked(kg, pid);
+    if (q === NULL) {
       e = ESRCH;
     } else {
       spin_lock(q + PROC.p_spin);
-      const qr = k32[k32[q + PROC.p_ucred] + UCRED.cr_ruid];
+      const may = Sys.cansignal(ruid, euid, q);
       spin_unlock(q + PROC.p_spin);
-      if (euid !== 0 && ruid !== qr && euid !== qr) e = EPERM;
+      if (!may) e = EPERM;
       else if (sig !== 0) psignal(q, sig);   // under kg_proc_spin: q cannot be freed meanwhile
     }
     spin_unlock(kg + KERN.kg_proc_spin);
     this.ret('kill', e);
+  }
+
+  /* The active process pid, or NULL (pfind; kg_proc_spin held). */
+  private pfind_locked(kg: Ptr, pid: number): Ptr {
+    let q = k32[kg + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1))];
+    while (q !== NULL && k32[q + PROC.p_pid] !== pid) q = k32[q + PROC.p_hash];
+    return q !== NULL && k32[q + PROC.p_stat] === SACTIVE ? q : NULL;
+  }
+
+  /*
+   * May a caller with real and effective uids ruid, euid (read before any lock: q may be
+   * ourselves) signal q (its p_spin held)?  Root, or either uid is q's real uid.
+   */
+  private static cansignal(ruid: number, euid: number, q: Ptr): boolean {
+    const qr = k32[k32[q + PROC.p_ucred] + UCRED.cr_ruid];
+    return euid === 0 || ruid === qr || euid === qr;
   }
 
   /*
@@ -1337,19 +1352,17 @@ export class Sys {
     const kg = kern_globals();
     let e = 0;
     spin_lock(kg + KERN.kg_proc_spin);
-    let q = k32[kg + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1))];
-    while (q !== NULL && k32[q + PROC.p_pid] !== pid) q = k32[q + PROC.p_hash];
-    if (q === NULL || k32[q + PROC.p_stat] !== SACTIVE) {
+    const q = this.pfind_locked(kg, pid);
+    if (q === NULL) {
       e = ESRCH;
     } else {
       spin_lock(q + PROC.p_spin);
-      const qr = k32[k32[q + PROC.p_ucred] + UCRED.cr_ruid];
       let td = NULL;
       for (let i = 0; i < k32[q + PROC.p_nthreads] && td === NULL; i++) {
         const t = k32[q + PROC.p_threads + i];
         if (k32[t + TD.td_id] === tid) td = t;
       }
-      if (euid !== 0 && ruid !== qr && euid !== qr) e = EPERM;
+      if (!Sys.cansignal(ruid, euid, q)) e = EPERM;
       else if (td === NULL) e = ESRCH;
       else if (sig !== 0) {
         const bit = sigbit(sig), ps = q + PROC.p_sigacts;
