@@ -70,8 +70,10 @@ async function demo(m: Machine, cfg: DemoConfig, io: DemoIO): Promise<number> {
   const sample = (): void => {
     m.stats().cpus.forEach((c, i) => { peak[i] = Math.max(peak[i], c.threads); });
   };
+  // Once the time is up the threads wind down (with many CPUs on few cores that takes a
+  // while): the line then says how many are still running.
   const progress = startProgress({ stream: io.err, label: virtual ? 'demo (virtual time)' : 'demo', totalNs: ns,
-    now: () => now() - t0, onTick: sample });
+    now: () => now() - t0, onTick: sample, after: () => `waiting for its threads to finish (${m.stats().liveThreads} still running)` });
   let res: DemoResults;
   try {
     res = await joinDemo(m, threads);

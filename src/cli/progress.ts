@@ -15,6 +15,7 @@ export interface ProgressOptions {
   totalNs: number;
   now: () => number;           // ns elapsed since the run started
   onTick?: () => void;
+  after?: () => string;        // once the time is up: what the run is still waiting for
 }
 
 export interface Progress {
@@ -25,8 +26,10 @@ export function startProgress(o: ProgressOptions): Progress {
   const tty = o.stream.isTTY === true;
   let ticks = 0;
   const line = (): string => {
-    const t = Math.min(o.now(), o.totalNs);
-    return `${o.label}: ${fmtSeconds(t)} / ${fmtSeconds(o.totalNs)}`;
+    const elapsed = o.now();
+    const t = Math.min(elapsed, o.totalNs);
+    const tail = elapsed >= o.totalNs && o.after !== undefined ? `, ${o.after()}` : '';
+    return `${o.label}: ${fmtSeconds(t)} / ${fmtSeconds(o.totalNs)}${tail}`;
   };
   const timer = setInterval(() => {
     o.onTick?.();
