@@ -43,13 +43,13 @@ import { curthread, type ThreadGen } from '../lwkt/globaldata.js';
 import { wakeup } from '../lwkt/kern_synch.js';
 import { DTYPE_CONSOLE, FILE, FREAD, FWRITE } from '../sys/file.js';
 import { PROC, SIGABRT, W_EXITCODE, WEXITSTATUS, WIFSIGNALED, WTERMSIG } from '../sys/proc.js';
-import { Sys } from '../libc/sys.js';
-import { ProcessExit, ProcessKilled, SIGNAMES } from '../libc/errors.js';
 import { DUP_FIXED, falloc, fdrop, fsetfd, kern_dup } from './kern_descrip.js';
 import { proc_attach_thread, proc_create, proc_detach_thread } from './kern_proc.js';
 import { exit1, exit_chan, proc_exit, proc_exit_wait } from './kern_exit.js';
 import { exec_set_bodies, is_program, thread_done, type Handlers, type ProgramFn } from './kern_fork.js';
 import { exec_args_copyin } from './kern_exec_args.js';
+import { signal_message } from '../sys/proc.js';
+import { panic } from '../../shared/panic.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SYSCALL_NAMES } from '../sys/syscall.js';
@@ -58,6 +58,22 @@ function is_generator_object(v: unknown): boolean {
   return typeof v === 'object' && v !== null && typeof (v as Generator).next === 'function' && typeof (v as Generator).throw === 'function';
 }
 import { consoleops } from './sys_console.js';
+
+/*
+ * What the kernel knows of a program's system-call object (libc's Sys): whether a signal
+ * killed its thread or its process exited, and its scratch item to free.  libc registers
+ * the constructor (exec_set_image), as the kernel would load an image's entry point:
+ * kern sits below libc and imports none of it.  The machine layer loads libc in every
+ * isolate that runs CPUs.
+ */
+export interface ExecImage { killedBy: number; exited: boolean; release(): Ptr }
+type ImageMaker = (p: Ptr, td: Ptr, w: Ptr, handlers: Handlers) => ExecImage;
+let make_image: ImageMaker | null = null;
+export function exec_set_image(f: ImageMaker): void { make_image = f; }
+function exec_image(p: Ptr, td: Ptr, w: Ptr, handlers: Handlers): ExecImage {
+  if (make_image === null) return panic('kern_exec: no program interface loaded (libc/sys.ts)');
+  return make_image(p, td, w, handlers);
+}
 
 /* What proc_exec returns for a killed process (plain data: it crosses to the host). */
 export const EXEC_KILLED = '__lwkt_sim_killed__';
@@ -118,7 +134,7 @@ function program_hint(e: Error): string {
     try { line = readFileSync(file.startsWith('file:') ? fileURLToPath(file) : file, 'utf8').split('\n')[Number(frame[2]) - 1] ?? ''; } catch { /* no source */ }
   }
   const call = /\bsys\.([A-Za-z_$][\w$]*)\s*\(/.exec(line) ?? /\bsys\.([A-Za-z_$][\w$]*) is not a function/.exec(e.message);
-  if (call !== null && typeof (Sys.prototype as unknown as Record<string, unknown>)[call[1]] !== 'function') {
+  if (call !== null && !SYSCALL_NAMES.includes(call[1]) && call[1] !== 'print') {
     const near = SYSCALL_NAMES.concat(['print']).map((n) => [n, edit_distance(n, call[1])] as const).sort((a, b) => a[1] - b[1])[0];
     return ` (Sys has no method '${call[1]}'${near[1] <= 2 ? `: did you mean '${near[0]}'?` : ''})`;
   }
@@ -182,7 +198,7 @@ class Relay extends Resumable<unknown> {
  * Drive the program's generator in this thread: its yields must be the kernel's
  * effects.  Never throws but for a kernel panic.  Blocks.
  */
-function* run_program(sys: Sys, fn: ProgramFn, args: unknown[]): Blocking<RunResult> {
+function* run_program(sys: ExecImage, fn: ProgramFn, args: unknown[]): Blocking<RunResult> {
   const run: RunResult = { how: RUN_RETURNED, value: undefined, why: '' };
   try {
     const gen = fn(sys, ...args) as Generator<unknown, unknown, unknown>;
@@ -205,8 +221,8 @@ function* run_program(sys: Sys, fn: ProgramFn, args: unknown[]): Blocking<RunRes
     }
   } catch (e) {
     if (e instanceof Error && (e.name === 'KernelPanic' || e.name === 'KernelHalt')) throw e;
-    if (e instanceof ProcessExit) run.how = RUN_EXITED;
-    else if (e instanceof ProcessKilled) run.how = RUN_KILLED;
+    if (e instanceof Error && e.name === 'ProcessExit') run.how = RUN_EXITED;
+    else if (e instanceof Error && e.name === 'ProcessKilled') run.how = RUN_KILLED;
     else {
       run.how = RUN_THREW;
       run.why = `killed: program threw ${describe(e)}`;
@@ -219,7 +235,7 @@ function* run_program(sys: Sys, fn: ProgramFn, args: unknown[]): Blocking<RunRes
 }
 
 /* Start the exit of p for how run ended.  True when this call set the status (the first). */
-function run_exit1(p: Ptr, td: Ptr, sys: Sys, run: RunResult): boolean {
+function run_exit1(p: Ptr, td: Ptr, sys: ExecImage, run: RunResult): boolean {
   switch (run.how) {
     case RUN_RETURNED: {
       const v = run.value;
@@ -227,7 +243,7 @@ function run_exit1(p: Ptr, td: Ptr, sys: Sys, run: RunResult): boolean {
     }
     case RUN_KILLED:
       if (!exit1(p, td, W_EXITCODE(0, sys.killedBy))) return false;
-      why_killed.set(why_key(p), new ProcessKilled(sys.killedBy).message);
+      why_killed.set(why_key(p), signal_message(sys.killedBy));
       return true;
     case RUN_THREW:
       if (!exit1(p, td, W_EXITCODE(0, SIGABRT))) return false;
@@ -253,7 +269,7 @@ function* proc_main(p: Ptr, fn: ProgramFn, args: unknown[], what: string, handle
     first = exit1(p, td, W_EXITCODE(0, SIGABRT));
     if (first) why_killed.set(why_key(p), run.why);
   } else {
-    const sys = new Sys(p, td, w, handlers !== null ? handlers.slice() : []);
+    const sys = exec_image(p, td, w, handlers !== null ? handlers.slice() : []);
     run = yield* run_program(sys, fn, args);
     first = run_exit1(p, td, sys, run);
     yield* proc_exit_wait(p);
@@ -267,7 +283,7 @@ function* proc_main(p: Ptr, fn: ProgramFn, args: unknown[], what: string, handle
   yield* proc_exit(p);
   if (WIFSIGNALED(xstat)) {
     const sig = WTERMSIG(xstat);
-    return killed(pid, sig, `process ${pid} (${what}) ${why ?? new ProcessKilled(sig).message}`);
+    return killed(pid, sig, `process ${pid} (${what}) ${why ?? signal_message(sig)}`);
   }
   return first && run.how === RUN_RETURNED ? run.value : WEXITSTATUS(xstat);
 }
@@ -284,7 +300,7 @@ function* proc_thread(p: Ptr, slot: number, fn: ProgramFn, args: unknown[], hand
   if (w === NULL) {
     if (exit1(p, td, W_EXITCODE(0, SIGABRT))) why_killed.set(why_key(p), 'killed: a thread had no memory for its system-call area');
   } else {
-    const sys = new Sys(p, td, w, handlers ?? []);
+    const sys = exec_image(p, td, w, handlers ?? []);
     const run = yield* run_program(sys, fn, args);
     if (run.how === RUN_RETURNED) {
       res = exec_args_copyin(run.value);
@@ -331,4 +347,4 @@ export function* proc_exec(fn: ProgramFn, uid: number, args: unknown[], what: st
   return yield* proc_main(p, fn, args, what, null);
 }
 
-export { SIGNAMES };
+export { SIGNAMES } from '../sys/proc.js';

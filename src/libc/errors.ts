@@ -5,6 +5,7 @@
  */
 
 import { errno_name } from '../../shared/errno.js';
+import { SIGNAMES, signal_message } from '../sys/proc.js';
 
 export class SysError extends Error {
   override name = 'SysError';
@@ -31,7 +32,7 @@ export class ProcessKilled extends Error {
   override name = 'ProcessKilled';
   readonly signal: number;
   constructor(sig: number) {
-    super(`killed by signal ${sig}${SIGNAMES[sig] !== undefined ? ` (${SIGNAMES[sig]})` : ''}`);
+    super(signal_message(sig));
     this.signal = sig;
   }
 }
@@ -49,10 +50,4 @@ export class ProcessExit extends Error {
   }
 }
 
-export const SIGNAMES: Record<number, string> = {
-  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGEMT', 8: 'SIGFPE',
-  9: 'SIGKILL', 10: 'SIGBUS', 11: 'SIGSEGV', 12: 'SIGSYS', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',
-  16: 'SIGURG', 17: 'SIGSTOP', 18: 'SIGTSTP', 19: 'SIGCONT', 20: 'SIGCHLD', 21: 'SIGTTIN', 22: 'SIGTTOU',
-  23: 'SIGIO', 24: 'SIGXCPU', 25: 'SIGXFSZ', 26: 'SIGVTALRM', 27: 'SIGPROF', 28: 'SIGWINCH', 29: 'SIGINFO',
-  30: 'SIGUSR1', 31: 'SIGUSR2',
-};
+export { SIGNAMES };

@@ -64,6 +64,7 @@ import {
   type Handlers, type ProgramFn,
 } from '../kern/kern_fork.js';
 import { exec_args_copyout, exec_args_free } from '../kern/kern_exec_args.js';
+import { exec_set_image } from '../kern/kern_exec.js';
 import { SCM_RIGHTS, cmsg_copyin, cmsg_copyin_raw, cmsg_copyout, cmsg_copyout_raw, cmsg_rights, type Cmsg } from '../kern/uipc_cmsg.js';
 import { ACCEPT_FILTER_ARG_BYTES, ACCF_NAME_BYTES } from '../kern/uipc_accf.js';
 import { LIO_READ, LIO_WRITE, aio_aqueue, aio_cancel, aio_error, aio_return, aio_suspend } from '../kern/vfs_aio.js';
@@ -1542,3 +1543,6 @@ function utf8_into(s: string, dst: Uint8Array): number {
 }
 
 syscall_install(Sys);
+
+// The kernel makes a program's Sys through this (kern_exec.ts: kern imports no libc).
+exec_set_image((p, td, w, handlers) => new Sys(p, td, w, handlers));

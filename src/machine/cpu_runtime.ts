@@ -14,6 +14,7 @@ import { netisr_cpu_init } from '../kern/uipc_msg.js';
 import { unp_gc_cpu_init } from '../kern/uipc_usrreq_rights.js';
 import '../net/accf_data.js';      // the accept filters, compiled in (DragonFly loads them as modules)
 import '../net/accf_http.js';
+import '../libc/sys.js';           // the program interface: kern_exec makes each program's Sys through it
 import { is_program, proc_exec, type ProgramFn } from '../kern/kern_exec.js';
 
 export function cpu_bringup(cpuid: number, hooks: CpuHooks): Globaldata {

@@ -198,3 +198,17 @@ if ((PROC.p_rlimit & 1) !== 0 || (RLIMIT.SIZE & 1) !== 0) throw new Error('sys/p
 
 /* The g_kern block of the attached machine. */
 export function kern_globals(): Ptr { return k32[H_OFF_GLOBALS] + KG.g_kern; }
+
+/* The signals by number, as programs and reports name them. */
+export const SIGNAMES: Record<number, string> = {
+  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGEMT', 8: 'SIGFPE',
+  9: 'SIGKILL', 10: 'SIGBUS', 11: 'SIGSEGV', 12: 'SIGSYS', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',
+  16: 'SIGURG', 17: 'SIGSTOP', 18: 'SIGTSTP', 19: 'SIGCONT', 20: 'SIGCHLD', 21: 'SIGTTIN', 22: 'SIGTTOU',
+  23: 'SIGIO', 24: 'SIGXCPU', 25: 'SIGXFSZ', 26: 'SIGVTALRM', 27: 'SIGPROF', 28: 'SIGWINCH', 29: 'SIGINFO',
+  30: 'SIGUSR1', 31: 'SIGUSR2',
+};
+
+/* How a process killed by sig is described ('killed by signal 13 (SIGPIPE)'). */
+export function signal_message(sig: number): string {
+  return `killed by signal ${sig}${SIGNAMES[sig] !== undefined ? ` (${SIGNAMES[sig]})` : ''}`;
+}
