@@ -172,6 +172,9 @@ describe.each(ENGINES)('%s: spawn and spawnProcess options', (engine) => {
       expect(gone.message).not.toMatch(/modules\.js/);
       const rel = await err({ module: './nonexistent/prog.js', export: ex });
       expect(rel.message).toBe(`${fn}: module ./nonexistent/prog.js (${process.cwd()}/nonexistent/prog.js) does not exist`);
+      const pkg = (await call({ module: 'no-such-package-xyz', export: ex }).then(() => null, (x: unknown) => x)) as Error;
+      expect(pkg.message).toContain("module 'no-such-package-xyz' not found");
+      expect(pkg.message).not.toMatch(/modules\.js/);
       expect((await err({ module: PROGS, export: ex, argz: [] })).message)
         .toMatch(new RegExp(`^${fn}: unknown option 'argz'; the options are cpu, module, export, args, `));
       await expect(call(null)).rejects.toThrow(TypeError);

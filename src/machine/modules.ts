@@ -55,6 +55,11 @@ export async function import_module(url: string): Promise<Record<string, unknown
     return (await import(url)) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof SyntaxError) throw syntax_error_at(url, e);
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && !url.startsWith('file:') && !url.startsWith('node:')) {
+      // Node names the importer (this file); name what the user gave instead.
+      throw new TypeError(`module '${url}' not found: a package name resolves from lwkt-sim's own folder; ` +
+        `give a file path (absolute, or ./relative to the working directory) or a file: URL`);
+    }
     if ((e as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(new URL(url, 'file:///').pathname)) throw e;
     ts_loader ??= import('tsx/esm/api').then((t) => { t.register(); });
     await ts_loader;
