@@ -29,7 +29,7 @@ export async function boot(options?: BootOptions): Promise<Machine> {
   const ipi = opts.ipi ?? 'sab';
   if (ipi !== 'sab' && ipi !== 'messageport') throw new RangeError(`boot: ipi must be 'sab' or 'messageport'`);
   const dispatch = opts.dispatch ?? 'bgl';
-  if (dispatch !== 'bgl' && dispatch !== 'netisr' && dispatch !== 'mpsafe') throw new RangeError(`boot: dispatch must be 'bgl', 'netisr' or 'mpsafe', not ${String(dispatch)}`);
+  if (dispatch !== 'bgl' && dispatch !== 'netisr' && dispatch !== 'mpsafe') throw new RangeError(`boot: dispatch must be 'bgl' or 'netisr' (or 'mpsafe', which routes requests as DragonFly's later kernels do but has no AF_LOCAL locks of its own yet), not ${String(dispatch)}`);
   const memory = opts.memory ?? 64 * 1024 * 1024;
   if (!Number.isInteger(memory) || memory <= 0) throw new RangeError('boot: memory must be a positive number of bytes');
   const maxsockets = opts.maxsockets ?? 0;
