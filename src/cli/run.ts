@@ -6,7 +6,7 @@
  * 0, or 1 when the scenario's own check failed.  The machine is always shut down.
  */
 
-import cliProgress from 'cli-progress';
+import { startCountBar } from './progress.js';
 import { inspect } from 'node:util';
 import type { Machine, MachineStats } from '../machine/machine.js';
 import { PanicError } from '../machine/dump.js';
@@ -92,27 +92,6 @@ function peakSampler(m: Machine): { peak: number[]; stop: () => void } {
   return { peak, stop: () => { clearInterval(timer); } };
 }
 
-/*
- * Bytes received against the total, on stderr: a live bar on a terminal (cli-progress),
- * one line a second elsewhere.  The run's tables stay on stdout.
- */
-function startByteProgress(stream: NodeJS.WriteStream, label: string, total: number, now: () => number): { stop(): void } {
-  const t0 = performance.now();
-  if (stream.isTTY === true) {
-    const bar = new cliProgress.SingleBar({ format: `${label} {bar} {percentage}% | {value}/{total} bytes | {secs} s`,
-      barCompleteChar: '#', barIncompleteChar: '.', hideCursor: true, stream, fps: 5 });
-    bar.start(total, 0, { secs: '0.0' });
-    const timer = setInterval(() => bar.update(now(), { secs: ((performance.now() - t0) / 1e3).toFixed(1) }), 200);
-    timer.unref();
-    return { stop() { clearInterval(timer); bar.stop(); } };
-  }
-  const timer = setInterval(() => {
-    stream.write(`${label}: ${fmtCount(now())} / ${fmtCount(total)} bytes received, ${((performance.now() - t0) / 1e3).toFixed(1)} s\n`);
-  }, 1000);
-  timer.unref();
-  return { stop() { clearInterval(timer); } };
-}
-
 /* A join that does not throw for a killed process (a PanicError still does). */
 async function settle(m: Machine, id: number): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
   try {
@@ -165,8 +144,19 @@ async function runStream(m: Machine, cfg: RunConfig, say: Say): Promise<number> 
   const cli = await spawn(m, 0, 'stream_client', [path, cfg.bytes, 12345], 1000);
   const sampler = peakSampler(m);
   const kmem = new Int32Array(m.kmem);
-  const bar = startByteProgress(process.stderr, 'stream', cfg.bytes, () => Atomics.load(kmem, word));
-  const [c, s] = await Promise.all([settle(m, cli), settle(m, srv)]).finally(() => { sampler.stop(); bar.stop(); });
+  // Bytes received against the total, on stderr while the stream runs.
+  const bar = startCountBar(process.stderr, 'stream {bar} {percentage}% | {value}/{total} bytes | {secs} s',
+    (v, t, f) => `stream: ${fmtCount(v)} / ${fmtCount(t)} bytes received, ${f.secs} s`);
+  const t0 = performance.now();
+  const tick = setInterval(() => {
+    bar.update(Atomics.load(kmem, word), cfg.bytes, { secs: ((performance.now() - t0) / 1e3).toFixed(1) });
+  }, 200);
+  tick.unref();
+  const [c, s] = await Promise.all([settle(m, cli), settle(m, srv)]).finally(() => {
+    sampler.stop();
+    clearInterval(tick);
+    bar.stop();
+  });
   const after = m.stats();
   say();
   say(consoleBlock(m));

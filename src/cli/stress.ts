@@ -10,15 +10,16 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { NCPU_MAX } from '../../shared/param.js';
 import { stress, type StressResult } from '../stress/runner.js';
 import { run_stress_seed, type SeedOutcome } from '../stress/seed_run.js';
 import { DEFAULT_SETTINGS, MODELS, format_fault_rates, parse_fault_rates, type FaultSpec, type StressSettings } from '../stress/settings.js';
 import { summarize, type StressSummary } from '../stress/summary.js';
 import { WORKLOADS } from '../stress/workloads/index.js';
-import { INJECTABLE_BUGS, FAULT_SITES } from '../stress/kernel_knobs.js';
+import { INJECT_BUGS, FAULT_SITES } from '../kern/kern_fail.js';
 import { fmtCount } from './format.js';
+import { startCountBar } from './progress.js';
+import { format_faults } from '../stress/swarm.js';
 import { decode_choices } from '../machine/shrink_schedule.js';
 import { parseInteger, parseSeed, parseSeconds, USAGE_EXIT } from './options.js';
 
@@ -91,7 +92,7 @@ function parseFaults(v: string): FaultSpec {
 function parseBugs(v: string): string[] {
   const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
   for (const n of names) {
-    if (!INJECTABLE_BUGS.includes(n)) throw new InvalidArgumentError(`unknown bug '${n}': one of ${INJECTABLE_BUGS.join(', ')}.`);
+    if (!INJECT_BUGS.includes(n)) throw new InvalidArgumentError(`unknown bug '${n}': one of ${INJECT_BUGS.join(', ')}.`);
   }
   return names;
 }
@@ -175,38 +176,21 @@ function describe(s: StressSettings, seeds: string, jobs: number): string {
     `invariants ${s.invariants ? 'on' : 'off'}` + (s.injectBug.length > 0 ? `, bugs injected: ${s.injectBug.join(',')}` : '');
 }
 
-/* The live bar on a terminal; a plain line a second elsewhere. */
+/* Seeds done, and the run's figures so far: a live bar on a terminal, a line a second elsewhere. */
 interface Tally { ops: number; sched: Set<string>; fail: number }
 function progressBar(total: number, open: boolean): { update(t: Tally): void; stop(): void } {
   const t0 = Date.now();
   let done = 0;
-  const secs = (): string => ((Date.now() - t0) / 1e3).toFixed(1);
-  if (process.stderr.isTTY === true) {
-    const bar = new cliProgress.SingleBar({
-      format: open ? 'seeds {value} | ops {ops} | schedules {sched} | failures {fail} | {secs} s'
-        : 'seeds {bar} {value}/{total} | ops {ops} | schedules {sched} | failures {fail} | {secs} s',
-      barCompleteChar: '#', barIncompleteChar: '.', hideCursor: true, stream: process.stderr, fps: 5,
-    });
-    bar.start(open ? 1 : total, 0, { ops: '0', sched: 0, fail: 0, secs: '0.0' });
-    return {
-      update(t) {
-        done++;
-        if (open) bar.setTotal(done);
-        bar.update(done, { ops: fmtCount(t.ops), sched: t.sched.size, fail: t.fail, secs: secs() });
-      },
-      stop() { bar.stop(); },
-    };
-  }
-  let last = 0;
+  const bar = startCountBar(process.stderr,
+    `seeds ${open ? '{value}' : '{bar} {value}/{total}'} | ops {ops} | schedules {sched} | failures {fail} | {secs} s`,
+    (v, t, f) => `seeds ${v}${open ? '' : `/${t}`}, ops ${f.ops}, schedules ${f.sched}, failures ${f.fail}, ${f.secs} s`);
   return {
     update(t) {
       done++;
-      if (Date.now() - last < 1000 && done !== total) return;
-      last = Date.now();
-      process.stderr.write(`seeds ${done}${open ? '' : `/${total}`}, ops ${fmtCount(t.ops)}, schedules ${t.sched.size}, ` +
-        `failures ${t.fail}, ${secs()} s\n`);
+      bar.update(done, open ? done + 1 : total, { ops: fmtCount(t.ops), sched: t.sched.size, fail: t.fail,
+        secs: ((Date.now() - t0) / 1e3).toFixed(1) });
     },
-    stop() { /* nothing to clear */ },
+    stop() { bar.stop(); },
   };
 }
 
@@ -217,7 +201,7 @@ export function formatFailure(o: SeedOutcome): string {
   for (const f of o.failures.slice(0, 8)) lines.push(indent(f));
   if (o.failures.length > 8) lines.push(`  ... ${o.failures.length - 8} more`);
   if (o.panic !== null) lines.push('  the machine\'s report:', indent(o.panic.split('\n').slice(0, 30).join('\n'), '    '));
-  lines.push(`  faults: ${Object.keys(o.faults).length === 0 ? 'none' : format_fault_rates(o.faults)}`);
+  lines.push(`  ${format_faults(o.faults)}`);
   if (o.divergence !== undefined) lines.push(`  runs differ at: ${o.divergence}`);
   if (o.tail.length > 0) lines.push(`  the last ${o.tail.length} events:`, ...o.tail.map((l) => `    ${l}`));
   lines.push(`  repro: ${o.repro}`);

@@ -40,10 +40,21 @@ kfunc_on_attach(() => { proc_class = lockclass_register('proc'); });
 
 function pidhash_head(pid: number): Ptr { return kern_globals() + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1)); }
 
-function pfind_locked(pid: number): Ptr {
+/* The process with this pid, or NULL; kg_proc_spin held. */
+export function pfind_locked(pid: number): Ptr {
   let p = k32[pidhash_head(pid)];
   while (p !== NULL && k32[p + PROC.p_pid] !== pid) p = k32[p + PROC.p_hash];
   return p;
+}
+
+/* Thread tid of process p, or NULL (lwp_rb_tree_RB_LOOKUP); p's p_spin held. */
+export function lwpfind_locked(p: Ptr, tid: number): Ptr {
+  const n = k32[p + PROC.p_nthreads];
+  for (let i = 0; i < n; i++) {
+    const td = k32[p + PROC.p_threads + i];
+    if (k32[td + TD.td_id] === tid) return td;
+  }
+  return NULL;
 }
 
 /*

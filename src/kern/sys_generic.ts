@@ -49,12 +49,13 @@ import { lwkt_send_ipiq3 } from '../lwkt/lwkt_ipiq.js';
 import { PCATCH, tsleep, tsleep_interlock, tsleep_setrunnable, wakeup } from '../lwkt/kern_synch.js';
 import { kfunc_on_attach, kfunc_register } from '../lwkt/kfunc.js';
 import { FILE, FILEDESC, NDFILE_MAX } from '../sys/file.js';
-import { KERN, PIDHASH_SIZE, PROC, RLIMIT_NOFILE, kern_globals } from '../sys/proc.js';
+import { KERN, PROC, RLIMIT_NOFILE, kern_globals } from '../sys/proc.js';
 import { SEL, SI_COLL } from '../sys/socketvar.js';
 import {
   FD_SETSIZE, INFTIM, PFD_EVENTS, PFD_FD, PFD_REVENTS, POLLFD_INTS, POLLNVAL, POLLRDBAND, POLLRDNORM, POLLWRNORM,
 } from '../sys/poll.js';
 import { fdrop, fileops_of, holdfp } from './kern_descrip.js';
+import { lwpfind_locked, pfind_locked } from './kern_proc.js';
 import { p_rlimit_cur } from './kern_resource.js';
 import { knote } from './kern_event.js';
 import { nselcoll_word, sel_spin, selwait_chan } from './uipc_socket2.js';
@@ -335,23 +336,19 @@ function sel_lwp(pid: number, tid: number, wake: boolean): boolean {
   const kg = kern_globals();
   let r = false;
   spin_lock(kg + KERN.kg_proc_spin);
-  let p = k32[kg + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1))];
-  while (p !== NULL && k32[p + PROC.p_pid] !== pid) p = k32[p + PROC.p_hash];
+  const p = pfind_locked(pid);
   if (p !== NULL) {
     spin_lock(p + PROC.p_spin);
-    const n = k32[p + PROC.p_nthreads];
-    for (let i = 0; i < n; i++) {
-      const td = k32[p + PROC.p_threads + i];
-      if (k32[td + TD.td_id] !== tid) continue;
-      if (!wake) {
-        // Another CPU's thread, read racily, as DragonFly reads lwp_wchan: it set the flag
-        // before it recorded itself (under sel_spin, which we hold now).
-        r = (Atomics.load(k32, td + TD.td_flags) & TDF_SELECTING) !== 0;
-      } else {
-        lwkt_send_ipiq3(k32[td + TD.td_cpu], id_selwakeup_td, td, tid, 0);
-        r = true;
-      }
-      break;
+    const td = lwpfind_locked(p, tid);
+    if (td === NULL) {
+      r = false;
+    } else if (!wake) {
+      // Another CPU's thread, read racily, as DragonFly reads lwp_wchan: it set the flag
+      // before it recorded itself (under sel_spin, which we hold now).
+      r = (Atomics.load(k32, td + TD.td_flags) & TDF_SELECTING) !== 0;
+    } else {
+      lwkt_send_ipiq3(k32[td + TD.td_cpu], id_selwakeup_td, td, tid, 0);
+      r = true;
     }
     spin_unlock(p + PROC.p_spin);
   }

@@ -45,7 +45,7 @@ import { lwkt_yield } from '../lwkt/lwkt_thread.js';
 import { HZ } from '../../shared/param.js';
 import { DTYPE_SOCKET, FILE, FIOASYNC, FIONBIO, FREAD, FWRITE, F_DUPFD, F_GETFD, F_GETFL, F_GETOWN, F_SETFD, F_SETFL, FD_CLOEXEC, O_NONBLOCK } from '../sys/file.js';
 import {
-  KERN, NSIG, PIDHASH_SIZE, PROC, RLIMIT, RLIMIT_NOFILE, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
+  KERN, NSIG, PROC, RLIMIT, RLIMIT_NOFILE, RLIM_NLIMITS, SACTIVE, SA_RESTART, SIGACTS, SIGPIPE, SIGPROP_IGNORE,
   SIGSTOP, SIG_CATCH, SIG_DFL, SIG_IGN, UCRED, P_WEXIT, WNOHANG, W_EXITCODE, kern_globals,
 } from '../sys/proc.js';
 import { AF_LOCAL, LOCAL_PEERCRED, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_PEEK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, SO_ACCEPTFILTER, SOMAXCONN, SO_LINGER, SO_NOSIGPIPE, SO_RCVTIMEO, SO_SNDTIMEO, SOCK_MAXADDRLEN, SUN_NAME_MAX } from '../sys/socket.js';
@@ -57,7 +57,7 @@ import { syscall_install, type Trap } from './syscall.js';
 import {
   fdcloseexec, fdrop, fileops_of, kern_closefrom, holdfp, kern_close, kern_dup, kern_fstat, kern_fcntl, DUP_FIXED, DUP_VARIABLE,
 } from '../kern/kern_descrip.js';
-import { execsigs, fork1, psignal, kern_sigaction } from '../kern/kern_proc.js';
+import { execsigs, fork1, psignal, kern_sigaction, pfind_locked, lwpfind_locked } from '../kern/kern_proc.js';
 import { exit1, kern_getppid, kern_wait, proc_abandon } from '../kern/kern_exit.js';
 import {
   ER_FORK, ER_SPAWN, ER_THREAD, exec_request, is_program, kern_thread_join, thread_reserve, thread_unreserve,
@@ -214,6 +214,12 @@ export interface SpawnOptions {
 export interface ThreadOptions {
   cpu?: number;        // the CPU it runs on (default: the caller's)
   args?: unknown[];    // fn's arguments after sys (copied: JSON)
+}
+
+/* The process pid, if it is active (not a zombie), or NULL; kg_proc_spin held. */
+function pfind_active_locked(pid: number): Ptr {
+  const q = pfind_locked(pid);
+  return q !== NULL && k32[q + PROC.p_stat] === SACTIVE ? q : NULL;
 }
 
 export class Sys {
@@ -1306,7 +1312,7 @@ export class Sys {
     const kg = kern_globals();
     let e = 0;
     spin_lock(kg + KERN.kg_proc_spin);
-    const q = this.pfind_locked(kg, pid);
+    const q = pfind_active_locked(pid);
     if (q === NULL) {
       e = ESRCH;
     } else {
@@ -1318,13 +1324,6 @@ export class Sys {
     }
     spin_unlock(kg + KERN.kg_proc_spin);
     this.ret('kill', e);
-  }
-
-  /* The active process pid, or NULL (pfind; kg_proc_spin held). */
-  private pfind_locked(kg: Ptr, pid: number): Ptr {
-    let q = k32[kg + KERN.kg_pidhash + (pid & (PIDHASH_SIZE - 1))];
-    while (q !== NULL && k32[q + PROC.p_pid] !== pid) q = k32[q + PROC.p_hash];
-    return q !== NULL && k32[q + PROC.p_stat] === SACTIVE ? q : NULL;
   }
 
   /*
@@ -1353,16 +1352,12 @@ export class Sys {
     const kg = kern_globals();
     let e = 0;
     spin_lock(kg + KERN.kg_proc_spin);
-    const q = this.pfind_locked(kg, pid);
+    const q = pfind_active_locked(pid);
     if (q === NULL) {
       e = ESRCH;
     } else {
       spin_lock(q + PROC.p_spin);
-      let td = NULL;
-      for (let i = 0; i < k32[q + PROC.p_nthreads] && td === NULL; i++) {
-        const t = k32[q + PROC.p_threads + i];
-        if (k32[t + TD.td_id] === tid) td = t;
-      }
+      const td = lwpfind_locked(q, tid);
       if (!Sys.cansignal(ruid, euid, q)) e = EPERM;
       else if (td === NULL) e = ESRCH;
       else if (sig !== 0) {

@@ -61,8 +61,7 @@ export class Globaldata {
   trace_log: number[] | null = null;
   trace_step = 0;
   trace_names: Map<number, string> | null = null;   // thread names by id, for decoding                 // the engine's step number, for the events logged during it
-  /* Scheduling points (lwkt_schedpt.ts): a plain point's request, the point a thread yielded at. */
-  sp_want = false;
+  /* Scheduling points (lwkt_schedpt.ts): the point a thread yields at, and what it touched. */
   sp_kind = 0;
   sp_arg = 0;
   vt_charge = 0;                  // virtual ns the points of this step cost (the engine adds them)
@@ -79,11 +78,15 @@ export class Globaldata {
 
   /* Log an event of the running thread that is not a yield (a plain scheduling point). */
   trace_note(what: number, arg: number): void {
-    const log = this.trace_log;
-    if (log === null) return;
-    const id = k32[this.curtd + TD.td_id];
-    log.push(this.trace_step, this.cpuid, id, what, arg);
-    if (this.trace_names !== null && !this.trace_names.has(id)) this.trace_names.set(id, kmem_getstr(ku8, (this.curtd + TD.td_comm) * 4, TD_COMM_BYTES));
+    if (this.trace_log !== null) this.trace_push(this.curtd, what, arg);
+  }
+
+  /* Log an event of thread td (traceLog on), naming the thread the first time it is seen. */
+  trace_push(td: Ptr, what: number, arg: number): void {
+    const id = k32[td + TD.td_id];
+    this.trace_log!.push(this.trace_step, this.cpuid, id, what, arg);
+    const names = this.trace_names;
+    if (names !== null && !names.has(id)) names.set(id, kmem_getstr(ku8, (td + TD.td_comm) * 4, TD_COMM_BYTES));
   }
 }
 

@@ -10,9 +10,9 @@
  *
  * A point in a generator (a Blocking function, called with yield*) yields EFF_STEP: the
  * thread stays current on its CPU, and the engine picks which CPU steps next.  A point
- * in a plain function cannot yield; it marks that a reschedule is wanted (DragonFly's
- * need_lwkt_resched) and the thread yields at its next generator point, at the latest at
- * its return from the system call.  Kernel code stays as it is written.
+ * in a plain function cannot yield (DragonFly's need_lwkt_resched would mark it): the
+ * thread yields at its next generator point, at the latest at its return from the system
+ * call.  Kernel code stays as it is written.
  *
  * Points act only in the deterministic engine with fine points (the default; boot
  * option points: 'blocking' keeps the old behaviour, where a step ran a thread until it
@@ -55,15 +55,14 @@ export let sp_fine = false;
 export function schedpt_set_fine(on: boolean): void { sp_fine = on; }
 
 /*
- * A point in a plain function: mark that a reschedule is wanted.  With tracing on, the
- * event is logged (not hashed: it is not a choice of the scheduler).
+ * A point in a plain function.  It cannot yield; the thread's next generator point does,
+ * at the latest its return from the system call (with fine points every generator point
+ * yields, so a "reschedule wanted" flag would carry nothing).  It costs its virtual time,
+ * and with tracing on it is logged (not hashed: it is not a choice of the scheduler).
  */
 export function sched_want(kind: number, arg: number): void {
   if (!sp_fine) return;
   const gd = mycpu;
-  gd.sp_want = true;
-  gd.sp_kind = kind;
-  gd.sp_arg = arg;
   gd.vt_charge += SP_POINT_NS;
   if (gd.trace_log !== null) gd.trace_note(kind, arg);
 }
@@ -72,16 +71,9 @@ export function sched_want(kind: number, arg: number): void {
 export function sched_point(kind: number, arg: number): Blocking<void> {
   if (!sp_fine) return DONE_VOID;
   const gd = mycpu;
-  gd.sp_want = false;
   gd.sp_kind = kind;
   gd.sp_arg = arg;
   gd.vt_charge += SP_POINT_NS;
   return STEP_ONCE;
 }
 
-/* A point in a generator that yields only when a plain point before it asked for one. */
-export function sched_point_if_wanted(): Blocking<void> {
-  if (!sp_fine || !mycpu.sp_want) return DONE_VOID;
-  mycpu.sp_want = false;   // sp_kind and sp_arg name the plain point that asked
-  return STEP_ONCE;
-}

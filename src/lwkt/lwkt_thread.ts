@@ -411,11 +411,7 @@ function trace_event(gd: Globaldata, td: Ptr, what: number): void {
   h = Math.imul(h ^ k32[td + TD.td_id], 0x01000193);
   h = Math.imul(h ^ what, 0x01000193);
   gd.trace_hash = h;
-  if (gd.trace_log !== null) {
-    const id = k32[td + TD.td_id];
-    gd.trace_log.push(gd.trace_step, gd.cpuid, id, what, arg);
-    if (gd.trace_names !== null && !gd.trace_names.has(id)) gd.trace_names.set(id, td_name(td));
-  }
+  if (gd.trace_log !== null) gd.trace_push(td, what, arg);
 }
 
 function callout_check(gd: Globaldata): void {

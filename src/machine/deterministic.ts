@@ -301,11 +301,10 @@ export class DeterministicMachine extends MachineBase {
       this.stalled = 0;
     } else {
       this.stalled |= 1 << cpu;
-    }
-    if (ran === STEP_RAN) this.idle_streak = 0;
-    else if (++this.idle_streak > LIVELOCK_STEPS) {
-      this.fail_here(cpu, `livelock: ${LIVELOCK_STEPS} steps in a row in which no thread could run`, 'deadlock');
-      return false;
+      if (++this.idle_streak > LIVELOCK_STEPS) {
+        this.fail_here(cpu, `livelock: ${LIVELOCK_STEPS} steps in a row in which no thread could run`, 'deadlock');
+        return false;
+      }
     }
     return true;
   }
