@@ -59,7 +59,11 @@ describe('token kick (parallel engine)', () => {
     Atomics.store(i32, w + 1, 1);                 // CPU 1 releases the token, and its thread ends
     expect(await jh).toBe(1);
     expect(Atomics.load(i32, kick0)).toBe(1);     // the release kicked CPU 0, which has not looked yet
-    await sleep(500);                             // ten watchdog checks: CPU 1 idle, CPU 0 stalled
+    // Ten watchdog checks, with CPU 1 idle and CPU 0 stalled: before the fix the second
+    // one declared a deadlock.
+    const pm = m as unknown as ParallelMachine;
+    const c0 = pm.deadlockChecks;
+    await until('ten deadlock checks', () => pm.deadlockChecks >= c0 + 10);
 
     Atomics.store(i32, w + 3, 1);                 // CPU 0's worker runs again and picks the waiter
     expect(await jw).toBe(1);                     // before the fix: PanicError[deadlock]

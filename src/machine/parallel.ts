@@ -318,7 +318,11 @@ export class ParallelMachine extends MachineBase {
    * one and no spawn is under way (until then an idle machine is just waiting for input,
    * as the deterministic engine, which runs only inside join, sees it too).
    */
+  /* How many times the deadlock check has looked at the machine (tests wait on it). */
+  deadlockChecks = 0;
+
   private check_deadlock(): void {
+    this.deadlockChecks++;
     if (this.failure !== null || this.down || this.waiters.size === 0 || this.spawning !== 0) {
       this.idle_epochs = null;
       return;
