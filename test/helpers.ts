@@ -116,3 +116,13 @@ export function kthreadHarness(module: string, seed: number) {
   }
   return { boot, spawn, run1, zones: socketZones };
 }
+
+/* p, or a failure naming what did not settle within ms (a bound on a wait, not a timing). */
+export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what}: not settled within ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
