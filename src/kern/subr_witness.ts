@@ -484,7 +484,8 @@ function spin_wait(l: number): void {
   order(td, l, cls, KIND_SPIN, false);
 }
 
-function spin_released(l: number): void {
+/* A spinlock or sleep lock released: off the holder's list (both kinds are kept alike). */
+function released(l: number): void {
   const td = cur();
   if (td === NULL) return;
   sync();
@@ -526,13 +527,6 @@ function sleep_wait(w: number): void {
   order(td, w, cls, KIND_SLEEP, false);
 }
 
-function sleep_released(w: number): void {
-  const td = cur();
-  if (td === NULL) return;
-  sync();
-  pop(td, w);
-}
-
 function sleeping(ident: number, wmesg: string): void {
   const td = cur();
   if (td === NULL) return;
@@ -548,10 +542,10 @@ function held_spinlocks(td: number): string {
 }
 
 witness_ops_set({
-  spin_acquired, spin_wait, spin_released,
+  spin_acquired, spin_wait, spin_released: released,
   token_get: (tok) => token_linked(tok, true),
   token_try: (tok) => token_linked(tok, false),
-  sleep_acquired, sleep_wait, sleep_released, sleeping, held_spinlocks,
+  sleep_acquired, sleep_wait, sleep_released: released, sleeping, held_spinlocks,
 });
 
 /* ---- reading the graph (the host, any machine, through explicit views) ---- */
